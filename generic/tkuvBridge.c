@@ -1,0 +1,241 @@
+/*
+ * tkuvBridge.c --
+ *
+ *	One libuv loop per Tcl thread, driven by a pump (tkuvPump.c). A tick
+ *	runs uv_run(UV_RUN_NOWAIT) on the owning thread; libuv callbacks only
+ *	queue Tcl events (tkuvHandle.c), so uv_run is never re-entered and a
+ *	script may vwait, update or open a dialog from any callback.
+ */
+
+#include "tkuvInt.h"
+#include <string.h>
+
+typedef struct ThreadSpecificData {
+    TkuvBridge *bridge;
+    int finalized;		/* Teardown done: refuse a new loop. */
+} ThreadSpecificData;
+
+static Tcl_ThreadDataKey dataKey;
+
+TCL_DECLARE_MUTEX(exitMutex)
+static int exitHandlerInstalled = 0;
+
+static int	BridgeTick(void *clientData);
+static int	ComputeTimeout(TkuvBridge *bridge);
+static void	ThreadExitProc(ClientData clientData);
+static void	ProcessExitProc(ClientData clientData);
+static void	CloseStray(uv_handle_t *handle, void *arg);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvBridgeGet --
+ *
+ *	Returns the calling thread's bridge, creating the loop and its poll
+ *	thread on first use.
+ *
+ * Results:
+ *	TCL_OK and *bridgePtr set, or TCL_ERROR with a message in interp.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvBridgeGet(
+    Tcl_Interp *interp,
+    TkuvBridge **bridgePtr)
+{
+    ThreadSpecificData *tsdPtr =
+	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    TkuvBridge *bridge;
+    TkuvWaitable backend;
+    int err;
+
+    if (tsdPtr->bridge != NULL) {
+	*bridgePtr = tsdPtr->bridge;
+	return TCL_OK;
+    }
+    if (tsdPtr->finalized) {
+	return TkuvUsageError(interp,
+		"tkuv: this thread's loop has already been shut down");
+    }
+
+    bridge = TkuvAlloc(sizeof(TkuvBridge));
+    memset(bridge, 0, sizeof(TkuvBridge));
+    if ((err = uv_loop_init(&bridge->loop)) != 0) {
+	TkuvFree(bridge);
+	return TkuvUvError(interp, "creating the libuv loop", err);
+    }
+    bridge->loop.data = bridge;
+    bridge->handoffDue = UINT64_MAX;
+#ifdef _WIN32
+    backend = bridge->loop.iocp;
+#else
+    backend = uv_backend_fd(&bridge->loop);
+#endif
+    err = TkuvPumpCreate(backend, BridgeTick, bridge, -1, &bridge->pump);
+    if (err != 0) {
+	uv_loop_close(&bridge->loop);
+	TkuvFree(bridge);
+	return TkuvUvError(interp, "starting the poll thread", err);
+    }
+    tsdPtr->bridge = bridge;
+    Tcl_CreateThreadExitHandler(ThreadExitProc, NULL);
+
+    Tcl_MutexLock(&exitMutex);
+    if (!exitHandlerInstalled) {
+	exitHandlerInstalled = 1;
+	Tcl_CreateExitHandler(ProcessExitProc, NULL);
+    }
+    Tcl_MutexUnlock(&exitMutex);
+
+    *bridgePtr = bridge;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * BridgeTick --
+ *
+ *	The pump's tick: one non-blocking pass of the loop, then the timeout
+ *	the poll thread should wait with, computed here on the owning thread.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+BridgeTick(
+    void *clientData)
+{
+    TkuvBridge *bridge = clientData;
+
+    bridge->inTick = 1;
+    uv_run(&bridge->loop, UV_RUN_NOWAIT);
+    bridge->inTick = 0;
+    return ComputeTimeout(bridge);
+}
+
+static int
+ComputeTimeout(
+    TkuvBridge *bridge)
+{
+    int timeout;
+
+    /*
+     * uv_backend_timeout answers 0 for a loop with nothing alive; for us
+     * that means "sleep until kicked", not "spin".
+     */
+    uv_update_time(&bridge->loop);
+    timeout = uv_loop_alive(&bridge->loop)
+	    ? uv_backend_timeout(&bridge->loop) : -1;
+    bridge->handoffDue = (timeout < 0) ? UINT64_MAX
+	    : uv_now(&bridge->loop) + (uint64_t) timeout;
+    return timeout;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvBridgeKick, TkuvBridgeKickDue --
+ *
+ *	Called by commands that change the loop outside a tick. KickDue is for
+ *	timers: it wakes the poll thread only if `due` (loop time, ms) comes
+ *	before the deadline the poll thread is already waiting for.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvBridgeKick(
+    TkuvBridge *bridge)
+{
+    if (!bridge->inTick && !bridge->finalizing) {
+	TkuvPumpKick(bridge->pump);
+    }
+}
+
+void
+TkuvBridgeKickDue(
+    TkuvBridge *bridge,
+    uint64_t due)
+{
+    if (due < bridge->handoffDue) {
+	TkuvBridgeKick(bridge);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ThreadExitProc --
+ *
+ *	Tears the thread's loop down: join the poll thread, drop queued
+ *	callback events, close every handle (their commands go too), run the
+ *	loop until the close callbacks have fired, close it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ThreadExitProc(
+    ClientData clientData)
+{
+    ThreadSpecificData *tsdPtr =
+	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    TkuvBridge *bridge = tsdPtr->bridge;
+    int i;
+
+    (void) clientData;
+    if (bridge == NULL) {
+	return;
+    }
+    bridge->finalizing = 1;
+    TkuvPumpDestroy(bridge->pump);
+    bridge->pump = NULL;
+    TkuvHandleCloseAll(bridge);
+    uv_walk(&bridge->loop, CloseStray, NULL);
+
+    /*
+     * Everything is closing, so UV_RUN_DEFAULT returns once the close
+     * callbacks have run; a bounded retry covers requests still finishing
+     * on libuv's threadpool.
+     */
+    for (i = 0; i < 1000 && uv_loop_close(&bridge->loop) == UV_EBUSY; i++) {
+	uv_run(&bridge->loop, UV_RUN_DEFAULT);
+    }
+    tsdPtr->bridge = NULL;
+    tsdPtr->finalized = 1;
+    TkuvFree(bridge);
+}
+
+static void
+CloseStray(
+    uv_handle_t *handle,
+    void *arg)
+{
+    (void) arg;
+    if (!uv_is_closing(handle)) {
+	uv_close(handle, NULL);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ProcessExitProc --
+ *
+ *	exit: stop every poll thread in the process (they may belong to other
+ *	threads) before Tcl's notifier goes away. The calling thread's loop is
+ *	then torn down by its thread exit handler.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ProcessExitProc(
+    ClientData clientData)
+{
+    (void) clientData;
+    TkuvPumpStopAll();
+}

@@ -1,0 +1,166 @@
+/*
+ * tkuvError.c --
+ *
+ *	One place that builds tkuv's errors, so every failure carries a
+ *	message naming the bad value and an errorCode starting with TKUV:
+ *	{TKUV USAGE message} for bad arguments, {TKUV <UV_ERRNAME> <text>} for
+ *	libuv failures. Also the small argument parsers that use them, and the
+ *	allocator wrappers.
+ */
+
+#include "tkuvInt.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvUsageError --
+ *
+ *	printf-style message; errorCode {TKUV USAGE message}.
+ *
+ * Results:
+ *	Always TCL_ERROR.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvUsageError(
+    Tcl_Interp *interp,
+    const char *format,
+    ...)
+{
+    va_list ap;
+    char buf[1024];		/* Long values are cut, not copied whole. */
+
+    va_start(ap, format);
+    vsnprintf(buf, sizeof(buf), format, ap);
+    va_end(ap);
+    Tcl_SetObjResult(interp, Tcl_NewStringObj(buf, -1));
+    Tcl_SetErrorCode(interp, "TKUV", "USAGE", buf, NULL);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvUvError --
+ *
+ *	"what: libuv message"; errorCode {TKUV ENAME {libuv message}}.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvUvError(
+    Tcl_Interp *interp,
+    const char *what,
+    int err)
+{
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("%s: %s", what, uv_strerror(err)));
+    Tcl_SetErrorCode(interp, "TKUV", uv_err_name(err), uv_strerror(err), NULL);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvWrongNumArgs, TkuvGetIndex --
+ *
+ *	Tcl_WrongNumArgs and Tcl_GetIndexFromObj with a TKUV errorCode.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvWrongNumArgs(
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[],
+    const char *message)
+{
+    Tcl_WrongNumArgs(interp, objc, objv, message);
+    Tcl_SetErrorCode(interp, "TKUV", "USAGE", Tcl_GetStringResult(interp),
+	    NULL);
+    return TCL_ERROR;
+}
+
+int
+TkuvGetIndex(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    const char *const *table,
+    const char *what,
+    int *indexPtr)
+{
+    if (Tcl_GetIndexFromObj(interp, obj, table, what, 0, indexPtr)
+	    != TCL_OK) {
+	Tcl_SetErrorCode(interp, "TKUV", "USAGE", Tcl_GetStringResult(interp),
+		NULL);
+	return TCL_ERROR;
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvGetMilliseconds --
+ *
+ *	Parses a whole number of milliseconds >= minimum.
+ *
+ *----------------------------------------------------------------------
+ */
+
+#define TKUV_MAX_MS ((Tcl_WideInt) 1 << 50)	/* ~35,000 years */
+
+int
+TkuvGetMilliseconds(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    int minimum,
+    uint64_t *msPtr)
+{
+    Tcl_WideInt ms;
+
+    if (Tcl_GetWideIntFromObj(NULL, obj, &ms) != TCL_OK
+	    || ms < minimum || ms > TKUV_MAX_MS) {
+	return TkuvUsageError(interp,
+		"expected an integer number of milliseconds >= %d but got \"%s\"",
+		minimum, Tcl_GetString(obj));
+    }
+    *msPtr = (uint64_t) ms;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvAlloc, TkuvFree --
+ *
+ *	malloc/free for tkuv's own records (see tkuvInt.h for why).
+ *
+ *----------------------------------------------------------------------
+ */
+
+void *
+TkuvAlloc(
+    size_t size)
+{
+    void *p = malloc(size ? size : 1);
+
+    if (p == NULL) {
+	Tcl_Panic("tkuv: out of memory allocating %lu bytes",
+		(unsigned long) size);
+    }
+    return p;
+}
+
+void
+TkuvFree(
+    void *ptr)
+{
+    free(ptr);
+}

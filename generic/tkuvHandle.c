@@ -1,0 +1,358 @@
+/*
+ * tkuvHandle.c --
+ *
+ *	What every tkuv handle shares: a record that starts with TkuvHandle, a
+ *	Tcl command named after it ($h close, rename $h {} and interp deletion
+ *	all end in the same place), and callback events.
+ *
+ *	libuv callbacks never evaluate Tcl: they queue a HandleEvent that holds
+ *	a reference on the record, and the event runs the script after uv_run
+ *	has returned. The record is freed when libuv's close callback has run
+ *	and the last queued event is gone.
+ */
+
+#include "tkuvInt.h"
+#include <stdio.h>
+#include <string.h>
+
+typedef struct HandleEvent {
+    Tcl_Event header;		/* Must be first. */
+    TkuvHandle *h;
+    Tcl_Obj *args;		/* Event name and arguments, or NULL. */
+    TkuvAfterEventProc *afterProc;
+} HandleEvent;
+
+static void	HandleCmdDeleted(ClientData clientData);
+static void	CloseUv(TkuvHandle *h);
+static void	OnUvClosed(uv_handle_t *uvHandle);
+static void	Release(TkuvHandle *h);
+static int	HandleEventProc(Tcl_Event *evPtr, int flags);
+static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleAlloc --
+ *
+ *	A zeroed family record of type->recordSize bytes.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void *
+TkuvHandleAlloc(
+    const TkuvHandleType *type)
+{
+    TkuvHandle *h = TkuvAlloc(type->recordSize);
+
+    memset(h, 0, type->recordSize);
+    h->type = type;
+    return h;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleRegister --
+ *
+ *	Called once the family has initialised its libuv handle: names the
+ *	handle, creates its command and sets the interp result to the name.
+ *	From here on the record belongs to the handle layer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandleRegister(
+    Tcl_Interp *interp,
+    TkuvBridge *bridge,
+    TkuvHandle *h,
+    uv_handle_t *uvHandle,
+    Tcl_Obj *callback)
+{
+    char name[64];
+    Tcl_CmdInfo info;
+
+    do {
+	snprintf(name, sizeof(name), "::tkuv::%s%lu", h->type->name,
+		++bridge->nextId);
+    } while (Tcl_GetCommandInfo(interp, name, &info));
+
+    h->bridge = bridge;
+    h->interp = interp;
+    Tcl_Preserve(interp);
+    h->uvHandle = uvHandle;
+    uvHandle->data = h;
+    h->refCount = 1;			/* Released by OnUvClosed. */
+    h->nameObj = Tcl_NewStringObj(name, -1);
+    Tcl_IncrRefCount(h->nameObj);
+    if (callback != NULL) {
+	h->callback = callback;
+	Tcl_IncrRefCount(callback);
+    }
+    h->next = bridge->handles;
+    if (bridge->handles != NULL) {
+	bridge->handles->prev = h;
+    }
+    bridge->handles = h;
+    bridge->numHandles++;
+    h->token = Tcl_CreateObjCommand(interp, name, h->type->subcommandProc,
+	    h, HandleCmdDeleted);
+    Tcl_SetObjResult(interp, h->nameObj);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleFromObj --
+ *
+ *	Finds the live handle of `type` named by obj in this interp (handles
+ *	of other interps are not visible).
+ *
+ * Results:
+ *	The handle, or NULL with a {TKUV USAGE} error in interp.
+ *
+ *----------------------------------------------------------------------
+ */
+
+TkuvHandle *
+TkuvHandleFromObj(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    const TkuvHandleType *type)
+{
+    Tcl_CmdInfo info;
+
+    if (!Tcl_GetCommandInfo(interp, Tcl_GetString(obj), &info)
+	    || info.objProc != type->subcommandProc
+	    || ((TkuvHandle *) info.objClientData)->closed) {
+	TkuvUsageError(interp, "no such %s \"%s\" (closed, or never created)",
+		type->name, Tcl_GetString(obj));
+	return NULL;
+    }
+    return info.objClientData;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleClose --
+ *
+ *	Closes the handle: no more callbacks, its command is deleted, the
+ *	libuv handle closes. Safe to call more than once and from inside the
+ *	handle's own callback.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvHandleClose(
+    TkuvHandle *h)
+{
+    if (h->token != NULL) {
+	Tcl_Command token = h->token;
+
+	h->token = NULL;
+	Tcl_DeleteCommandFromToken(h->interp, token);
+    }
+    CloseUv(h);
+}
+
+static void
+HandleCmdDeleted(
+    ClientData clientData)
+{
+    TkuvHandle *h = clientData;
+
+    h->token = NULL;
+    CloseUv(h);
+}
+
+static void
+CloseUv(
+    TkuvHandle *h)
+{
+    if (h->closed) {
+	return;
+    }
+    h->closed = 1;
+    h->bridge->numHandles--;
+    uv_close(h->uvHandle, OnUvClosed);
+    TkuvBridgeKick(h->bridge);	/* The close callback needs a tick. */
+}
+
+static void
+OnUvClosed(
+    uv_handle_t *uvHandle)
+{
+    Release(uvHandle->data);
+}
+
+static void
+Release(
+    TkuvHandle *h)
+{
+    TkuvBridge *bridge = h->bridge;
+
+    if (--h->refCount > 0) {
+	return;
+    }
+    if (h->prev != NULL) {
+	h->prev->next = h->next;
+    } else {
+	bridge->handles = h->next;
+    }
+    if (h->next != NULL) {
+	h->next->prev = h->prev;
+    }
+    Tcl_DecrRefCount(h->nameObj);
+    if (h->callback != NULL) {
+	Tcl_DecrRefCount(h->callback);
+    }
+    Tcl_Release(h->interp);
+    TkuvFree(h);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleQueueEvent --
+ *
+ *	From a libuv callback: queue `{*}$callback $handle {*}$eventArgs` to
+ *	run after uv_run returns. `afterProc`, if any, runs after the script
+ *	(even when the script is skipped because the handle closed).
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvHandleQueueEvent(
+    TkuvHandle *h,
+    Tcl_Obj *eventArgs,
+    TkuvAfterEventProc *afterProc)
+{
+    HandleEvent *ev = (HandleEvent *) ckalloc(sizeof(HandleEvent));
+
+    ev->header.proc = HandleEventProc;
+    ev->h = h;
+    ev->args = eventArgs;
+    if (eventArgs != NULL) {
+	Tcl_IncrRefCount(eventArgs);
+    }
+    ev->afterProc = afterProc;
+    h->refCount++;
+    Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
+}
+
+static int
+HandleEventProc(
+    Tcl_Event *evPtr,
+    int flags)
+{
+    HandleEvent *ev = (HandleEvent *) evPtr;
+    TkuvHandle *h = ev->h;
+    Tcl_Interp *interp = h->interp;
+
+    if (!(flags & TCL_FILE_EVENTS)) {
+	return 0;
+    }
+    if (!h->closed && h->callback != NULL && !Tcl_InterpDeleted(interp)) {
+	Tcl_Obj *cmd = Tcl_DuplicateObj(h->callback);
+	int code;
+
+	Tcl_IncrRefCount(cmd);
+	Tcl_ListObjAppendElement(NULL, cmd, h->nameObj);
+	if (ev->args != NULL) {
+	    Tcl_ListObjAppendList(NULL, cmd, ev->args);
+	}
+	Tcl_Preserve(interp);
+	code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
+	if (code != TCL_OK) {
+	    Tcl_BackgroundException(interp, code);
+	}
+	Tcl_ResetResult(interp);
+	Tcl_Release(interp);
+	Tcl_DecrRefCount(cmd);
+    }
+    if (ev->afterProc != NULL) {
+	ev->afterProc(h);
+    }
+    if (ev->args != NULL) {
+	Tcl_DecrRefCount(ev->args);
+    }
+    Release(h);
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleCloseAll --
+ *
+ *	Thread teardown: drop this thread's queued callback events and close
+ *	every handle still open.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvHandleCloseAll(
+    TkuvBridge *bridge)
+{
+    TkuvHandle *h, *next;
+
+    Tcl_DeleteEvents(DropHandleEvent, NULL);
+    for (h = bridge->handles; h != NULL; h = next) {
+	next = h->next;
+	if (!h->closed) {
+	    h->refCount++;		/* Keep `next` reachable meanwhile. */
+	    TkuvHandleClose(h);
+	    next = h->next;
+	    Release(h);
+	}
+    }
+}
+
+static int
+DropHandleEvent(
+    Tcl_Event *evPtr,
+    ClientData clientData)
+{
+    HandleEvent *ev = (HandleEvent *) evPtr;
+
+    (void) clientData;
+    if (evPtr->proc != HandleEventProc) {
+	return 0;
+    }
+    if (ev->args != NULL) {
+	Tcl_DecrRefCount(ev->args);
+    }
+    Release(ev->h);
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvCheckCallback --
+ *
+ *	A callback must be a non-empty list (a command prefix).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvCheckCallback(
+    Tcl_Interp *interp,
+    Tcl_Obj *callback)
+{
+    int len;
+
+    if (Tcl_ListObjLength(NULL, callback, &len) != TCL_OK || len == 0) {
+	return TkuvUsageError(interp,
+		"expected a command prefix (a non-empty list) but got \"%s\"",
+		Tcl_GetString(callback));
+    }
+    return TCL_OK;
+}

@@ -1,0 +1,151 @@
+/*
+ * tkuvInt.h --
+ *
+ *	Internal declarations shared by tkuv's source files: the poll-thread
+ *	pump, the per-thread libuv bridge, the handle layer every handle command
+ *	is built on, and the error helpers. Only Tkuv_Init is exported.
+ */
+
+#ifndef TKUV_INT_H
+#define TKUV_INT_H
+
+#include <tcl.h>
+#include <uv.h>
+#include <stdint.h>
+#include "tkuvPoller.h"
+
+#ifndef MODULE_SCOPE
+#define MODULE_SCOPE extern
+#endif
+
+#ifndef TKUV_VERSION
+#define TKUV_VERSION "0.1"
+#endif
+
+/*
+ * --------------------------------------------------------------------------
+ * Pump (tkuvPump.c): one poll thread watching one waitable, handing turns back
+ * and forth with its owning Tcl thread. The loop bridge runs one; each guest
+ * (a foreign event loop) runs another.
+ * --------------------------------------------------------------------------
+ */
+
+typedef struct TkuvPump TkuvPump;
+
+/*
+ * Runs on the owning thread when the poll thread saw readiness, a timeout or
+ * a wake. Returns the next timeout in ms for the poll thread (-1 = none).
+ */
+typedef int (TkuvTickProc)(void *clientData);
+
+MODULE_SCOPE int	TkuvPumpCreate(TkuvWaitable backend, TkuvTickProc *tickProc,
+			    void *clientData, int firstTimeout, TkuvPump **pumpPtr);
+MODULE_SCOPE void	TkuvPumpDestroy(TkuvPump *pump);
+MODULE_SCOPE void	TkuvPumpKick(TkuvPump *pump);
+MODULE_SCOPE void	TkuvPumpWakeAnyThread(TkuvPump *pump);
+MODULE_SCOPE int	TkuvPumpIsWaiting(const TkuvPump *pump);
+MODULE_SCOPE uint64_t	TkuvPumpTicks(const TkuvPump *pump);
+MODULE_SCOPE uint64_t	TkuvPumpWakeups(TkuvPump *pump);
+MODULE_SCOPE int	TkuvPumpTimeout(const TkuvPump *pump);
+MODULE_SCOPE void	TkuvPumpStopAll(void);
+
+/*
+ * --------------------------------------------------------------------------
+ * Bridge (tkuvBridge.c): the libuv loop of one Tcl thread and its pump.
+ * --------------------------------------------------------------------------
+ */
+
+typedef struct TkuvHandle TkuvHandle;
+
+typedef struct TkuvBridge {
+    uv_loop_t loop;
+    TkuvPump *pump;
+    uint64_t handoffDue;	/* Loop time (ms) the poll thread will wake at
+				 * by itself; UINT64_MAX when it waits forever. */
+    int inTick;			/* uv_run is running: no kick needed. */
+    int finalizing;		/* Thread or process teardown has begun. */
+    TkuvHandle *handles;	/* Every live tkuv handle of this thread. */
+    int numHandles;
+    unsigned long nextId;	/* For handle command names. */
+} TkuvBridge;
+
+MODULE_SCOPE int	TkuvBridgeGet(Tcl_Interp *interp, TkuvBridge **bridgePtr);
+MODULE_SCOPE void	TkuvBridgeKick(TkuvBridge *bridge);
+MODULE_SCOPE void	TkuvBridgeKickDue(TkuvBridge *bridge, uint64_t due);
+
+/*
+ * --------------------------------------------------------------------------
+ * Handles (tkuvHandle.c): a Tcl command wrapping a libuv handle. Family
+ * records (timers, ...) start with a TkuvHandle. Memory is released when the
+ * libuv close callback has run and no queued Tcl event refers to it.
+ * --------------------------------------------------------------------------
+ */
+
+typedef struct TkuvHandleType {
+    const char *name;			/* "timer": used in command names. */
+    Tcl_ObjCmdProc *subcommandProc;	/* The handle command's proc. */
+    size_t recordSize;			/* sizeof the family record. */
+} TkuvHandleType;
+
+struct TkuvHandle {
+    const TkuvHandleType *type;
+    TkuvBridge *bridge;
+    Tcl_Interp *interp;		/* Preserved while the record lives. */
+    Tcl_Command token;		/* NULL once the command is gone. */
+    Tcl_Obj *nameObj;		/* Fully qualified command name. */
+    Tcl_Obj *callback;		/* Command prefix, or NULL. */
+    uv_handle_t *uvHandle;	/* Points into the family record. */
+    int refCount;		/* Open uv handle + queued events. */
+    int closed;			/* Close requested: no more callbacks. */
+    TkuvHandle *prev, *next;	/* In bridge->handles. */
+};
+
+typedef void (TkuvAfterEventProc)(TkuvHandle *h);
+
+MODULE_SCOPE void *	TkuvHandleAlloc(const TkuvHandleType *type);
+MODULE_SCOPE int	TkuvHandleRegister(Tcl_Interp *interp, TkuvBridge *bridge,
+			    TkuvHandle *h, uv_handle_t *uvHandle, Tcl_Obj *callback);
+MODULE_SCOPE TkuvHandle *TkuvHandleFromObj(Tcl_Interp *interp, Tcl_Obj *obj,
+			    const TkuvHandleType *type);
+MODULE_SCOPE void	TkuvHandleClose(TkuvHandle *h);
+MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
+			    TkuvAfterEventProc *afterProc);
+MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
+MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
+
+/*
+ * --------------------------------------------------------------------------
+ * Errors (tkuvError.c). Every error tkuv raises sets errorCode to
+ * {TKUV USAGE message} or {TKUV <UV_ERRNAME> <uv message>}.
+ * --------------------------------------------------------------------------
+ */
+
+MODULE_SCOPE int	TkuvUsageError(Tcl_Interp *interp, const char *format, ...);
+MODULE_SCOPE int	TkuvUvError(Tcl_Interp *interp, const char *what, int err);
+MODULE_SCOPE int	TkuvWrongNumArgs(Tcl_Interp *interp, int objc,
+			    Tcl_Obj *const objv[], const char *message);
+MODULE_SCOPE int	TkuvGetIndex(Tcl_Interp *interp, Tcl_Obj *obj,
+			    const char *const *table, const char *what, int *indexPtr);
+MODULE_SCOPE int	TkuvGetMilliseconds(Tcl_Interp *interp, Tcl_Obj *obj,
+			    int minimum, uint64_t *msPtr);
+
+/*
+ * --------------------------------------------------------------------------
+ * Memory: tkuv's own records use malloc so that valgrind and ASan see each
+ * block (threaded Tcl's ckalloc pools small blocks per thread).
+ * --------------------------------------------------------------------------
+ */
+
+MODULE_SCOPE void *	TkuvAlloc(size_t size);
+MODULE_SCOPE void	TkuvFree(void *ptr);
+
+/*
+ * --------------------------------------------------------------------------
+ * Command families.
+ * --------------------------------------------------------------------------
+ */
+
+MODULE_SCOPE Tcl_ObjCmdProc TkuvTimerObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc TkuvInfoObjCmd;
+
+#endif /* TKUV_INT_H */

@@ -1,0 +1,248 @@
+/*
+ * tkuvTimer.c --
+ *
+ *	tkuv::timer after|every MS CMD, tkuv::timer cancel|info, and the timer
+ *	handle command ($t cancel, $t info).
+ *
+ *	A timer's callback runs as {*}CMD $timer fire. An `every` timer never
+ *	queues a second fire event while one is still waiting to run, so a slow
+ *	script sees fewer fires instead of a growing backlog.
+ */
+
+#include "tkuvInt.h"
+
+typedef struct Timer {
+    TkuvHandle h;		/* Must be first. */
+    uv_timer_t uv;
+    uint64_t interval;		/* ms */
+    int repeat;			/* `every` */
+    int firePending;		/* A fire event is queued or running. */
+} Timer;
+
+static Tcl_ObjCmdProc TimerHandleCmd;
+
+static const TkuvHandleType timerType = {
+    "timer", TimerHandleCmd, sizeof(Timer)
+};
+
+static void	OnTimer(uv_timer_t *uv);
+static void	AfterFire(TkuvHandle *h);
+static int	CreateTimer(Tcl_Interp *interp, int repeat, Tcl_Obj *msObj,
+		    Tcl_Obj *callback);
+static Tcl_Obj *TimerInfo(Timer *t);
+static int	ListTimers(Tcl_Interp *interp);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvTimerObjCmd --
+ *
+ *	tkuv::timer after MS CMD | every MS CMD | cancel TIMER | info ?TIMER?
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvTimerObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = {
+	"after", "cancel", "every", "info", NULL
+    };
+    enum { T_AFTER, T_CANCEL, T_EVERY, T_INFO };
+    int index;
+    TkuvHandle *h;
+
+    (void) clientData;
+    if (objc < 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
+    }
+    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    switch (index) {
+    case T_AFTER:
+    case T_EVERY:
+	/* tkuv::timer after|every MS CMD */
+	if (objc != 4) {
+	    return TkuvWrongNumArgs(interp, 2, objv, "ms command");
+	}
+	return CreateTimer(interp, index == T_EVERY, objv[2], objv[3]);
+    case T_CANCEL:
+	/* tkuv::timer cancel TIMER */
+	if (objc != 3) {
+	    return TkuvWrongNumArgs(interp, 2, objv, "timer");
+	}
+	if ((h = TkuvHandleFromObj(interp, objv[2], &timerType)) == NULL) {
+	    return TCL_ERROR;
+	}
+	TkuvHandleClose(h);
+	return TCL_OK;
+    case T_INFO:
+	/* tkuv::timer info ?TIMER? */
+	if (objc == 2) {
+	    return ListTimers(interp);
+	}
+	if (objc != 3) {
+	    return TkuvWrongNumArgs(interp, 2, objv, "?timer?");
+	}
+	if ((h = TkuvHandleFromObj(interp, objv[2], &timerType)) == NULL) {
+	    return TCL_ERROR;
+	}
+	Tcl_SetObjResult(interp, TimerInfo((Timer *) h));
+	return TCL_OK;
+    }
+    return TCL_OK;
+}
+
+static int
+CreateTimer(
+    Tcl_Interp *interp,
+    int repeat,
+    Tcl_Obj *msObj,
+    Tcl_Obj *callback)
+{
+    TkuvBridge *bridge;
+    uint64_t ms;
+    Timer *t;
+    int err;
+
+    if (TkuvGetMilliseconds(interp, msObj, repeat ? 1 : 0, &ms) != TCL_OK
+	    || TkuvCheckCallback(interp, callback) != TCL_OK
+	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    t = TkuvHandleAlloc(&timerType);
+    t->interval = ms;
+    t->repeat = repeat;
+    uv_timer_init(&bridge->loop, &t->uv);
+    TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv,
+	    callback);
+
+    /*
+     * The loop's clock is only refreshed by uv_run; outside a tick it may be
+     * long stale, and a timer measured from it would fire early.
+     */
+    uv_update_time(&bridge->loop);
+    err = uv_timer_start(&t->uv, OnTimer, ms, repeat ? ms : 0);
+    if (err != 0) {
+	TkuvHandleClose(&t->h);
+	return TkuvUvError(interp, "starting timer", err);
+    }
+    TkuvBridgeKickDue(bridge, uv_now(&bridge->loop) + ms);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnTimer, AfterFire --
+ *
+ *	libuv's timer callback queues the fire event; after the script has
+ *	run, a one-shot timer closes and a repeating one may fire again.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+OnTimer(
+    uv_timer_t *uv)
+{
+    Timer *t = uv->data;
+
+    if (t->h.closed || t->firePending) {
+	return;
+    }
+    t->firePending = 1;
+    TkuvHandleQueueEvent(&t->h, Tcl_NewStringObj("fire", 4), AfterFire);
+}
+
+static void
+AfterFire(
+    TkuvHandle *h)
+{
+    Timer *t = (Timer *) h;
+
+    t->firePending = 0;
+    if (!t->repeat) {
+	TkuvHandleClose(h);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TimerHandleCmd --
+ *
+ *	$timer cancel | info
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+TimerHandleCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = { "cancel", "info", NULL };
+    enum { H_CANCEL, H_INFO };
+    Timer *t = clientData;
+    int index;
+
+    if (objc != 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "cancel|info");
+    }
+    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (index == H_CANCEL) {
+	TkuvHandleClose(&t->h);
+    } else {
+	Tcl_SetObjResult(interp, TimerInfo(t));
+    }
+    return TCL_OK;
+}
+
+static Tcl_Obj *
+TimerInfo(
+    Timer *t)
+{
+    Tcl_Obj *d = Tcl_NewDictObj();
+
+    uv_update_time(&t->h.bridge->loop);
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("type", -1),
+	    Tcl_NewStringObj(t->repeat ? "every" : "after", -1));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("ms", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) t->interval));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("remaining", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) uv_timer_get_due_in(&t->uv)));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), t->h.callback);
+    return d;
+}
+
+static int
+ListTimers(
+    Tcl_Interp *interp)
+{
+    TkuvBridge *bridge;
+    TkuvHandle *h;
+    Tcl_Obj *list = Tcl_NewListObj(0, NULL);
+
+    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    for (h = bridge->handles; h != NULL; h = h->next) {
+	if (h->type == &timerType && !h->closed && h->interp == interp) {
+	    Tcl_ListObjAppendElement(NULL, list, h->nameObj);
+	}
+    }
+    Tcl_SetObjResult(interp, list);
+    return TCL_OK;
+}

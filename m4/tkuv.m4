@@ -1,0 +1,74 @@
+dnl tkuv.m4 -- tkuv's own configure macros: what Tcl's tcl8.6.m4 does not
+dnl cover (libuv, the poller choice, wish, the install directory).
+
+dnl TKUV_PATH_LIBUV: --with-libuv=DIR (DIR/include, DIR/lib) or pkg-config.
+dnl Sets LIBUV_CFLAGS, LIBUV_LIBS.
+AC_DEFUN([TKUV_PATH_LIBUV], [
+    AC_ARG_WITH([libuv],
+	AS_HELP_STRING([--with-libuv=DIR],
+	    [libuv installation prefix (default: found with pkg-config)]),
+	[with_libuv=$withval], [with_libuv=pkg-config])
+    AC_MSG_CHECKING([for libuv])
+    if test "x$with_libuv" = xpkg-config -o "x$with_libuv" = xyes; then
+	if pkg-config --exists 'libuv >= 1.40' 2>/dev/null; then
+	    LIBUV_CFLAGS=`pkg-config --cflags libuv`
+	    LIBUV_LIBS=`pkg-config --libs libuv`
+	    tkuv_uv_version=`pkg-config --modversion libuv`
+	    AC_MSG_RESULT([$tkuv_uv_version (pkg-config)])
+	else
+	    AC_MSG_ERROR([libuv >= 1.40 not found by pkg-config; install libuv1-dev or use --with-libuv=DIR])
+	fi
+    else
+	if test ! -f "$with_libuv/include/uv.h"; then
+	    AC_MSG_ERROR([--with-libuv=$with_libuv: no include/uv.h there])
+	fi
+	LIBUV_CFLAGS="-I$with_libuv/include"
+	LIBUV_LIBS="-L$with_libuv/lib -luv"
+	AC_MSG_RESULT([$with_libuv])
+    fi
+    AC_SUBST(LIBUV_CFLAGS)
+    AC_SUBST(LIBUV_LIBS)
+])
+
+dnl TKUV_WITH_POLLER: --with-poller=epoll|select|iocp, default by host.
+dnl Sets TKUV_POLLER (name) and TKUV_POLLER_OBJ (object file).
+AC_DEFUN([TKUV_WITH_POLLER], [
+    AC_REQUIRE([AC_CANONICAL_HOST])
+    case "$host_os" in
+	linux*) tkuv_default_poller=epoll ;;
+	mingw*|cygwin*|msys*) tkuv_default_poller=iocp ;;
+	*) tkuv_default_poller=select ;;
+    esac
+    AC_ARG_WITH([poller],
+	AS_HELP_STRING([--with-poller=epoll|select|iocp],
+	    [how the poll thread waits on libuv's backend (default: by host)]),
+	[TKUV_POLLER=$withval], [TKUV_POLLER=$tkuv_default_poller])
+    AC_MSG_CHECKING([for the poller])
+    case "$TKUV_POLLER" in
+	epoll)  TKUV_POLLER_OBJ=tkuvEpoll.o ;;
+	select) TKUV_POLLER_OBJ=tkuvSelect.o ;;
+	iocp)   TKUV_POLLER_OBJ=tkuvIocp.o ;;
+	*) AC_MSG_ERROR([--with-poller=$TKUV_POLLER: expected epoll, select or iocp]) ;;
+    esac
+    AC_MSG_RESULT([$TKUV_POLLER])
+    AC_SUBST(TKUV_POLLER)
+    AC_SUBST(TKUV_POLLER_OBJ)
+])
+
+dnl TKUV_PROG_WISH: the wish to run Tk tests with (optional).
+AC_DEFUN([TKUV_PROG_WISH], [
+    AC_PATH_PROGS([WISH_PROG], [wish${TK_VERSION} wish], [])
+    AC_SUBST(WISH_PROG)
+])
+
+dnl TKUV_CONFIG_PKGDIR: where `make install` puts the package. The default is a
+dnl directory on Tcl's package path (TCL_PACKAGE_PATH) under the prefix, so
+dnl tclsh, wish and tkinter find it with no environment variable.
+AC_DEFUN([TKUV_CONFIG_PKGDIR], [
+    AC_ARG_WITH([pkgdir],
+	AS_HELP_STRING([--with-pkgdir=DIR],
+	    [install the package into DIR (default: PREFIX/lib/tcltk/tkuvVERSION)]),
+	[TKUV_PKG_DIR=$withval],
+	[TKUV_PKG_DIR='$(libdir)/tcltk/$(PACKAGE_NAME)$(PACKAGE_VERSION)'])
+    AC_SUBST(TKUV_PKG_DIR)
+])
