@@ -47,6 +47,7 @@ Tkuv_Init(
     }
     Tcl_CreateObjCommand(interp, "::tkuv::timer", TkuvTimerObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::tkuv::info", TkuvInfoObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::tkuv::guest", TkuvGuestObjCmd, NULL, NULL);
     return Tcl_PkgProvide(interp, "tkuv", TKUV_VERSION);
 }
 

@@ -147,5 +147,6 @@ MODULE_SCOPE void	TkuvFree(void *ptr);
 
 MODULE_SCOPE Tcl_ObjCmdProc TkuvTimerObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc TkuvInfoObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc TkuvGuestObjCmd;
 
 #endif /* TKUV_INT_H */
