@@ -81,7 +81,8 @@ TkuvWrongNumArgs(
     Tcl_Obj *const objv[],
     const char *message)
 {
-    Tcl_WrongNumArgs(interp, objc, objv, message);
+    Tcl_WrongNumArgs(interp, objc, objv,
+	    (message != NULL && *message) ? message : NULL);
     Tcl_SetErrorCode(interp, "TKUV", "USAGE", Tcl_GetStringResult(interp),
 	    NULL);
     return TCL_ERROR;

@@ -16,7 +16,7 @@
 #endif
 
 typedef struct Guest {
-    Tcl_Interp *interp;		/* Preserved while the record lives. */
+    Tcl_Interp *interp;		/* Valid until `closed` (see tkuvHandle.c). */
     Tcl_Command token;
     Tcl_Obj *nameObj;
     Tcl_Obj *tickCmd;
@@ -150,7 +150,6 @@ CreateGuest(
 	snprintf(name, sizeof(name), "::tkuv::guest%lu", ++bridge->nextId);
     } while (Tcl_GetCommandInfo(interp, name, &info));
     g->interp = interp;
-    Tcl_Preserve(interp);
     g->bridge = bridge;
     g->waitable = waitable;
     g->lastTimeout = 0;
@@ -305,6 +304,5 @@ FreeGuest(
 
     Tcl_DecrRefCount(g->nameObj);
     Tcl_DecrRefCount(g->tickCmd);
-    Tcl_Release(g->interp);
     TkuvFree(g);
 }

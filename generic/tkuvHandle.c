@@ -79,8 +79,12 @@ TkuvHandleRegister(
     } while (Tcl_GetCommandInfo(interp, name, &info));
 
     h->bridge = bridge;
+    /*
+     * No Tcl_Preserve here: a preserved interp defers its own deletion, and
+     * deletion is what closes the handle. The interp is only used while the
+     * command exists (token != NULL) or before `closed` is set.
+     */
     h->interp = interp;
-    Tcl_Preserve(interp);
     h->uvHandle = uvHandle;
     uvHandle->data = h;
     h->refCount = 1;			/* Released by OnUvClosed. */
@@ -210,7 +214,6 @@ Release(
     if (h->callback != NULL) {
 	Tcl_DecrRefCount(h->callback);
     }
-    Tcl_Release(h->interp);
     TkuvFree(h);
 }
 

@@ -90,7 +90,7 @@ typedef struct TkuvHandleType {
 struct TkuvHandle {
     const TkuvHandleType *type;
     TkuvBridge *bridge;
-    Tcl_Interp *interp;		/* Preserved while the record lives. */
+    Tcl_Interp *interp;		/* Valid while the command exists. */
     Tcl_Command token;		/* NULL once the command is gone. */
     Tcl_Obj *nameObj;		/* Fully qualified command name. */
     Tcl_Obj *callback;		/* Command prefix, or NULL. */

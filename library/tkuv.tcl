@@ -15,7 +15,7 @@ namespace eval ::tkuv {
 #	but keeps Tk and tkuv events flowing.
 
 proc ::tkuv::sleep {ms} {
-    set coro [info coroutine]
+    set coro [::info coroutine]
     if {$coro ne ""} {
 	::tkuv::timer after $ms [list ::apply {{coro args} {$coro}} $coro]
 	yield

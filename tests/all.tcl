@@ -1,0 +1,56 @@
+# all.tcl --
+#
+#	Runs tkuv's test files, each in its own interpreter process.
+#	  tclsh tests/all.tcl ?tcltest options?       every file
+#	  wish  tests/all.tcl -tk ?options?           only the Tk files (tk*.test)
+#	  tclsh tests/all.tcl -valgrind ?options?     every file under valgrind;
+#	      fails if valgrind reports an error or a lost block in tkuv
+#	Exits non-zero when a test fails.
+
+package require tcltest 2.5
+namespace import ::tcltest::*
+
+set testsDir [file dirname [file normalize [info script]]]
+configure -testdir $testsDir -tmpdir [file join [pwd] tests-tmp]
+file mkdir [file join [pwd] tests-tmp]
+
+set tkOnly [expr {"-tk" in $argv}]
+set underValgrind [expr {"-valgrind" in $argv}]
+set argv [lsearch -all -inline -not -regexp $argv {^-(tk|valgrind)$}]
+
+if {$tkOnly} {
+    configure -file tk*.test
+    wm withdraw .
+}
+if {$underValgrind} {
+    set logDir [file join [pwd] tests-tmp valgrind]
+    file delete -force $logDir
+    file mkdir $logDir
+    set env(TKUV_VALGRIND_LOGS) $logDir
+    configure -interpreter [file join $testsDir valgrind-tclsh.sh]
+}
+configure {*}$argv
+
+set failed [runAllTests]
+
+if {$underValgrind} {
+    # A report counts when one of its stacks goes through tkuv's library.
+    set bad 0
+    foreach log [glob -nocomplain -directory $logDir *.log] {
+	set f [open $log]
+	set text [read $f]
+	close $f
+	foreach block [regexp -all -inline {==\d+== (?:Invalid|Conditional|Use of|Mismatched|Syscall param|[0-9,]+ bytes in [0-9,]+ blocks are definitely lost)[^\n]*(?:\n==\d+==  [^\n]*)*} $text] {
+	    if {[string match *libtkuv* $block] || [string match *tkuv*.c* $block]} {
+		puts "valgrind ([file tail $log]):\n$block\n"
+		incr bad
+	    }
+	}
+    }
+    puts "valgrind: [llength [glob -nocomplain -directory $logDir *.log]] logs,\
+	    $bad reports in tkuv"
+    if {$bad} {
+	set failed 1
+    }
+}
+exit [expr {$failed ? 1 : 0}]

@@ -1,0 +1,112 @@
+# constraints.tcl --
+#
+#	Sourced by every tkuv test file: loads tkuv from the build directory,
+#	defines the shared constraints and helpers. Skipped tests are counted by
+#	tcltest, never hidden.
+
+package require tcltest 2.5
+namespace import -force ::tcltest::*
+
+if {[info exists env(TKUV_BUILD_DIR)]} {
+    set auto_path [linsert $auto_path 0 $env(TKUV_BUILD_DIR)]
+}
+package require tkuv
+
+namespace eval ::tkuvtest {
+    variable buildDir [expr {[info exists ::env(TKUV_BUILD_DIR)]
+	    ? $::env(TKUV_BUILD_DIR) : [pwd]}]
+    variable testsDir [file dirname [file normalize [info script]]]
+}
+
+testConstraint display [info exists ::tk_version]
+testConstraint notDisplay [expr {![info exists ::tk_version]}]
+testConstraint unix [expr {$tcl_platform(platform) eq "unix"}]
+testConstraint thread [expr {![catch {package require Thread 2.8}]}]
+testConstraint wish [expr {[auto_execok wish8.6] ne "" || [auto_execok wish] ne ""}]
+testConstraint xvfbOrDisplay [expr {[info exists ::env(DISPLAY)]
+	|| [auto_execok xvfb-run] ne ""}]
+testConstraint poller-epoll [expr {[dict get [tkuv::info] poller] eq "epoll"}]
+testConstraint poller-select [expr {[dict get [tkuv::info] poller] eq "select"}]
+testConstraint notValgrind [expr {![info exists ::env(TKUV_VALGRIND_LOGS)]}]
+
+# tkuvtest::wait varName ?ms? --
+#	vwait for a variable under an `after` guard, so a bug fails a test
+#	instead of hanging the suite. Returns the variable's value, or
+#	"timeout".
+proc ::tkuvtest::wait {varName {ms 5000}} {
+    upvar #0 $varName var
+    set guard [after $ms [list set $varName timeout]]
+    vwait $varName
+    after cancel $guard
+    return $var
+}
+
+# tkuvtest::info key -- one field of tkuv::info
+proc ::tkuvtest::info {key} {
+    dict get [::tkuv::info] $key
+}
+
+# tkuvtest::idle ms -- let the event loop run for ms with nothing else to do
+proc ::tkuvtest::idle {ms} {
+    set ::tkuvtest::idleDone 0
+    after $ms {set ::tkuvtest::idleDone 1}
+    vwait ::tkuvtest::idleDone
+}
+
+# tkuvtest::runScript script ?timeoutMs? ?interp? --
+#	Runs script in a fresh interpreter process (tclsh by default) with tkuv
+#	on its auto_path. Returns {exitCode output}, or {hang output} if the
+#	process did not finish in time (it is then killed).
+proc ::tkuvtest::runScript {script {timeoutMs 20000} {interpreter ""}} {
+    variable buildDir
+    if {$interpreter eq ""} {
+	# Under `all.tcl -valgrind` this is the valgrind wrapper, so the
+	# shutdown paths these scripts exercise are checked too.
+	set interpreter [::tcltest::interpreter]
+    }
+    set file [::tcltest::makeFile \
+	    "set auto_path \[linsert \$auto_path 0 [list $buildDir]\]\n$script" \
+	    tkuv-script-[incr ::tkuvtest::scriptCount].tcl]
+    set chan [open |[list {*}$interpreter $file 2>@1] r]
+    fconfigure $chan -blocking 0
+    set ::tkuvtest::out($chan) ""
+    set ::tkuvtest::done($chan) ""
+    fileevent $chan readable [list ::tkuvtest::ReadChild $chan]
+    set guard [after $timeoutMs [list set ::tkuvtest::done($chan) hang]]
+    vwait ::tkuvtest::done($chan)
+    after cancel $guard
+    set result $::tkuvtest::done($chan)
+    set output $::tkuvtest::out($chan)
+    if {$result eq "hang"} {
+	catch {exec kill -9 {*}[pid $chan]}
+    }
+    fconfigure $chan -blocking 1
+    if {[catch {close $chan} msg opts]} {
+	set code [dict get $opts -errorcode]
+	if {[lindex $code 0] eq "CHILDSTATUS" && $result ne "hang"} {
+	    set result [lindex $code 2]
+	} elseif {[lindex $code 0] eq "CHILDKILLED" && $result ne "hang"} {
+	    set result "killed [lindex $code 2]"
+	}
+    } elseif {$result ne "hang"} {
+	set result 0
+    }
+    unset ::tkuvtest::out($chan) ::tkuvtest::done($chan)
+    ::tcltest::removeFile $file
+    list $result [string trim $output]
+}
+proc ::tkuvtest::ReadChild {chan} {
+    append ::tkuvtest::out($chan) [read $chan]
+    if {[eof $chan]} {
+	fileevent $chan readable {}
+	set ::tkuvtest::done($chan) eof
+    }
+}
+
+# tkuvtest::finish -- end of a test file: report, and leave wish's loop.
+proc ::tkuvtest::finish {} {
+    ::tcltest::cleanupTests
+    if {[::info exists ::tk_version]} {
+	exit
+    }
+}

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Runs tclsh under valgrind for `tclsh tests/all.tcl -valgrind`; one log per
+# process in $TKUV_VALGRIND_LOGS. TCL_FINALIZE_ON_EXIT makes `exit` free
+# Tcl's memory, so what remains lost is real.
+TCL_FINALIZE_ON_EXIT=1
+export TCL_FINALIZE_ON_EXIT
+exec valgrind -q --leak-check=full --show-leak-kinds=definite \
+    --errors-for-leak-kinds=definite --num-callers=30 \
+    --log-file="${TKUV_VALGRIND_LOGS:-/tmp}/%p.log" \
+    "${TKUV_TCLSH:-tclsh8.6}" "$@"
