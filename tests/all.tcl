@@ -5,6 +5,8 @@
 #	  wish  tests/all.tcl -tk ?options?           only the Tk files (tk*.test)
 #	  tclsh tests/all.tcl -valgrind ?options?     every file under valgrind;
 #	      fails if valgrind reports an error or a lost block in tkuv
+#	  tclsh tests/all.tcl -asan ?options?         every file in a tclsh with
+#	      the ASan runtime preloaded from $TKUV_ASAN_PRELOAD
 #	Exits non-zero when a test fails.
 
 package require tcltest 2.5
@@ -16,7 +18,12 @@ file mkdir [file join [pwd] tests-tmp]
 
 set tkOnly [expr {"-tk" in $argv}]
 set underValgrind [expr {"-valgrind" in $argv}]
-set argv [lsearch -all -inline -not -regexp $argv {^-(tk|valgrind)$}]
+set underAsan [expr {"-asan" in $argv}]
+set argv [lsearch -all -inline -not -regexp $argv {^-(tk|valgrind|asan)$}]
+
+# Test files run in child interpreters: a wrapper may stand in front of them
+# (valgrind, or the ASan preload); TKUV_INTERP tells it what to run.
+set env(TKUV_INTERP) [info nameofexecutable]
 
 if {$tkOnly} {
     configure -file tk*.test
@@ -27,7 +34,13 @@ if {$underValgrind} {
     file delete -force $logDir
     file mkdir $logDir
     set env(TKUV_VALGRIND_LOGS) $logDir
-    configure -interpreter [file join $testsDir valgrind-tclsh.sh]
+    set env(TKUV_WRAPPER) [file join $testsDir valgrind-run.sh]
+}
+if {$underAsan} {
+    set env(TKUV_WRAPPER) [file join $testsDir asan-run.sh]
+}
+if {[info exists env(TKUV_WRAPPER)]} {
+    interpreter $env(TKUV_WRAPPER)
 }
 configure {*}$argv
 

@@ -12,6 +12,11 @@ if {[info exists env(TKUV_BUILD_DIR)]} {
 }
 package require tkuv
 
+# Under `all.tcl -asan` this interpreter got the ASan runtime preloaded; the
+# programs tests start (sh, xvfb-run, Xvfb) must not inherit it. Tcl
+# interpreters started by tests get it back through tkuvtest::wrapped.
+unset -nocomplain env(LD_PRELOAD)
+
 namespace eval ::tkuvtest {
     variable buildDir [expr {[info exists ::env(TKUV_BUILD_DIR)]
 	    ? $::env(TKUV_BUILD_DIR) : [pwd]}]
@@ -60,9 +65,9 @@ proc ::tkuvtest::idle {ms} {
 proc ::tkuvtest::runScript {script {timeoutMs 20000} {interpreter ""}} {
     variable buildDir
     if {$interpreter eq ""} {
-	# Under `all.tcl -valgrind` this is the valgrind wrapper, so the
-	# shutdown paths these scripts exercise are checked too.
-	set interpreter [::tcltest::interpreter]
+	# Under `all.tcl -valgrind` or `-asan` this goes through the same
+	# wrapper, so the shutdown paths these scripts exercise are checked too.
+	set interpreter [wrapped [::info nameofexecutable]]
     }
     set file [::tcltest::makeFile \
 	    "set auto_path \[linsert \$auto_path 0 [list $buildDir]\]\n$script" \
@@ -101,6 +106,15 @@ proc ::tkuvtest::ReadChild {chan} {
 	fileevent $chan readable {}
 	set ::tkuvtest::done($chan) eof
     }
+}
+
+# tkuvtest::wrapped program -- the command line that runs another Tcl
+# interpreter the way this suite runs (under valgrind or ASan when it is).
+proc ::tkuvtest::wrapped {program} {
+    if {[::info exists ::env(TKUV_WRAPPER)]} {
+	return [list env TKUV_INTERP=$program $::env(TKUV_WRAPPER)]
+    }
+    list $program
 }
 
 # tkuvtest::finish -- end of a test file: report, and leave wish's loop.
