@@ -6,6 +6,6 @@
 TCL_FINALIZE_ON_EXIT=1
 export TCL_FINALIZE_ON_EXIT
 exec valgrind -q --leak-check=full --show-leak-kinds=definite \
-    --errors-for-leak-kinds=definite --num-callers=30 \
+    --errors-for-leak-kinds=definite --num-callers=30 --keep-debuginfo=yes \
     --log-file="${TKUV_VALGRIND_LOGS:-/tmp}/%p.log" \
     "${TKUV_INTERP:-tclsh8.6}" "$@"

@@ -14,59 +14,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-say() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=tools/setup.sh
+. "$root/tools/setup.sh"
 
-# --- 1. packages -----------------------------------------------------------
-packages=(build-essential autoconf automake pkg-config tcl-dev tk-dev
-          libuv1-dev xvfb xauth imagemagick x11-apps)
-
-installed() {
-    # dpkg -s also succeeds for removed packages that left config files.
-    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
-}
-
-missing=()
-if command -v dpkg >/dev/null; then
-    for p in "${packages[@]}"; do
-        installed "$p" || missing+=("$p")
-    done
-else
-    echo "demo.sh: no dpkg here (not Debian?); assuming the tools are installed" >&2
-fi
-
-if ((${#missing[@]})); then
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || {
-            echo "demo.sh: need root or sudo to install: ${missing[*]}" >&2
-            exit 1
-        }
-        sudo=(sudo)
-    fi
-    say "installing: ${missing[*]}"
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "${missing[@]}"
-else
-    say "packages: all present"
-fi
-
-# --- 2. build --------------------------------------------------------------
-# configure only when there is no Makefile or its inputs changed; make itself
-# knows whether the library is up to date.
-needs_configure=no
-[ -f Makefile ] || needs_configure=yes
-for f in configure configure.ac Makefile.in pkgIndex.tcl.in m4/*.m4; do
-    if [ -e "$f" ] && [ -f Makefile ] && [ "$f" -nt Makefile ]; then
-        needs_configure=yes
-    fi
-done
-if [ $needs_configure = yes ]; then
-    say "configuring"
-    ./configure
-fi
-say "building"
-make
+install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
+    libuv1-dev xvfb xauth imagemagick x11-apps
+build_tkuv
 
 # --- 3. demo ---------------------------------------------------------------
 demo=(wish "$root/examples/demo.tcl")

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# tools/test.sh -- the README's test command: on a fresh Debian 12 machine,
+# installs what is missing, builds tkuv, and runs every suite:
+#   1. tcltest in tclsh + the Tk tests in wish (Xvfb when no display), epoll
+#   2. the same, built with --with-poller=select (the macOS code path)
+#   3. the same, built with ASan+UBSan
+#   4. make check-win (the Windows sources compiled with mingw)
+#   5. the Python package's unittest suite (asyncio, uvloop, Trio in Tk)
+#   6. valgrind over the tcltest suite (TKUV_TEST_VALGRIND=0 skips it)
+# Ends with one line "N passed, N failed, N skipped" summing every suite, and
+# exits non-zero when anything failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=tools/setup.sh
+. "$root/tools/setup.sh"
+
+install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
+    libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
+    python3 python3-tk python3-uvloop python3-trio || exit 1
+build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
+
+logs="$root/tests-tmp/logs"
+mkdir -p "$logs"
+passed=0 failed=0 skipped=0
+
+# count LOG STATUS -- add a suite's tcltest totals; a suite that failed
+# without reporting a failing test (a crash, a test file error) counts one.
+count() {
+    local log=$1 status=$2 p=0 f=0 s=0 line
+    while read -r line; do
+        set -- $line
+        p=$((p + $5)); s=$((s + $7)); f=$((f + $9))
+    done < <(grep -E '^all\.tcl:[[:space:]]+Total' "$log")
+    if grep -qE '^python: [0-9]+ passed' "$log"; then
+        line=$(grep -E '^python: [0-9]+ passed' "$log" | tail -1)
+        p=$((p + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+        f=$((f + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+        s=$((s + $(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")))
+    fi
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    printf '    %d passed, %d failed, %d skipped\n' "$p" "$f" "$s"
+}
+
+# suite NAME COMMAND... -- run one suite, log it, count it.
+suite() {
+    local name=$1 status
+    shift
+    say "$name"
+    "$@" > "$logs/$name.log" 2>&1
+    status=$?
+    grep -E '^(all\.tcl:|python:|==== .* FAILED|check-win:|valgrind:)' "$logs/$name.log" | tail -40
+    if [ $status -ne 0 ]; then
+        echo "    ($name exited $status; full log: $logs/$name.log)"
+        tail -30 "$logs/$name.log"
+    fi
+    count "$logs/$name.log" $status
+}
+
+# check-win has no test count of its own: one check, passed or failed.
+check_win() {
+    if make check-win; then
+        echo "all.tcl: Total 1 Passed 1 Skipped 0 Failed 0"
+    else
+        echo "all.tcl: Total 1 Passed 0 Skipped 0 Failed 1"
+        return 1
+    fi
+}
+
+suite tcltest-epoll make test
+suite tcltest-select make test-select
+suite tcltest-asan make test-asan
+suite check-win check_win
+if [ -x tools/test-python.sh ]; then
+    suite python bash tools/test-python.sh
+fi
+if [ "${TKUV_TEST_VALGRIND:-1}" != 0 ]; then
+    suite valgrind make test-valgrind
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
