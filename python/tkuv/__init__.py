@@ -1,0 +1,32 @@
+"""tkuv: run asyncio, uvloop or Trio inside Tkinter's mainloop, without polling.
+
+    import tkinter, tkuv, uvloop
+    root = tkinter.Tk()
+    async def main(): ...
+    tkuv.run(main(), root=root, loop_factory=uvloop.new_event_loop)
+
+The loop is a *guest*: tkuv's C poll thread waits on the loop's own backend fd
+and Tk's thread runs one loop iteration at a time (see _guest.py). Names:
+
+run(coro, *, root=None, loop_factory=None, debug=False, flavor="asyncio")
+    Like asyncio.run(), with Tk's mainloop as the host.
+start_guest_run(async_fn, *args, root, done_callback, loop_factory=None, ...)
+    Start a guest and return its Host at once; done_callback(outcome) later.
+asyncslot(async_fn)
+    A Tk callback that starts async_fn eagerly as a task on the guest loop.
+Host, AsyncioHost, TrioHost
+    The drivers; subclass to override wake(), next_timeout(), ...
+Outcome, Value, Error
+    What done_callback receives.
+"""
+
+from ._bridge import require
+from ._guest import AsyncioHost
+from ._host import Host
+from ._outcome import Error, Outcome, Value
+from ._run import run, start_guest_run
+from ._slot import asyncslot
+from ._trio import TrioHost
+
+__all__ = ["run", "start_guest_run", "asyncslot", "Host", "AsyncioHost",
+           "TrioHost", "Outcome", "Value", "Error", "require"]

@@ -1,0 +1,444 @@
+"""Drive an asyncio or uvloop event loop as a guest of Tk's mainloop.
+
+One tick is `loop.stop(); loop.run_forever()`: a single non-blocking
+iteration on both loops. The C poll thread waits on the loop's backend fd
+(asyncio: its epoll selector; uvloop: libuv's epoll fd) for at most the
+timeout the last tick returned, so I/O and call_soon_threadsafe() (which
+write the loop's self-pipe / uv_async) wake the guest by themselves. What
+does not show on the fd is computed after each tick:
+
+* asyncio: the ready queue (`_ready`) and the timer heap (`_scheduled`).
+* uvloop: its ready deque and timer set live in Cython and are invisible as
+  attributes, but the loop object reports them to the garbage collector; we
+  find them once with gc.get_referents() (verified with a probe timer). The
+  earliest deadline comes from our own heap of TimerHandles, fed by a
+  call_later wrapper on the instance (uvloop's call_at goes through
+  call_later), pruned by membership in the loop's live-timer set, and
+  rebuilt from that set if they ever disagree. No polling in any case.
+
+Interleaved host code -- Tk callbacks running between ticks -- that calls
+call_soon/call_at/call_later/add_reader/add_writer (directly, or through
+create_task, Future.set_result, Task.cancel, Event.set, ...) must take
+effect at once, not at the guest's old deadline. Between ticks, wrappers for
+these methods are "armed" in the loop instance's __dict__; the first one
+that makes earlier work wakes the guest (`$g wake`) and disarms them all, so
+there is one wake per turn and no cost inside ticks.
+
+The running loop: during a tick run_forever() sets it as usual. Between ticks
+tkuv keeps it set too, so Tk callbacks can use asyncio.get_running_loop(),
+asyncio.create_task() and asyncio.get_event_loop(); it is cleared around each
+tick because run_forever() refuses to start while another loop is marked
+running. Consequently only one asyncio guest can run per thread, just as with
+asyncio.run(), and asyncio.run()/run_until_complete() inside a Tk callback
+raise RuntimeError instead of blocking the GUI.
+"""
+
+import asyncio
+import collections
+import gc
+import heapq
+import itertools
+import math
+import sys
+from asyncio import events
+
+from ._host import Host
+from ._outcome import capture_task
+
+__all__ = ["AsyncioHost", "host_for_loop"]
+
+# Clamp for long timeouts: one spurious tick a day is free, and the C side
+# takes an int.
+_MAX_TIMEOUT_MS = 86_400_000
+
+_NOW = "now"
+
+# Loops driven by a live AsyncioHost; asyncslot() finds its host here.
+_hosts = {}
+
+
+def host_for_loop(loop):
+    """The AsyncioHost driving `loop`, or None."""
+    return _hosts.get(loop)
+
+
+def _noop():
+    pass
+
+
+class _AsyncioClock:
+    """asyncio's BaseEventLoop: read `_ready` and `_scheduled` directly."""
+
+    permanent_hooks = {}
+
+    def __init__(self, loop):
+        try:
+            self.fd = loop._selector.fileno()
+        except AttributeError:
+            raise TypeError("tkuv needs a selector event loop whose selector "
+                            "has a file descriptor (epoll, kqueue, poll "
+                            "devices); %r has none" % (loop,)) from None
+        self._loop = loop
+
+    def next_when(self):
+        loop = self._loop
+        if loop._ready:
+            return _NOW
+        if loop._scheduled:
+            # A cancelled head only costs one early tick; asyncio itself
+            # drops it then.
+            return loop._scheduled[0]._when
+        return None
+
+
+class _UvloopClock:
+    """uvloop: see the module docstring."""
+
+    def __init__(self, loop):
+        self.fd = loop._get_backend_id()
+        self._loop = loop
+        refs = gc.get_referents(loop)
+        readies = [r for r in refs if type(r) is collections.deque]
+        probe = loop.call_later(3600, _noop)
+        try:
+            timer_sets = [r for r in refs if type(r) is set and probe in r]
+        finally:
+            probe.cancel()
+        if len(readies) != 1 or len(timer_sets) != 1:
+            raise RuntimeError(
+                "tkuv cannot find the ready queue and timer set of %r "
+                "(uvloop %s); this uvloop version is not supported"
+                % (loop, getattr(sys.modules.get("uvloop"), "__version__",
+                                 "?")))
+        self._ready = readies[0]
+        self._timers = timer_sets[0]
+        self._timer_type = type(probe)
+        self._heap = []
+        self._seq = itertools.count()
+        base_call_later = loop.call_later       # the class's bound method
+        heap, seq, timer_type = self._heap, self._seq, self._timer_type
+
+        def call_later(delay, callback, *args, context=None):
+            handle = base_call_later(delay, callback, *args, context=context)
+            if type(handle) is timer_type:      # not a 0-delay call_soon
+                heapq.heappush(heap, (handle.when(), next(seq), handle))
+            return handle
+
+        # Installed on the instance for the loop's whole life as a guest.
+        self.permanent_hooks = {"call_later": call_later}
+
+    def next_when(self):
+        if self._ready:
+            return _NOW
+        heap, timers = self._heap, self._timers
+        # Fired and cancelled TimerHandles leave the loop's set.
+        while heap and heap[0][2] not in timers:
+            heapq.heappop(heap)
+        if len(timers) > len(heap) or len(heap) > 2 * len(timers) + 64:
+            # A timer made behind our wrapper's back, or too many dead
+            # entries: start again from the loop's own set.
+            heap[:] = [(t.when(), next(self._seq), t) for t in timers]
+            heapq.heapify(heap)
+        return heap[0][0] if heap else None
+
+
+def _clock_for(loop):
+    if isinstance(loop, asyncio.BaseEventLoop):
+        return _AsyncioClock(loop)
+    if type(loop).__module__.split(".")[0] == "uvloop" or \
+            hasattr(loop, "_get_backend_id"):
+        return _UvloopClock(loop)
+    raise TypeError("tkuv can drive asyncio's own event loops and uvloop, "
+                    "not %r" % (loop,))
+
+
+class AsyncioHost(Host):
+    """Runs an asyncio (or uvloop) event loop as a guest of Tk.
+
+    Overridable hooks besides Host's: next_timeout() -> ms (-1 none, 0 now).
+    Public state: `loop`, `main_task`.
+    """
+
+    flavor = "asyncio"
+
+    # Loop methods that, called between ticks, may make work due earlier.
+    _HOOKED = ("call_soon", "call_at", "call_later", "add_reader",
+               "add_writer")
+
+    def __init__(self, root, *, loop_factory=None, debug=False):
+        super().__init__(root)
+        self._loop_factory = loop_factory or asyncio.new_event_loop
+        self._debug = debug
+        self.loop = None
+        self.main_task = None
+        self._shutdown_task = None
+        self._armed = False
+        self._deadline = math.inf       # when the guest wakes by itself
+        self._rewake = False
+        self._old_agen_hooks = None
+
+    # -- start ----------------------------------------------------------
+
+    def start(self, coro, done_callback):
+        """Start the guest loop with `coro` as its main task; returns at once
+        (the first tick runs as soon as Tk processes events)."""
+        if not asyncio.iscoroutine(coro):
+            raise TypeError("a coroutine object is required, got %r" % (coro,))
+        try:
+            if events._get_running_loop() is not None:
+                raise RuntimeError(
+                    "tkuv cannot start an asyncio guest while an asyncio "
+                    "event loop is already running in this thread (another "
+                    "tkuv guest, or asyncio.run()); use asyncio.create_task()"
+                    " or tkuv.asyncslot() from it instead")
+            loop = self._loop_factory()
+        except BaseException:
+            coro.close()            # no "never awaited" warning
+            raise
+        try:
+            if self._debug:
+                loop.set_debug(True)
+            clock = _clock_for(loop)
+            self.loop, self._clock = loop, clock
+            self._install_hooks()
+            self._start_guest(clock.fd, done_callback)
+        except BaseException:
+            coro.close()
+            if self.loop is not None:
+                self._drop_hooks()
+            loop.close()
+            raise
+        self.main_task = loop.create_task(coro)
+        self.main_task.add_done_callback(self._main_done)
+        _hosts[loop] = self
+        # Make the loop reachable from Tk callbacks (see module docstring),
+        # and let async generators made there be finalized by it.
+        events._set_running_loop(loop)
+        self._old_agen_hooks = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook,
+                               finalizer=loop._asyncgen_finalizer_hook)
+        return self
+
+    def cancel(self):
+        """Cancel the main task; the run ends in guest mode. Tk thread."""
+        if self.main_task is not None and not self.main_task.done():
+            self.main_task.cancel()
+
+    # -- ticks ----------------------------------------------------------
+
+    def _tick(self):
+        if self._iterate():
+            return -1
+        return self.next_timeout()
+
+    def next_timeout(self):
+        """Hook: ms until the loop has work that its fd will not signal, and
+        arm the interleaving hooks for the time until then."""
+        when = self._clock.next_when()
+        if when is _NOW:
+            return 0
+        if when is None:
+            timeout, self._deadline = -1, math.inf
+        else:
+            ms = math.ceil((when - self.loop.time()) * 1000 - 1e-6)
+            if ms <= 0:
+                return 0
+            timeout = min(ms, _MAX_TIMEOUT_MS)
+            self._deadline = when
+        self._arm()
+        return timeout
+
+    def _iterate(self):
+        """One iteration of the loop; True when the run has closed."""
+        loop = self.loop
+        self._disarm()
+        if self._in_iteration:
+            # Re-entered from a nested Tk event loop (root.update() or a
+            # dialog inside a callback): the loop is busy; tick again when
+            # the outer iteration returns.
+            self._rewake = True
+            return False
+        self._in_iteration = True
+        events._set_running_loop(None)
+        try:
+            loop.stop()
+            loop.run_forever()
+        finally:
+            self._in_iteration = False
+            events._set_running_loop(loop)
+        if self._rewake:
+            self._rewake = False
+            self.wake()
+        if self._shutdown_task is not None and self._shutdown_task.done():
+            self._deliver(capture_task(self.main_task))
+            return True
+        return False
+
+    _in_iteration = False
+
+    # -- eager start (asyncslot) -----------------------------------------
+
+    def run_task_eagerly(self, coro):
+        """Create a task and run it to its first suspension before returning,
+        unless a loop iteration is already under way (then it starts on the
+        next one, as create_task() would)."""
+        loop = self.loop
+        if self._in_iteration or self._state != "running" or self._in_tick:
+            return loop.create_task(coro)
+        self._disarm()               # the wake() below covers what we do
+        task = loop.create_task(coro)
+        self._iterate()
+        if self._state == "running":
+            # The C side still waits with the old timeout: recompute it.
+            self.wake()
+        return task
+
+    # -- the end --------------------------------------------------------
+
+    def _main_done(self, task):
+        # Clean up in guest mode, as asyncio.run() does after its main task;
+        # Tk stays responsive meanwhile.
+        self._shutdown_task = self.loop.create_task(self._shutdown())
+
+    async def _shutdown(self):
+        loop = self.loop
+        me = asyncio.current_task()
+        # Finally blocks may start new tasks; a few rounds catch those.
+        for _ in range(8):
+            tasks = [t for t in asyncio.all_tasks(loop)
+                     if t is not me and not t.done()]
+            if not tasks:
+                break
+            for t in tasks:
+                t.cancel()
+            await asyncio.wait(tasks)
+            for t in tasks:
+                if not t.cancelled() and t.exception() is not None:
+                    loop.call_exception_handler({
+                        "message": "unhandled exception during tkuv guest "
+                                   "shutdown",
+                        "exception": t.exception(),
+                        "task": t,
+                    })
+        await loop.shutdown_asyncgens()
+        await loop.shutdown_default_executor()
+
+    def _finish_natively(self):
+        loop = self.loop
+        self._disarm()
+        events._set_running_loop(None)
+        self.cancel()
+        while self._state == "finishing":
+            if self._shutdown_task is None:
+                # Let the cancelled main task run its finally blocks; its
+                # done callback then starts the shutdown task.
+                loop.run_until_complete(_wait_quietly(self.main_task))
+            else:
+                loop.run_until_complete(_wait_quietly(self._shutdown_task))
+                self._deliver(capture_task(self.main_task))
+
+    def _release(self):
+        loop = self.loop
+        self._disarm()
+        self._drop_hooks()
+        _hosts.pop(loop, None)
+        if events._get_running_loop() is loop:
+            events._set_running_loop(None)
+        if self._old_agen_hooks is not None:
+            sys.set_asyncgen_hooks(*self._old_agen_hooks)
+            self._old_agen_hooks = None
+        if not loop.is_closed():
+            loop.close()
+
+    def report_exception(self, exc, message):
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_exception_handler({"message": "tkuv: " + message,
+                                              "exception": exc})
+        else:
+            super().report_exception(exc, message)
+
+    # -- interleaving hooks ---------------------------------------------
+
+    def _install_hooks(self):
+        loop = self.loop
+        d = getattr(loop, "__dict__", None)
+        if d is None:
+            raise TypeError("tkuv needs an event loop object with a __dict__ "
+                            "(to watch calls made between ticks)")
+        d.update(self._clock.permanent_hooks)
+        self._armed_hooks = self._make_armed_hooks()
+
+    def _drop_hooks(self):
+        d = getattr(self.loop, "__dict__", {})
+        for name in set(self._clock.permanent_hooks) | set(self._HOOKED):
+            d.pop(name, None)
+
+    def _make_armed_hooks(self):
+        loop = self.loop
+        # Bound before arming, so they are the class methods or the
+        # permanent wrappers.
+        base = {name: getattr(loop, name) for name in self._HOOKED}
+        host = self
+
+        def call_soon(callback, *args, context=None):
+            handle = base["call_soon"](callback, *args, context=context)
+            host._interleaved(None)
+            return handle
+
+        def call_at(when, callback, *args, context=None):
+            handle = base["call_at"](when, callback, *args, context=context)
+            host._interleaved(handle)
+            return handle
+
+        def call_later(delay, callback, *args, context=None):
+            handle = base["call_later"](delay, callback, *args,
+                                        context=context)
+            host._interleaved(handle)
+            return handle
+
+        def add_reader(fd, callback, *args):
+            result = base["add_reader"](fd, callback, *args)
+            host._interleaved(None)
+            return result
+
+        def add_writer(fd, callback, *args):
+            result = base["add_writer"](fd, callback, *args)
+            host._interleaved(None)
+            return result
+
+        return {"call_soon": call_soon, "call_at": call_at,
+                "call_later": call_later, "add_reader": add_reader,
+                "add_writer": add_writer}
+
+    def _arm(self):
+        if not self._armed:
+            self.loop.__dict__.update(self._armed_hooks)
+            self._armed = True
+
+    def _disarm(self):
+        if self._armed:
+            d = self.loop.__dict__
+            permanent = self._clock.permanent_hooks
+            for name in self._armed_hooks:
+                if name in permanent:
+                    d[name] = permanent[name]
+                else:
+                    del d[name]
+            self._armed = False
+
+    def _interleaved(self, handle):
+        """A hooked method ran between ticks: wake the guest unless what it
+        scheduled (a timer handle) is due after the guest wakes anyway."""
+        if not self._armed or self._in_iteration:
+            return
+        when = getattr(handle, "when", None)
+        if when is not None and when() >= self._deadline:
+            return
+        self._disarm()
+        self.wake()
+
+
+async def _wait_quietly(fut):
+    """Wait for fut without raising its exception."""
+    if not fut.done():
+        await asyncio.wait([fut])

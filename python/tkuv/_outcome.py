@@ -1,0 +1,63 @@
+"""The result of a guest run: a value or an exception, like Trio's `outcome`.
+
+Kept tiny and local so asyncio users need nothing beyond the standard library.
+"""
+
+__all__ = ["Outcome", "Value", "Error", "capture_task"]
+
+
+class Outcome:
+    """Base class: `.unwrap()` returns the value or raises the exception."""
+
+    __slots__ = ()
+    value = None
+    error = None
+
+    def unwrap(self):
+        raise NotImplementedError
+
+
+class Value(Outcome):
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def unwrap(self):
+        return self.value
+
+    def __repr__(self):
+        return "Value(%r)" % (self.value,)
+
+
+class Error(Outcome):
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        if not isinstance(error, BaseException):
+            raise TypeError("Error() needs an exception, got %r" % (error,))
+        self.error = error
+
+    def unwrap(self):
+        # Raise the original object so its traceback and chaining survive.
+        raise self.error
+
+    def __repr__(self):
+        return "Error(%r)" % (self.error,)
+
+
+def capture_task(task):
+    """The outcome of a finished asyncio task (cancellation included)."""
+    try:
+        return Value(task.result())
+    except BaseException as exc:  # CancelledError is a BaseException
+        return Error(exc)
+
+
+def from_foreign(outcome):
+    """Convert Trio's outcome.Value/Error (duck-typed) to ours."""
+    if isinstance(outcome, Outcome):
+        return outcome
+    if hasattr(outcome, "error"):
+        return Error(outcome.error)
+    return Value(outcome.value)

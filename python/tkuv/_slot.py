@@ -1,0 +1,58 @@
+"""asyncslot(): an async function as a plain Tk callback, started eagerly."""
+
+import functools
+from asyncio import events
+
+from ._guest import host_for_loop
+
+__all__ = ["asyncslot"]
+
+# Strong references to running slot tasks (the loop keeps only weak ones).
+_running = set()
+
+
+def asyncslot(async_fn):
+    """Wrap `async_fn` into a plain callable for Tk `command=`, `bind`,
+    `after`, ... Each call creates a task on the running tkuv asyncio guest
+    and runs it at once up to its first suspension, before returning to Tk:
+    a button handler can update widgets or read their state synchronously.
+    (Called while a loop iteration is already running -- e.g. from inside a
+    coroutine -- it starts on the next iteration instead, like
+    create_task.) Returns the task. Exceptions other than cancellation go to
+    the loop's exception handler.
+    """
+
+    @functools.wraps(async_fn)
+    def slot(*args):
+        loop = events._get_running_loop()
+        if loop is None:
+            raise RuntimeError(
+                "tkuv.asyncslot(%s) was called with no asyncio event loop "
+                "running in this thread; start one with tkuv.run() or "
+                "tkuv.start_guest_run()" % getattr(async_fn, "__qualname__",
+                                                  async_fn))
+        coro = async_fn(*args)
+        host = host_for_loop(loop)
+        if host is not None:
+            task = host.run_task_eagerly(coro)
+        else:
+            task = loop.create_task(coro)     # e.g. inside asyncio.run()
+        if not task.done():
+            _running.add(task)
+        task.add_done_callback(_slot_done)
+        return task
+
+    return slot
+
+
+def _slot_done(task):
+    _running.discard(task)
+    if task.cancelled():
+        return
+    exc = task.exception()      # also marks it retrieved
+    if exc is not None:
+        task.get_loop().call_exception_handler({
+            "message": "exception in tkuv.asyncslot callback",
+            "exception": exc,
+            "task": task,
+        })
