@@ -14,7 +14,14 @@ does not show on the fd is computed after each tick:
   earliest deadline comes from our own heap of TimerHandles, fed by a
   call_later wrapper on the instance (uvloop's call_at goes through
   call_later), pruned by membership in the loop's live-timer set, and
-  rebuilt from that set if they ever disagree. No polling in any case.
+  rebuilt from that set if they ever disagree.
+  libuv itself also keeps work that its fd does not show: epoll changes
+  queued after the poll phase (uv__io_start only queues them; e.g. POLLOUT
+  for a partial write flushed in the check phase) and callbacks fed to the
+  next iteration (a write that completed at once). Without them a large
+  uvloop write stalls. Their queues sit in the ABI-stable head of libuv 1.x's
+  uv_loop_t, which uvloop keeps as the first field of its Loop object; see
+  _LibuvQueues. No polling in any case.
 
 Interleaved host code -- Tk callbacks running between ticks -- that calls
 call_soon/call_at/call_later/add_reader/add_writer (directly, or through
@@ -35,11 +42,14 @@ raise RuntimeError instead of blocking the GUI.
 
 import asyncio
 import collections
+import ctypes
 import gc
 import heapq
 import itertools
 import math
+import os
 import sys
+import warnings
 from asyncio import events
 
 from ._host import Host
@@ -126,9 +136,16 @@ class _UvloopClock:
 
         # Installed on the instance for the loop's whole life as a guest.
         self.permanent_hooks = {"call_later": call_later}
+        try:
+            self._libuv = _LibuvQueues(loop)
+        except (LookupError, ValueError, OSError) as exc:
+            self._libuv = None
+            warnings.warn("tkuv cannot see libuv's internal queues (%s); "
+                          "with this uvloop a partial write may wait for the "
+                          "next event" % (exc,), RuntimeWarning, stacklevel=4)
 
     def next_when(self):
-        if self._ready:
+        if self._ready or (self._libuv is not None and self._libuv.busy()):
             return _NOW
         heap, timers = self._heap, self._timers
         # Fired and cancelled TimerHandles leave the loop's set.
@@ -140,6 +157,68 @@ class _UvloopClock:
             heap[:] = [(t.when(), next(self._seq), t) for t in timers]
             heapq.heapify(heap)
         return heap[0][0] if heap else None
+
+
+class _UvLoopHead(ctypes.Structure):
+    """The start of struct uv_loop_s (libuv 1.x, unix), up to watcher_queue.
+    libuv keeps this layout for the whole 1.x ABI."""
+
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("active_handles", ctypes.c_uint),
+        ("handle_queue", ctypes.c_void_p * 2),
+        ("active_reqs", ctypes.c_void_p),
+        ("internal_fields", ctypes.c_void_p),
+        ("stop_flag", ctypes.c_uint),
+        ("flags", ctypes.c_ulong),
+        ("backend_fd", ctypes.c_int),
+        ("pending_queue", ctypes.c_void_p * 2),
+        ("watcher_queue", ctypes.c_void_p * 2),
+    ]
+
+
+class _LibuvQueues:
+    """Read-only view of a uvloop loop's libuv pending and watcher queues.
+
+    uvloop's Cython Loop starts with PyObject_HEAD, its vtable pointer, then
+    `uv_loop_t *uvloop`. The pointer is checked before use: the memory must
+    be readable (probed with write(2), which fails with EFAULT instead of
+    crashing) and its backend_fd must equal loop._get_backend_id().
+    """
+
+    _OFFSET = object.__basicsize__ + ctypes.sizeof(ctypes.c_void_p)
+
+    def __init__(self, loop):
+        self._loop = loop       # keeps the uv_loop_t alive while we look
+        ptr = ctypes.c_void_p.from_address(id(loop) + self._OFFSET).value
+        if not ptr or not _readable(ptr, ctypes.sizeof(_UvLoopHead)):
+            raise LookupError("no uv_loop_t pointer where expected")
+        head = _UvLoopHead.from_address(ptr)
+        if head.backend_fd != loop._get_backend_id():
+            raise LookupError("uv_loop_t backend_fd does not match")
+        self._head = head
+        # An empty libuv queue points at itself.
+        self._pending_at = ptr + _UvLoopHead.pending_queue.offset
+        self._watcher_at = ptr + _UvLoopHead.watcher_queue.offset
+
+    def busy(self):
+        """True when libuv has work for its next iteration that its epoll fd
+        will not signal."""
+        if self._loop.is_closed():
+            return False
+        head = self._head
+        return (head.pending_queue[0] != self._pending_at
+                or head.watcher_queue[0] != self._watcher_at)
+
+
+def _readable(address, size):
+    libc = ctypes.CDLL(None, use_errno=True)
+    rfd, wfd = os.pipe()
+    try:
+        return libc.write(wfd, ctypes.c_void_p(address), size) == size
+    finally:
+        os.close(rfd)
+        os.close(wfd)
 
 
 def _clock_for(loop):
