@@ -10,29 +10,29 @@
  */
 
 #include "tkuvInt.h"
-#include <string.h>
 #ifndef _WIN32
 #include <fcntl.h>
 #endif
 
 typedef struct Guest {
-    Tcl_Interp *interp;		/* Valid until `closed` (see tkuvHandle.c). */
-    Tcl_Command token;
-    Tcl_Obj *nameObj;
-    Tcl_Obj *tickCmd;
-    TkuvBridge *bridge;		/* For the live-handle count. */
+    TkuvHandle h;		/* Must be first; h.callback is TICKCMD. */
     TkuvPump *pump;
     Tcl_WideInt waitable;	/* The fd or HANDLE, for info. */
-    int closed;
     int lastTimeout;
 } Guest;
 
 static int	CreateGuest(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	GuestTick(void *clientData);
-static int	GuestHandleCmd(ClientData clientData, Tcl_Interp *interp,
-		    int objc, Tcl_Obj *const objv[]);
-static void	GuestCmdDeleted(ClientData clientData);
-static void	FreeGuest(char *blockPtr);
+static Tcl_ObjCmdProc GuestHandleCmd;
+static void	GuestClosed(TkuvHandle *h);
+
+/*
+ * A guest has no libuv handle of its own: the handle layer gives it its
+ * command, name, count and teardown, and GuestClosed stops its pump.
+ */
+static const TkuvHandleType guestType = {
+    "guest", GuestHandleCmd, sizeof(Guest), GuestClosed
+};
 
 /*
  *----------------------------------------------------------------------
@@ -79,8 +79,6 @@ CreateGuest(
     TkuvBridge *bridge;
     TkuvWaitable backend;
     Guest *g;
-    char name[64];
-    Tcl_CmdInfo info;
 
     if (objc % 2 != 0) {
 	return TkuvUsageError(interp, "option \"%s\" has no value; usage: "
@@ -124,7 +122,8 @@ CreateGuest(
     }
     if (!haveWaitable || tickCmd == NULL) {
 	return TkuvUsageError(interp, "missing %s; usage: tkuv::guest create "
-		"-fd FD -command TICKCMD", tickCmd == NULL ? "-command" : "-fd");
+		"-fd FD -command TICKCMD", !haveWaitable && tickCmd == NULL
+		? "-fd and -command" : tickCmd == NULL ? "-command" : "-fd");
     }
 #ifdef _WIN32
     backend = (HANDLE) (intptr_t) waitable;
@@ -138,30 +137,15 @@ CreateGuest(
 	return TCL_ERROR;
     }
 
-    g = TkuvAlloc(sizeof(Guest));
-    memset(g, 0, sizeof(Guest));
+    g = TkuvHandleAlloc(&guestType);
+    g->waitable = waitable;
     /* The first tick runs at once: the foreign loop starts its work. */
     err = TkuvPumpCreate(backend, GuestTick, g, 0, &g->pump);
     if (err != 0) {
 	TkuvFree(g);
-	return TkuvUvError(interp, "guest -fd", err);
+	return TkuvUvError(interp, "guest", err);
     }
-    do {
-	snprintf(name, sizeof(name), "::tkuv::guest%lu", ++bridge->nextId);
-    } while (Tcl_GetCommandInfo(interp, name, &info));
-    g->interp = interp;
-    g->bridge = bridge;
-    g->waitable = waitable;
-    g->lastTimeout = 0;
-    g->nameObj = Tcl_NewStringObj(name, -1);
-    Tcl_IncrRefCount(g->nameObj);
-    g->tickCmd = tickCmd;
-    Tcl_IncrRefCount(tickCmd);
-    bridge->numHandles++;
-    g->token = Tcl_CreateObjCommand(interp, name, GuestHandleCmd, g,
-	    GuestCmdDeleted);
-    Tcl_SetObjResult(interp, g->nameObj);
-    return TCL_OK;
+    return TkuvHandleRegister(interp, bridge, &g->h, NULL, tickCmd);
 }
 
 /*
@@ -181,26 +165,24 @@ GuestTick(
     void *clientData)
 {
     Guest *g = clientData;
-    Tcl_Interp *interp = g->interp;
-    Tcl_Obj *cmd;
+    Tcl_Interp *interp = g->h.interp;
+    Tcl_Obj *tickArgs;
     int code, timeout = -1;
 
-    if (g->closed || Tcl_InterpDeleted(interp)) {
+    if (g->h.closed || Tcl_InterpDeleted(interp)) {
 	return -1;
     }
-    Tcl_Preserve(g);
+    TkuvHandleRetain(&g->h);		/* TICKCMD may close the guest. */
     Tcl_Preserve(interp);
-    cmd = Tcl_DuplicateObj(g->tickCmd);
-    Tcl_IncrRefCount(cmd);
-    Tcl_ListObjAppendElement(NULL, cmd, g->nameObj);
-    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj("tick", 4));
-    code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
-    Tcl_DecrRefCount(cmd);
+    tickArgs = Tcl_NewStringObj("tick", 4);
+    Tcl_IncrRefCount(tickArgs);
+    code = TkuvHandleInvoke(&g->h, tickArgs);
+    Tcl_DecrRefCount(tickArgs);
     if (code == TCL_OK && Tcl_GetIntFromObj(NULL, Tcl_GetObjResult(interp),
 	    &timeout) != TCL_OK) {
 	TkuvUsageError(interp, "guest %s: TICKCMD returned \"%s\", expected "
 		"the next timeout in ms (an integer, -1 for none)",
-		Tcl_GetString(g->nameObj),
+		Tcl_GetString(g->h.nameObj),
 		Tcl_GetString(Tcl_GetObjResult(interp)));
 	code = TCL_ERROR;
     }
@@ -209,12 +191,12 @@ GuestTick(
 	timeout = -1;
     }
     Tcl_ResetResult(interp);
+    Tcl_Release(interp);
     if (timeout < -1) {
 	timeout = -1;
     }
     g->lastTimeout = timeout;
-    Tcl_Release(interp);
-    Tcl_Release(g);
+    TkuvHandleRelease(&g->h);
     return timeout;
 }
 
@@ -250,7 +232,7 @@ GuestHandleCmd(
     }
     switch (index) {
     case G_CLOSE:
-	Tcl_DeleteCommandFromToken(interp, g->token);
+	TkuvHandleClose(&g->h);
 	break;
     case G_WAKE:
 	TkuvPumpWakeAnyThread(g->pump);
@@ -274,35 +256,21 @@ GuestHandleCmd(
 /*
  *----------------------------------------------------------------------
  *
- * GuestCmdDeleted --
+ * GuestClosed --
  *
- *	$g close, rename $g {} or interp deletion: stop and join the poll
- *	thread. Safe from inside the guest's own TICKCMD (the record and pump
- *	live until that tick returns).
+ *	$g close, rename $g {}, interp deletion or thread exit: stop and join
+ *	the poll thread. Safe from inside the guest's own TICKCMD: the pump
+ *	frees itself after that tick, the record when the tick releases it.
  *
  *----------------------------------------------------------------------
  */
 
 static void
-GuestCmdDeleted(
-    ClientData clientData)
+GuestClosed(
+    TkuvHandle *h)
 {
-    Guest *g = clientData;
+    Guest *g = (Guest *) h;
 
-    g->closed = 1;
-    g->token = NULL;
     TkuvPumpDestroy(g->pump);
-    g->bridge->numHandles--;
-    Tcl_EventuallyFree(g, FreeGuest);
-}
-
-static void
-FreeGuest(
-    char *blockPtr)
-{
-    Guest *g = (Guest *) blockPtr;
-
-    Tcl_DecrRefCount(g->nameObj);
-    Tcl_DecrRefCount(g->tickCmd);
-    TkuvFree(g);
+    g->pump = NULL;
 }

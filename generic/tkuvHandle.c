@@ -25,7 +25,6 @@ typedef struct HandleEvent {
 static void	HandleCmdDeleted(ClientData clientData);
 static void	CloseUv(TkuvHandle *h);
 static void	OnUvClosed(uv_handle_t *uvHandle);
-static void	Release(TkuvHandle *h);
 static int	HandleEventProc(Tcl_Event *evPtr, int flags);
 static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
 
@@ -55,9 +54,10 @@ TkuvHandleAlloc(
  *
  * TkuvHandleRegister --
  *
- *	Called once the family has initialised its libuv handle: names the
- *	handle, creates its command and sets the interp result to the name.
- *	From here on the record belongs to the handle layer.
+ *	Called once the family has initialised its libuv handle (uvHandle may
+ *	be NULL for records without one): names the handle, creates its
+ *	command and sets the interp result to the name. From here on the
+ *	record belongs to the handle layer.
  *
  *----------------------------------------------------------------------
  */
@@ -86,8 +86,10 @@ TkuvHandleRegister(
      */
     h->interp = interp;
     h->uvHandle = uvHandle;
-    uvHandle->data = h;
-    h->refCount = 1;			/* Released by OnUvClosed. */
+    if (uvHandle != NULL) {
+	uvHandle->data = h;
+    }
+    h->refCount = 1;			/* Released once closed. */
     h->nameObj = Tcl_NewStringObj(name, -1);
     Tcl_IncrRefCount(h->nameObj);
     if (callback != NULL) {
@@ -182,6 +184,13 @@ CloseUv(
     }
     h->closed = 1;
     h->bridge->numHandles--;
+    if (h->type->closeProc != NULL) {
+	h->type->closeProc(h);
+    }
+    if (h->uvHandle == NULL) {
+	TkuvHandleRelease(h);
+	return;
+    }
     uv_close(h->uvHandle, OnUvClosed);
     TkuvBridgeKick(h->bridge);	/* The close callback needs a tick. */
 }
@@ -190,11 +199,29 @@ static void
 OnUvClosed(
     uv_handle_t *uvHandle)
 {
-    Release(uvHandle->data);
+    TkuvHandleRelease(uvHandle->data);
 }
 
-static void
-Release(
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleRetain, TkuvHandleRelease --
+ *
+ *	Keep a record alive across something that may close it (a script).
+ *	The last release frees it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvHandleRetain(
+    TkuvHandle *h)
+{
+    h->refCount++;
+}
+
+void
+TkuvHandleRelease(
     TkuvHandle *h)
 {
     TkuvBridge *bridge = h->bridge;
@@ -255,28 +282,19 @@ HandleEventProc(
 {
     HandleEvent *ev = (HandleEvent *) evPtr;
     TkuvHandle *h = ev->h;
-    Tcl_Interp *interp = h->interp;
 
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
-    if (!h->closed && h->callback != NULL && !Tcl_InterpDeleted(interp)) {
-	Tcl_Obj *cmd = Tcl_DuplicateObj(h->callback);
-	int code;
+    if (!h->closed && h->callback != NULL && !Tcl_InterpDeleted(h->interp)) {
+	Tcl_Interp *interp = h->interp;
 
-	Tcl_IncrRefCount(cmd);
-	Tcl_ListObjAppendElement(NULL, cmd, h->nameObj);
-	if (ev->args != NULL) {
-	    Tcl_ListObjAppendList(NULL, cmd, ev->args);
-	}
 	Tcl_Preserve(interp);
-	code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
-	if (code != TCL_OK) {
-	    Tcl_BackgroundException(interp, code);
+	if (TkuvHandleInvoke(h, ev->args) != TCL_OK) {
+	    Tcl_BackgroundException(interp, TCL_ERROR);
 	}
 	Tcl_ResetResult(interp);
 	Tcl_Release(interp);
-	Tcl_DecrRefCount(cmd);
     }
     if (ev->afterProc != NULL) {
 	ev->afterProc(h);
@@ -284,8 +302,49 @@ HandleEventProc(
     if (ev->args != NULL) {
 	Tcl_DecrRefCount(ev->args);
     }
-    Release(h);
+    TkuvHandleRelease(h);
     return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleInvoke --
+ *
+ *	Evaluates `{*}$callback $handle {*}$eventArgs` at global level. The
+ *	caller makes sure the handle is open and holds the interp.
+ *
+ * Results:
+ *	The script's completion code (TCL_ERROR for break/continue/return
+ *	too, as a callback has nowhere to send them); the result is left in
+ *	the interp.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandleInvoke(
+    TkuvHandle *h,
+    Tcl_Obj *eventArgs)
+{
+    Tcl_Obj *cmd = Tcl_DuplicateObj(h->callback);
+    int code;
+
+    Tcl_IncrRefCount(cmd);
+    Tcl_ListObjAppendElement(NULL, cmd, h->nameObj);
+    if (eventArgs != NULL) {
+	Tcl_ListObjAppendList(NULL, cmd, eventArgs);
+    }
+    code = Tcl_EvalObjEx(h->interp, cmd, TCL_EVAL_GLOBAL);
+    Tcl_DecrRefCount(cmd);
+    if (code != TCL_OK && code != TCL_ERROR) {
+	Tcl_SetObjResult(h->interp, Tcl_ObjPrintf(
+		"callback of %s: unexpected %s", Tcl_GetString(h->nameObj),
+		code == TCL_BREAK ? "break" : code == TCL_CONTINUE ? "continue"
+		: "return code"));
+	code = TCL_ERROR;
+    }
+    return code;
 }
 
 /*
@@ -312,7 +371,7 @@ TkuvHandleCloseAll(
 	    h->refCount++;		/* Keep `next` reachable meanwhile. */
 	    TkuvHandleClose(h);
 	    next = h->next;
-	    Release(h);
+	    TkuvHandleRelease(h);
 	}
     }
 }
@@ -331,7 +390,7 @@ DropHandleEvent(
     if (ev->args != NULL) {
 	Tcl_DecrRefCount(ev->args);
     }
-    Release(ev->h);
+    TkuvHandleRelease(ev->h);
     return 1;
 }
 

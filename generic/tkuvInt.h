@@ -75,16 +75,20 @@ MODULE_SCOPE void	TkuvBridgeKickDue(TkuvBridge *bridge, uint64_t due);
 
 /*
  * --------------------------------------------------------------------------
- * Handles (tkuvHandle.c): a Tcl command wrapping a libuv handle. Family
- * records (timers, ...) start with a TkuvHandle. Memory is released when the
- * libuv close callback has run and no queued Tcl event refers to it.
+ * Handles (tkuvHandle.c): a Tcl command wrapping a libuv handle (or, for a
+ * guest, a pump). Family records (timers, ...) start with a TkuvHandle.
+ * Memory is released when the libuv close callback has run and nothing else
+ * holds a reference (queued events, a running tick).
  * --------------------------------------------------------------------------
  */
+
+typedef struct TkuvHandle TkuvHandle;
 
 typedef struct TkuvHandleType {
     const char *name;			/* "timer": used in command names. */
     Tcl_ObjCmdProc *subcommandProc;	/* The handle command's proc. */
     size_t recordSize;			/* sizeof the family record. */
+    void (*closeProc)(TkuvHandle *h);	/* Extra teardown on close, or NULL. */
 } TkuvHandleType;
 
 struct TkuvHandle {
@@ -94,8 +98,8 @@ struct TkuvHandle {
     Tcl_Command token;		/* NULL once the command is gone. */
     Tcl_Obj *nameObj;		/* Fully qualified command name. */
     Tcl_Obj *callback;		/* Command prefix, or NULL. */
-    uv_handle_t *uvHandle;	/* Points into the family record. */
-    int refCount;		/* Open uv handle + queued events. */
+    uv_handle_t *uvHandle;	/* Points into the family record, or NULL. */
+    int refCount;		/* Open handle + queued events + retains. */
     int closed;			/* Close requested: no more callbacks. */
     TkuvHandle *prev, *next;	/* In bridge->handles. */
 };
@@ -108,6 +112,9 @@ MODULE_SCOPE int	TkuvHandleRegister(Tcl_Interp *interp, TkuvBridge *bridge,
 MODULE_SCOPE TkuvHandle *TkuvHandleFromObj(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const TkuvHandleType *type);
 MODULE_SCOPE void	TkuvHandleClose(TkuvHandle *h);
+MODULE_SCOPE void	TkuvHandleRetain(TkuvHandle *h);
+MODULE_SCOPE void	TkuvHandleRelease(TkuvHandle *h);
+MODULE_SCOPE int	TkuvHandleInvoke(TkuvHandle *h, Tcl_Obj *eventArgs);
 MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 			    TkuvAfterEventProc *afterProc);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);

@@ -34,7 +34,8 @@ struct TkuvPump {
     int timeout;		/* For the next wait. */
     int ready;			/* Poll thread returned, owner not told yet. */
     int stopping;
-    int wakePending;		/* Coalesces TkuvPumpWakeAnyThread. */
+    int wakePending;		/* A wake was sent and no tick has started
+				 * since: coalesces TkuvPumpWakeAnyThread. */
     uint64_t wakeups;		/* Times the poll thread alerted the owner. */
 
     int joined;			/* Guarded by registryMutex. */
@@ -267,6 +268,16 @@ TickEventProc(
     }
     pump->tickQueued = 0;
     pump->ticks++;
+
+    /*
+     * Wakes asked for from here on need another tick: this one may already
+     * be past the point where it would see their work. Wakes asked for
+     * before this point are served by this tick.
+     */
+    uv_mutex_lock(&pump->lock);
+    pump->wakePending = 0;
+    uv_mutex_unlock(&pump->lock);
+
     pump->inTick = 1;
     timeout = pump->tickProc(pump->tickData);
     pump->inTick = 0;

@@ -22,7 +22,7 @@ typedef struct Timer {
 static Tcl_ObjCmdProc TimerHandleCmd;
 
 static const TkuvHandleType timerType = {
-    "timer", TimerHandleCmd, sizeof(Timer)
+    "timer", TimerHandleCmd, sizeof(Timer), NULL
 };
 
 static void	OnTimer(uv_timer_t *uv);

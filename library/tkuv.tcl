@@ -10,15 +10,26 @@ namespace eval ::tkuv {
 # tkuv::sleep ms --
 #
 #	Waits ms milliseconds on a tkuv timer without blocking the event loop.
-#	Inside a coroutine it yields, and the coroutine is resumed by the timer;
-#	elsewhere it enters the event loop with vwait, like `after ms` would,
-#	but keeps Tk and tkuv events flowing.
+#	Inside a coroutine it yields, and the timer resumes the coroutine (if it
+#	still exists); resumed early by anything else, it returns early and its
+#	timer is cancelled. Elsewhere it enters the event loop with vwait, like
+#	`after ms` would, while Tk and tkuv events keep flowing.
 
 proc ::tkuv::sleep {ms} {
     set coro [::info coroutine]
     if {$coro ne ""} {
-	::tkuv::timer after $ms [list ::apply {{coro args} {$coro}} $coro]
-	yield
+	set timer [::tkuv::timer after $ms [list ::apply {{coro args} {
+	    if {[::info commands $coro] ne ""} {
+		$coro
+	    }
+	}} $coro]]
+	try {
+	    yield
+	} finally {
+	    if {[::info commands $timer] ne ""} {
+		$timer cancel
+	    }
+	}
 	return
     }
     variable sleeping
