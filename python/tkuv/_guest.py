@@ -403,18 +403,32 @@ class AsyncioHost(Host):
         await loop.shutdown_default_executor()
 
     def _finish_natively(self):
-        loop = self.loop
         self._disarm()
         events._set_running_loop(None)
         self.cancel()
-        while self._state == "finishing":
-            if self._shutdown_task is None:
-                # Let the cancelled main task run its finally blocks; its
-                # done callback then starts the shutdown task.
-                loop.run_until_complete(_wait_quietly(self.main_task))
-            else:
-                loop.run_until_complete(_wait_quietly(self._shutdown_task))
-                self._deliver(capture_task(self.main_task))
+        # The cancelled main task runs its finally blocks; its done callback
+        # then starts the shutdown task.
+        self._run_natively_until(self.main_task)
+        while self._shutdown_task is None:
+            self._run_natively_until(None)
+        self._run_natively_until(self._shutdown_task)
+        self._deliver(capture_task(self.main_task))
+
+    def _run_natively_until(self, fut):
+        """Run the loop until fut is done (one iteration for None), without
+        wrapping it in a task: _shutdown() cancels every other task."""
+        loop = self.loop
+        if fut is None:
+            loop.stop()
+            loop.run_forever()
+            return
+        if fut.done():
+            return
+        try:
+            loop.run_until_complete(fut)
+        except BaseException:
+            if not fut.done():
+                raise       # stopped by something else (KeyboardInterrupt)
 
     def _release(self):
         loop = self.loop
@@ -515,9 +529,3 @@ class AsyncioHost(Host):
             return
         self._disarm()
         self.wake()
-
-
-async def _wait_quietly(fut):
-    """Wait for fut without raising its exception."""
-    if not fut.done():
-        await asyncio.wait([fut])

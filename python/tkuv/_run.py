@@ -137,10 +137,13 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
         host.cancel()
 
     # Take over the close button unless the application has its own handler.
-    took_close = not root.winfo_toplevel().protocol("WM_DELETE_WINDOW")
+    top = root.winfo_toplevel()
+    old_handler = str(top.protocol("WM_DELETE_WINDOW"))
+    took_close = _default_close_handler(old_handler)
+    close_cmd = top.register(on_wm_delete) if took_close else None
     try:
         if took_close:
-            root.winfo_toplevel().protocol("WM_DELETE_WINDOW", on_wm_delete)
+            top.protocol("WM_DELETE_WINDOW", close_cmd)
         if issubclass(cls, AsyncioHost):
             host.start(main, done)
         else:
@@ -162,7 +165,8 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
                 host.finish()
             raise
     finally:
-        _restore(root, took_close, own_root or bool(window_closed))
+        _restore(top, close_cmd, own_root or bool(window_closed),
+                 old_handler)
     outcome = results[0]
     if host.closed_by_host and isinstance(outcome.error,
                                           asyncio.CancelledError):
@@ -170,14 +174,22 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
     return outcome.unwrap()
 
 
-def _restore(root, took_close, destroy):
+def _default_close_handler(cmd):
+    """True if the WM_DELETE_WINDOW command is unset or still tkinter's
+    default (Tk() registers its destroy method, as "<digits>destroy")."""
+    return not cmd or (cmd.endswith("destroy") and cmd[:-7].isdigit())
+
+
+def _restore(top, close_cmd, destroy, old_handler):
+    """Put the close button back (or destroy the window)."""
     try:
-        exists = root.winfo_exists()
-    except tkinter.TclError:
+        exists = top.winfo_exists()
+    except tkinter.TclError:        # the application has been destroyed
         return
     if not exists:
         return
     if destroy:
-        root.destroy()
-    elif took_close:
-        root.winfo_toplevel().protocol("WM_DELETE_WINDOW", "")
+        top.destroy()
+    elif close_cmd is not None:
+        top.protocol("WM_DELETE_WINDOW", old_handler)
+        top.deletecommand(close_cmd)

@@ -1,0 +1,100 @@
+"""Shared helpers for the tkuv Python tests: a fresh Tk root per test with the
+build tree's tkuv loaded, the two asyncio loop flavours, and a watchdog so a
+bug fails a test instead of hanging the suite."""
+
+import asyncio
+import faulthandler
+import os
+import sys
+import time
+import tkinter
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD_DIR = os.environ.get("TKUV_BUILD_DIR") or REPO_ROOT
+
+sys.path.insert(0, os.path.join(REPO_ROOT, "python"))
+
+import tkuv  # noqa: E402
+
+try:
+    import uvloop
+except ImportError:         # pragma: no cover - Debian's python3-uvloop
+    uvloop = None
+
+try:
+    import trio
+except ImportError:         # pragma: no cover
+    trio = None
+
+# Generous bounds: they catch hangs, not slowness.
+WATCHDOG_S = 20
+WAIT_S = 10
+
+
+def new_root():
+    root = tkinter.Tk()
+    root.geometry("200x100+0+0")
+    root.tk.call("lappend", "auto_path", BUILD_DIR)
+    root.tk.call("package", "require", "tkuv")
+    return root
+
+
+class TkTestCase(unittest.TestCase):
+    """Gives each test self.root, destroyed afterwards. If the watchdog
+    fires, the root is destroyed (ending any mainloop / guest run) and the
+    test fails."""
+
+    def setUp(self):
+        self.root = new_root()
+        self.watchdog_fired = False
+        self._watchdog = self.root.after(WATCHDOG_S * 1000, self._bark)
+        # A last resort if even Tk stops processing events.
+        faulthandler.dump_traceback_later(WATCHDOG_S * 3, exit=True)
+
+    def _bark(self):
+        self.watchdog_fired = True
+        self.root.destroy()
+
+    def tearDown(self):
+        faulthandler.cancel_dump_traceback_later()
+        try:
+            if self.root.winfo_exists():
+                self.root.after_cancel(self._watchdog)
+                self.root.destroy()
+        except tkinter.TclError:
+            pass
+        self.root = None
+        self.assertFalse(self.watchdog_fired, "watchdog: the test hung")
+
+    def pump_until(self, predicate, timeout=WAIT_S):
+        """Process Tk events until predicate() is true (or fail)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("condition not reached in %ss" % timeout)
+            self.root.tk.dooneevent(0)
+
+
+LOOP_FACTORIES = {
+    "asyncio": asyncio.new_event_loop,
+    "uvloop": uvloop.new_event_loop if uvloop is not None else None,
+}
+
+
+def for_each_loop(mixin):
+    """Make one TestCase class per loop flavour from a mixin of tests that
+    use self.loop_factory; returns them as a dict for the module globals."""
+    classes = {}
+    for name, factory in LOOP_FACTORIES.items():
+        cls_name = "%s_%s" % (mixin.__name__, name)
+        cls = type(cls_name, (mixin, TkTestCase), {
+            "__module__": mixin.__module__,
+            "loop_name": name,
+            "loop_factory": staticmethod(factory),
+        })
+        if factory is None:
+            cls = unittest.skip("%s is not installed" % name)(cls)
+        classes[cls_name] = cls
+    return classes
