@@ -157,10 +157,9 @@ TkuvHandleClose(
     TkuvHandle *h)
 {
     if (h->token != NULL) {
-	Tcl_Command token = h->token;
-
-	h->token = NULL;
-	Tcl_DeleteCommandFromToken(h->interp, token);
+	/* HandleCmdDeleted closes; h may be freed once this returns. */
+	Tcl_DeleteCommandFromToken(h->interp, h->token);
+	return;
     }
     CloseUv(h);
 }
