@@ -61,7 +61,12 @@ class TkTestCase(unittest.TestCase):
         faulthandler.cancel_dump_traceback_later()
         try:
             if self.root.winfo_exists():
-                self.root.after_cancel(self._watchdog)
+                # Leave nothing behind that would fire (and complain about a
+                # destroyed application) in the next test's event loop.
+                for after_id in self.root.tk.splitlist(
+                        self.root.tk.call("after", "info")):
+                    self.root.after_cancel(after_id)
+                self.root.update_idletasks()
                 self.root.destroy()
         except tkinter.TclError:
             pass
