@@ -27,11 +27,28 @@ DLLEXPORT int	Tkuv_Init(Tcl_Interp *interp);
  *----------------------------------------------------------------------
  */
 
+static const struct {
+    const char *name;
+    Tcl_ObjCmdProc *proc;
+} commands[] = {
+    {"::tkuv::info",	TkuvInfoObjCmd},
+    {"::tkuv::timer",	TkuvTimerObjCmd},
+    {"::tkuv::guest",	TkuvGuestObjCmd},
+    {"::tkuv::tcp",	TkuvTcpObjCmd},
+    {"::tkuv::udp",	TkuvUdpObjCmd},
+    {"::tkuv::spawn",	TkuvSpawnObjCmd},
+    {"::tkuv::signal",	TkuvSignalObjCmd},
+    {"::tkuv::watch",	TkuvWatchObjCmd},
+    {"::tkuv::resolve",	TkuvResolveObjCmd},
+    {"::tkuv::fs",	TkuvFsObjCmd},
+};
+
 int
 Tkuv_Init(
     Tcl_Interp *interp)
 {
     TkuvBridge *bridge;
+    size_t i;
 
 #ifdef USE_TCL_STUBS
     if (Tcl_InitStubs(interp, "8.6-", 0) == NULL) {
@@ -45,9 +62,10 @@ Tkuv_Init(
 	    && Tcl_FindNamespace(interp, "::tkuv", NULL, 0) == NULL) {
 	return TCL_ERROR;
     }
-    Tcl_CreateObjCommand(interp, "::tkuv::timer", TkuvTimerObjCmd, NULL, NULL);
-    Tcl_CreateObjCommand(interp, "::tkuv::info", TkuvInfoObjCmd, NULL, NULL);
-    Tcl_CreateObjCommand(interp, "::tkuv::guest", TkuvGuestObjCmd, NULL, NULL);
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	Tcl_CreateObjCommand(interp, commands[i].name, commands[i].proc,
+		NULL, NULL);
+    }
     return Tcl_PkgProvide(interp, "tkuv", TKUV_VERSION);
 }
 

@@ -20,6 +20,8 @@ typedef struct HandleEvent {
     TkuvHandle *h;
     Tcl_Obj *args;		/* Event name and arguments, or NULL. */
     TkuvAfterEventProc *afterProc;
+    void *clientData;		/* For afterProc. */
+    size_t size;
 } HandleEvent;
 
 static void	HandleCmdDeleted(ClientData clientData);
@@ -259,7 +261,9 @@ void
 TkuvHandleQueueEvent(
     TkuvHandle *h,
     Tcl_Obj *eventArgs,
-    TkuvAfterEventProc *afterProc)
+    TkuvAfterEventProc *afterProc,
+    void *clientData,
+    size_t size)
 {
     HandleEvent *ev = (HandleEvent *) ckalloc(sizeof(HandleEvent));
 
@@ -270,6 +274,8 @@ TkuvHandleQueueEvent(
 	Tcl_IncrRefCount(eventArgs);
     }
     ev->afterProc = afterProc;
+    ev->clientData = clientData;
+    ev->size = size;
     h->refCount++;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
@@ -296,7 +302,7 @@ HandleEventProc(
 	Tcl_Release(interp);
     }
     if (ev->afterProc != NULL) {
-	ev->afterProc(h);
+	ev->afterProc(h, ev->clientData, ev->size);
     }
     if (ev->args != NULL) {
 	Tcl_DecrRefCount(ev->args);

@@ -104,7 +104,12 @@ struct TkuvHandle {
     TkuvHandle *prev, *next;	/* In bridge->handles. */
 };
 
-typedef void (TkuvAfterEventProc)(TkuvHandle *h);
+/*
+ * Runs after a queued event's script (or instead of it, when the handle has
+ * closed meanwhile), with the clientData and size given to QueueEvent: a
+ * stream uses it to account for delivered bytes.
+ */
+typedef void (TkuvAfterEventProc)(TkuvHandle *h, void *clientData, size_t size);
 
 MODULE_SCOPE void *	TkuvHandleAlloc(const TkuvHandleType *type);
 MODULE_SCOPE int	TkuvHandleRegister(Tcl_Interp *interp, TkuvBridge *bridge,
@@ -116,7 +121,8 @@ MODULE_SCOPE void	TkuvHandleRetain(TkuvHandle *h);
 MODULE_SCOPE void	TkuvHandleRelease(TkuvHandle *h);
 MODULE_SCOPE int	TkuvHandleInvoke(TkuvHandle *h, Tcl_Obj *eventArgs);
 MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
-			    TkuvAfterEventProc *afterProc);
+			    TkuvAfterEventProc *afterProc, void *clientData,
+			    size_t size);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 
@@ -152,8 +158,15 @@ MODULE_SCOPE void	TkuvFree(void *ptr);
  * --------------------------------------------------------------------------
  */
 
-MODULE_SCOPE Tcl_ObjCmdProc TkuvTimerObjCmd;
-MODULE_SCOPE Tcl_ObjCmdProc TkuvInfoObjCmd;
-MODULE_SCOPE Tcl_ObjCmdProc TkuvGuestObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc TkuvInfoObjCmd;	/* tkuv.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvTimerObjCmd;	/* tkuvTimer.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvGuestObjCmd;	/* tkuvGuest.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvTcpObjCmd;	/* tkuvTcp.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvUdpObjCmd;	/* tkuvUdp.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvSpawnObjCmd;	/* tkuvProcess.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvSignalObjCmd;	/* tkuvSignal.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvWatchObjCmd;	/* tkuvWatch.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvResolveObjCmd;	/* tkuvDns.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
 
 #endif /* TKUV_INT_H */

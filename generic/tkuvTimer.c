@@ -26,7 +26,7 @@ static const TkuvHandleType timerType = {
 };
 
 static void	OnTimer(uv_timer_t *uv);
-static void	AfterFire(TkuvHandle *h);
+static void	AfterFire(TkuvHandle *h, void *clientData, size_t size);
 static int	CreateTimer(Tcl_Interp *interp, int repeat, Tcl_Obj *msObj,
 		    Tcl_Obj *callback);
 static Tcl_Obj *TimerInfo(Timer *t);
@@ -158,15 +158,20 @@ OnTimer(
 	return;
     }
     t->firePending = 1;
-    TkuvHandleQueueEvent(&t->h, Tcl_NewStringObj("fire", 4), AfterFire);
+    TkuvHandleQueueEvent(&t->h, Tcl_NewStringObj("fire", 4), AfterFire,
+	    NULL, 0);
 }
 
 static void
 AfterFire(
-    TkuvHandle *h)
+    TkuvHandle *h,
+    void *clientData,
+    size_t size)
 {
     Timer *t = (Timer *) h;
 
+    (void) clientData;
+    (void) size;
     t->firePending = 0;
     if (!t->repeat) {
 	TkuvHandleClose(h);
