@@ -252,7 +252,8 @@ TkuvHandleRelease(
  *
  *	From a libuv callback: queue `{*}$callback $handle {*}$eventArgs` to
  *	run after uv_run returns. `afterProc`, if any, runs after the script
- *	(even when the script is skipped because the handle closed).
+ *	(even when the script is skipped because the handle closed meanwhile).
+ *	Nothing is queued for a handle that is already closed.
  *
  *----------------------------------------------------------------------
  */
@@ -265,8 +266,17 @@ TkuvHandleQueueEvent(
     void *clientData,
     size_t size)
 {
-    HandleEvent *ev = (HandleEvent *) ckalloc(sizeof(HandleEvent));
+    HandleEvent *ev;
 
+    if (h->closed) {
+	/* Nobody will hear it (and teardown may be running the loop). */
+	if (eventArgs != NULL) {
+	    Tcl_IncrRefCount(eventArgs);
+	    Tcl_DecrRefCount(eventArgs);
+	}
+	return;
+    }
+    ev = (HandleEvent *) ckalloc(sizeof(HandleEvent));
     ev->header.proc = HandleEventProc;
     ev->h = h;
     ev->args = eventArgs;
