@@ -206,6 +206,9 @@ ThreadExitProc(
     }
     tsdPtr->bridge = NULL;
     tsdPtr->finalized = 1;
+    if (bridge->readBuffer != NULL) {
+	TkuvFree(bridge->readBuffer);
+    }
     TkuvFree(bridge);
 }
 

@@ -58,8 +58,9 @@ TkuvHandleAlloc(
  *
  *	Called once the family has initialised its libuv handle (uvHandle may
  *	be NULL for records without one): names the handle, creates its
- *	command and sets the interp result to the name. From here on the
- *	record belongs to the handle layer.
+ *	command and sets the interp result to the name (callers outside a
+ *	command, e.g. accept, save and restore the interp state around it).
+ *	From here on the record belongs to the handle layer.
  *
  *----------------------------------------------------------------------
  */
@@ -192,6 +193,8 @@ CloseUv(
 	TkuvHandleRelease(h);
 	return;
     }
+    /* Families may point data elsewhere while open (streams do). */
+    h->uvHandle->data = h;
     uv_close(h->uvHandle, OnUvClosed);
     TkuvBridgeKick(h->bridge);	/* The close callback needs a tick. */
 }

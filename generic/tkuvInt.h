@@ -67,6 +67,9 @@ typedef struct TkuvBridge {
     TkuvHandle *handles;	/* Every live tkuv handle of this thread. */
     int numHandles;
     unsigned long nextId;	/* For handle command names. */
+    char *readBuffer;		/* Shared by every stream of this thread:
+				 * libuv fills it and the read callback copies
+				 * it out at once. */
 } TkuvBridge;
 
 MODULE_SCOPE int	TkuvBridgeGet(Tcl_Interp *interp, TkuvBridge **bridgePtr);
@@ -125,6 +128,46 @@ MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 			    size_t size);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
+
+/*
+ * --------------------------------------------------------------------------
+ * Streams (tkuvStream.c): what TCP connections and process pipes share --
+ * reading with backpressure, a write queue with a "drain" event, half-close.
+ * A stream lives inside its owner's record; its events go to the owner.
+ * --------------------------------------------------------------------------
+ */
+
+#define TKUV_READ_BUFFER_SIZE	65536
+#define TKUV_DEFAULT_READ_LIMIT	(1024 * 1024)
+
+typedef struct TkuvWriteReq TkuvWriteReq;
+
+typedef struct TkuvStream {
+    uv_stream_t *uv;		/* The libuv stream (in the owner's record). */
+    TkuvHandle *owner;		/* Events are delivered through it. */
+    const char *dataEvent;	/* "data", "stdout", "stderr" */
+    const char *eofEvent;	/* "eof", or NULL for no event */
+    size_t writeQueued;		/* Bytes accepted by write, not yet sent. */
+    size_t undelivered;		/* Bytes in data events not yet run. */
+    size_t readLimit;		/* Stop reading above this many undelivered. */
+    int wantRead;		/* Reading requested and not paused. */
+    int reading;		/* uv_read_start is in effect. */
+    int eof;			/* No more data will come. */
+    int connected;		/* Reads and writes go to libuv directly. */
+    int shutdownAsked;		/* `shutdown` called: no more writes. */
+    TkuvWriteReq *heldFirst, *heldLast; /* Writes made before connecting. */
+} TkuvStream;
+
+MODULE_SCOPE void	TkuvStreamInit(TkuvStream *s, TkuvHandle *owner,
+			    uv_stream_t *uv, const char *dataEvent,
+			    const char *eofEvent);
+MODULE_SCOPE void	TkuvStreamSetReading(TkuvStream *s, int wantRead);
+MODULE_SCOPE void	TkuvStreamConnected(TkuvStream *s);
+MODULE_SCOPE int	TkuvStreamWrite(Tcl_Interp *interp, TkuvStream *s,
+			    Tcl_Obj *bytes);
+MODULE_SCOPE int	TkuvStreamShutdown(Tcl_Interp *interp, TkuvStream *s);
+MODULE_SCOPE void	TkuvStreamClosing(TkuvStream *s);
+MODULE_SCOPE Tcl_Obj *	TkuvErrorEventArgs(int err);
 
 /*
  * --------------------------------------------------------------------------

@@ -1,0 +1,410 @@
+/*
+ * tkuvStream.c --
+ *
+ *	What TCP connections and process pipes share: reading with
+ *	backpressure, a write queue that reports a "drain" event when it
+ *	empties, writes held until a connection is made, half-close.
+ *
+ *	Backpressure: every data event queued but not yet run counts its bytes
+ *	in `undelivered`. Above `readLimit` reading stops, and it starts again
+ *	as the script catches up, so a slow script cannot make memory grow
+ *	without bound.
+ */
+
+#include "tkuvInt.h"
+#include <string.h>
+
+struct TkuvWriteReq {
+    uv_write_t req;
+    TkuvStream *stream;
+    TkuvWriteReq *next;		/* Held writes (before connecting). */
+    size_t length;
+    char data[1];		/* length bytes follow. */
+};
+
+static void	UpdateReading(TkuvStream *s);
+static void	AllocProc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void	ReadProc(uv_stream_t *uv, ssize_t nread, const uv_buf_t *buf);
+static void	AfterData(TkuvHandle *h, void *clientData, size_t size);
+static int	Submit(TkuvStream *s, TkuvWriteReq *wr);
+static void	WriteDone(uv_write_t *req, int status);
+static int	StartShutdown(TkuvStream *s);
+static void	ShutdownDone(uv_shutdown_t *req, int status);
+static void	QueueSimpleEvent(TkuvStream *s, const char *event);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvStreamInit --
+ *
+ *	Sets up the stream state for `uv` (already initialised by the
+ *	owner). Reading is wanted by default; it starts once connected.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvStreamInit(
+    TkuvStream *s,
+    TkuvHandle *owner,
+    uv_stream_t *uv,
+    const char *dataEvent,
+    const char *eofEvent)
+{
+    memset(s, 0, sizeof(TkuvStream));
+    s->uv = uv;
+    s->owner = owner;
+    s->dataEvent = dataEvent;
+    s->eofEvent = eofEvent;
+    s->readLimit = TKUV_DEFAULT_READ_LIMIT;
+    s->wantRead = 1;
+    uv->data = s;		/* The handle layer takes it back on close. */
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvStreamSetReading --
+ *
+ *	pause (0) / resume (1) as the script asked.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvStreamSetReading(
+    TkuvStream *s,
+    int wantRead)
+{
+    s->wantRead = wantRead;
+    UpdateReading(s);
+}
+
+static void
+UpdateReading(
+    TkuvStream *s)
+{
+    int should = s->wantRead && s->connected && !s->eof
+	    && !s->owner->closed && s->undelivered <= s->readLimit;
+
+    if (should && !s->reading) {
+	if (uv_read_start(s->uv, AllocProc, ReadProc) == 0) {
+	    s->reading = 1;
+	    TkuvBridgeKick(s->owner->bridge);	/* epoll learns the fd. */
+	}
+    } else if (!should && s->reading) {
+	uv_read_stop(s->uv);
+	s->reading = 0;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * AllocProc, ReadProc, AfterData --
+ *
+ *	Reading. libuv fills the thread's shared buffer, ReadProc copies it
+ *	into a byte array at once and queues the data event.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+AllocProc(
+    uv_handle_t *h,
+    size_t suggested,
+    uv_buf_t *buf)
+{
+    TkuvBridge *bridge = ((TkuvStream *) h->data)->owner->bridge;
+
+    (void) suggested;
+    if (bridge->readBuffer == NULL) {
+	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
+    }
+    buf->base = bridge->readBuffer;
+    buf->len = TKUV_READ_BUFFER_SIZE;
+}
+
+static void
+ReadProc(
+    uv_stream_t *uv,
+    ssize_t nread,
+    const uv_buf_t *buf)
+{
+    TkuvStream *s = uv->data;
+    TkuvHandle *owner = s->owner;
+    Tcl_Obj *args;
+
+    if (nread > 0) {
+	args = Tcl_NewListObj(0, NULL);
+	Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj(s->dataEvent, -1));
+	Tcl_ListObjAppendElement(NULL, args,
+		Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread));
+	s->undelivered += (size_t) nread;
+	TkuvHandleQueueEvent(owner, args, AfterData, s, (size_t) nread);
+	if (s->undelivered > s->readLimit) {
+	    UpdateReading(s);
+	}
+    } else if (nread < 0) {
+	s->eof = 1;
+	UpdateReading(s);
+	if (nread == UV_EOF) {
+	    if (s->eofEvent != NULL) {
+		QueueSimpleEvent(s, s->eofEvent);
+	    }
+	} else {
+	    TkuvHandleQueueEvent(owner, TkuvErrorEventArgs((int) nread),
+		    NULL, NULL, 0);
+	}
+    }
+}
+
+static void
+AfterData(
+    TkuvHandle *h,
+    void *clientData,
+    size_t size)
+{
+    TkuvStream *s = clientData;
+
+    (void) h;
+    s->undelivered -= size;
+    if (!h->closed) {
+	UpdateReading(s);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvStreamConnected --
+ *
+ *	The owner's connection is up: start reading, send held writes, and a
+ *	shutdown asked for meanwhile.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvStreamConnected(
+    TkuvStream *s)
+{
+    TkuvWriteReq *wr;
+    int err;
+
+    s->connected = 1;
+    while ((wr = s->heldFirst) != NULL) {
+	s->heldFirst = wr->next;
+	if ((err = Submit(s, wr)) != 0) {
+	    s->writeQueued -= wr->length;
+	    TkuvFree(wr);
+	    TkuvHandleQueueEvent(s->owner, TkuvErrorEventArgs(err), NULL,
+		    NULL, 0);
+	}
+    }
+    s->heldLast = NULL;
+    if (s->shutdownAsked && (err = StartShutdown(s)) != 0) {
+	TkuvHandleQueueEvent(s->owner, TkuvErrorEventArgs(err), NULL, NULL, 0);
+    }
+    UpdateReading(s);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvStreamWrite --
+ *
+ *	Queues bytes for writing; never blocks. The interp result is the
+ *	number of bytes now queued on the stream.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvStreamWrite(
+    Tcl_Interp *interp,
+    TkuvStream *s,
+    Tcl_Obj *bytes)
+{
+    int length, err;
+    const unsigned char *data = Tcl_GetByteArrayFromObj(bytes, &length);
+    TkuvWriteReq *wr;
+
+    if (s->shutdownAsked) {
+	return TkuvUsageError(interp, "%s: cannot write after shutdown",
+		Tcl_GetString(s->owner->nameObj));
+    }
+    if (length == 0) {
+	Tcl_SetObjResult(interp, Tcl_NewWideIntObj((Tcl_WideInt) s->writeQueued));
+	return TCL_OK;
+    }
+    wr = TkuvAlloc(sizeof(TkuvWriteReq) + (size_t) length);
+    wr->stream = s;
+    wr->next = NULL;
+    wr->length = (size_t) length;
+    memcpy(wr->data, data, (size_t) length);
+    if (!s->connected) {
+	if (s->heldLast != NULL) {
+	    s->heldLast->next = wr;
+	} else {
+	    s->heldFirst = wr;
+	}
+	s->heldLast = wr;
+    } else if ((err = Submit(s, wr)) != 0) {
+	TkuvFree(wr);
+	return TkuvUvError(interp, "write", err);
+    }
+    s->writeQueued += (size_t) length;
+    Tcl_SetObjResult(interp, Tcl_NewWideIntObj((Tcl_WideInt) s->writeQueued));
+    return TCL_OK;
+}
+
+static int
+Submit(
+    TkuvStream *s,
+    TkuvWriteReq *wr)
+{
+    uv_buf_t buf = uv_buf_init(wr->data, (unsigned int) wr->length);
+    int err = uv_write(&wr->req, s->uv, &buf, 1, WriteDone);
+
+    if (err == 0) {
+	TkuvBridgeKick(s->owner->bridge);
+    }
+    return err;
+}
+
+static void
+WriteDone(
+    uv_write_t *req,
+    int status)
+{
+    TkuvWriteReq *wr = (TkuvWriteReq *) req;
+    TkuvStream *s = wr->stream;
+
+    s->writeQueued -= wr->length;
+    TkuvFree(wr);
+    if (status < 0) {
+	if (status != UV_ECANCELED) {
+	    TkuvHandleQueueEvent(s->owner, TkuvErrorEventArgs(status), NULL,
+		    NULL, 0);
+	}
+    } else if (s->writeQueued == 0) {
+	QueueSimpleEvent(s, "drain");
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvStreamShutdown --
+ *
+ *	Half-close: the peer sees EOF once queued writes are sent; reading
+ *	goes on.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvStreamShutdown(
+    Tcl_Interp *interp,
+    TkuvStream *s)
+{
+    int err;
+
+    if (s->shutdownAsked) {
+	return TCL_OK;
+    }
+    s->shutdownAsked = 1;
+    if (s->connected && (err = StartShutdown(s)) != 0) {
+	return TkuvUvError(interp, "shutdown", err);
+    }
+    return TCL_OK;
+}
+
+static int
+StartShutdown(
+    TkuvStream *s)
+{
+    uv_shutdown_t *req = TkuvAlloc(sizeof(uv_shutdown_t));
+    int err;
+
+    req->data = s;
+    if ((err = uv_shutdown(req, s->uv, ShutdownDone)) != 0) {
+	TkuvFree(req);
+	return err;
+    }
+    TkuvBridgeKick(s->owner->bridge);
+    return 0;
+}
+
+static void
+ShutdownDone(
+    uv_shutdown_t *req,
+    int status)
+{
+    TkuvStream *s = req->data;
+
+    TkuvFree(req);
+    if (status < 0 && status != UV_ECANCELED && status != UV_ENOTCONN) {
+	TkuvHandleQueueEvent(s->owner, TkuvErrorEventArgs(status), NULL,
+		NULL, 0);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvStreamClosing --
+ *
+ *	The owner is closing: drop writes that were never submitted. (Those
+ *	given to libuv complete with UV_ECANCELED before the close callback.)
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvStreamClosing(
+    TkuvStream *s)
+{
+    TkuvWriteReq *wr;
+
+    while ((wr = s->heldFirst) != NULL) {
+	s->heldFirst = wr->next;
+	s->writeQueued -= wr->length;
+	TkuvFree(wr);
+    }
+    s->heldLast = NULL;
+    s->reading = 0;		/* uv_close stops reading. */
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvErrorEventArgs, QueueSimpleEvent --
+ *
+ *	{error {UV_ERRNAME {message}}}, and events with no arguments.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+TkuvErrorEventArgs(
+    int err)
+{
+    Tcl_Obj *code = Tcl_NewListObj(0, NULL);
+    Tcl_Obj *args = Tcl_NewListObj(0, NULL);
+
+    Tcl_ListObjAppendElement(NULL, code, Tcl_NewStringObj(uv_err_name(err), -1));
+    Tcl_ListObjAppendElement(NULL, code, Tcl_NewStringObj(uv_strerror(err), -1));
+    Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj("error", 5));
+    Tcl_ListObjAppendElement(NULL, args, code);
+    return args;
+}
+
+static void
+QueueSimpleEvent(
+    TkuvStream *s,
+    const char *event)
+{
+    TkuvHandleQueueEvent(s->owner, Tcl_NewStringObj(event, -1), NULL, NULL, 0);
+}
