@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -503,6 +504,65 @@ class GuestTests:
         self.assertEqual(len(counts), 2)
         self.assertEqual(counts[0], counts[1],
                          "the guest ticked while idle")
+
+    # -- robustness -----------------------------------------------------------
+
+    def test_nested_tk_event_loop_in_coroutine(self):
+        # root.update() inside a coroutine runs Tk events (even a due guest
+        # tick must not re-enter the loop); the guest carries on afterwards.
+        async def main():
+            loop = asyncio.get_running_loop()
+            fired = []
+            loop.call_later(0.02, fired.append, "timer")
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 0.1:
+                self.root.update()
+            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+            return fired
+        self.assertEqual(self.run_guest(main()), ["timer"])
+
+    def test_asyncslot_inside_a_tick_is_not_nested(self):
+        log = []
+
+        async def handler():
+            log.append("slot")
+
+        async def main():
+            task = tkuv.asyncslot(handler)()    # called from the loop itself
+            before = list(log)
+            await task
+            return before, list(log)
+        self.assertEqual(self.run_guest(main()), ([], ["slot"]))
+
+    def test_keyboard_interrupt(self):
+        log = []
+
+        async def main():
+            threading.Timer(0.1, os.kill,
+                            (os.getpid(), signal.SIGINT)).start()
+            try:
+                while True:
+                    await asyncio.sleep(0.01)
+            finally:
+                log.append("finally")
+        with self.assertRaises(KeyboardInterrupt):
+            self.run_guest(main())
+        self.assertEqual(log, ["finally"])
+
+    def test_own_root(self):
+        async def main():
+            return str(tkinter._default_root)
+        self.assertEqual(tkuv.run(main(), loop_factory=self.loop_factory),
+                         ".")
+
+    def test_debug_mode(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(0.01)
+            return loop.get_debug()
+        self.assertTrue(tkuv.run(main(), root=self.root, debug=True,
+                                 loop_factory=self.loop_factory))
 
     # -- misuse ---------------------------------------------------------------
 

@@ -98,6 +98,19 @@ class TrioGuestTests(TkTestCase):
         self.assertIsNone(self.run_trio(main()))
         self.assertEqual(log, ["finally"])
 
+    def test_close_button(self):
+        log = []
+
+        async def main():
+            self.root.after(50, lambda: self.root.tk.call(
+                self.root.protocol("WM_DELETE_WINDOW")))
+            try:
+                await trio.sleep(30)
+            finally:
+                log.append(self.root.winfo_exists())
+        self.assertIsNone(self.run_trio(main()))
+        self.assertEqual(log, [1])      # finally ran with the window alive
+
     def test_cancel_from_tk_callback(self):
         log = []
 

@@ -112,3 +112,8 @@ class Guest:
             self._tk.deletecommand(self._cmd)
         except tkinter.TclError:
             pass
+        # Hold the interpreter no longer: a tkapp kept alive by a reference
+        # cycle may be freed by the garbage collector on another thread,
+        # which Tcl punishes with an abort ("async handler deleted by the
+        # wrong thread").
+        self._tk = None

@@ -43,9 +43,9 @@ class Host:
     * report_exception(exc, message): where errors that have no other home
       go (default: the loop's exception handler, else stderr).
 
-    Public state: `root`, `outcome` (None until done), `closed_by_host`
-    (True when the window, not the coroutine, ended the run), `guest` (the
-    Tcl handle name).
+    Public state: `root` (None once done: see _deliver), `outcome` (None
+    until done), `closed_by_host` (True when the window, not the coroutine,
+    ended the run), `guest` (the Tcl handle name).
     """
 
     flavor = None
@@ -163,11 +163,19 @@ class Host:
         finally:
             self._forget()
         callback, self._done_callback = self._done_callback, None
-        if callback is not None:
-            try:
-                callback(outcome)
-            except Exception as exc:
-                self.report_exception(exc, "done_callback raised")
+        try:
+            if callback is not None:
+                try:
+                    callback(outcome)
+                except Exception as exc:
+                    self.report_exception(exc, "done_callback raised")
+        finally:
+            # The host sits in reference cycles (closures, the loop, an
+            # exception's traceback). If one of them held the Tk interpreter
+            # and the garbage collector ran on another thread, Tcl would
+            # abort the process; so let go of Tk now.
+            self._interrupt = None
+            self.root = self.tk = None
 
     # -- internals --------------------------------------------------------
 
@@ -219,7 +227,7 @@ class Host:
         self._watched_path = path
 
     def _on_root_destroyed(self, *_args):
-        cmd = self._destroy_cmd
+        cmd, tk = self._destroy_cmd, self.tk
         self._in_destroy_handler = True
         try:
             if self._state == "running":
@@ -230,7 +238,7 @@ class Host:
             if self._destroy_cmd is None and cmd is not None:
                 # _unwatch_root() ran inside this handler: drop the command
                 # now that tkinter is no longer executing it.
-                self._delete_command(cmd)
+                self._delete_command(tk, cmd)
 
     def _forget(self):
         hosts = _active.get(self._thread)
@@ -255,10 +263,11 @@ class Host:
         except tkinter.TclError:
             pass
         if not self._in_destroy_handler:
-            self._delete_command(cmd)
+            self._delete_command(self.tk, cmd)
 
-    def _delete_command(self, cmd):
+    @staticmethod
+    def _delete_command(tk, cmd):
         try:
-            self.tk.deletecommand(cmd)
+            tk.deletecommand(cmd)
         except tkinter.TclError:
             pass

@@ -39,8 +39,13 @@ class Error(Outcome):
         self.error = error
 
     def unwrap(self):
-        # Raise the original object so its traceback and chaining survive.
-        raise self.error
+        # Raise the original object so its traceback and chaining survive,
+        # without leaving a frame -> self -> error -> traceback -> frame cycle.
+        error = self.error
+        try:
+            raise error
+        finally:
+            del error, self
 
     def __repr__(self):
         return "Error(%r)" % (self.error,)

@@ -167,9 +167,13 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
     finally:
         _restore(top, close_cmd, own_root or bool(window_closed),
                  old_handler)
-    outcome = results[0]
-    if host.closed_by_host and isinstance(outcome.error,
-                                          asyncio.CancelledError):
+        # An exception raised from here keeps this frame alive in its
+        # traceback; it must not lead back to Tk (see Host._deliver).
+        top = root = None
+    outcome = results.pop()
+    by_window = host.closed_by_host
+    host = None
+    if by_window and isinstance(outcome.error, asyncio.CancelledError):
         return None
     return outcome.unwrap()
 
