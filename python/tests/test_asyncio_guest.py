@@ -393,6 +393,46 @@ class GuestTests:
         with self.assertRaises(tkinter.TclError):
             self.root.winfo_exists()        # and then it was destroyed
 
+    def test_root_destroyed_from_coroutine(self):
+        log = []
+
+        async def main():
+            async def worker():
+                try:
+                    await asyncio.sleep(30)
+                finally:
+                    log.append("worker")
+            asyncio.create_task(worker())
+            await asyncio.sleep(0.01)
+            self.root.destroy()     # inside a tick: finished when it returns
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("main")
+        self.assertIsNone(self._assert_clean_end(
+            lambda: self.run_guest(main())))
+        self.assertEqual(sorted(log), ["main", "worker"])
+
+    def test_root_destroyed_in_eager_asyncslot(self):
+        log = []
+
+        async def handler():
+            self.root.destroy()     # inside the eager first step
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("handler")
+
+        async def main():
+            self.root.after(20, tkuv.asyncslot(handler))
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("main")
+        self.assertIsNone(self._assert_clean_end(
+            lambda: self.run_guest(main())))
+        self.assertEqual(sorted(log), ["handler", "main"])
+
     def test_start_guest_run_root_destroyed(self):
         log = []
 

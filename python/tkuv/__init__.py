@@ -14,6 +14,8 @@ start_guest_run(async_fn, *args, root, done_callback, loop_factory=None, ...)
     Start a guest and return its Host at once; done_callback(outcome) later.
 asyncslot(async_fn)
     A Tk callback that starts async_fn eagerly as a task on the guest loop.
+current_host()
+    The Host active in this thread (e.g. to call .wake() or .guest_info()).
 Host, AsyncioHost, TrioHost
     The drivers; subclass to override wake(), next_timeout(), ...
 Outcome, Value, Error
@@ -24,9 +26,9 @@ from ._bridge import require
 from ._guest import AsyncioHost
 from ._host import Host
 from ._outcome import Error, Outcome, Value
-from ._run import run, start_guest_run
+from ._run import current_host, run, start_guest_run
 from ._slot import asyncslot
 from ._trio import TrioHost
 
-__all__ = ["run", "start_guest_run", "asyncslot", "Host", "AsyncioHost",
-           "TrioHost", "Outcome", "Value", "Error", "require"]
+__all__ = ["run", "start_guest_run", "asyncslot", "current_host", "Host",
+           "AsyncioHost", "TrioHost", "Outcome", "Value", "Error", "require"]

@@ -312,9 +312,15 @@ class AsyncioHost(Host):
     tick_budget = 0.001
 
     def _tick(self):
+        if self._in_iteration:
+            # Re-entered from a nested Tk event loop (root.update() or a
+            # modal dialog) inside an eager asyncslot step: the loop is busy.
+            # Tick again once that iteration has returned.
+            self._rewake = True
+            return -1
         deadline = time.perf_counter() + self.tick_budget
         while True:
-            if self._iterate():
+            if self._iterate() or self._finish_requested:
                 return -1
             timeout = self.next_timeout()
             if timeout != 0 or time.perf_counter() >= deadline:
@@ -337,16 +343,13 @@ class AsyncioHost(Host):
         self._arm()
         return timeout
 
+    def _busy(self):
+        return self._in_iteration
+
     def _iterate(self):
-        """One iteration of the loop; True when the run has closed."""
+        """One iteration of the loop; True when the run has ended."""
         loop = self.loop
         self._disarm()
-        if self._in_iteration:
-            # Re-entered from a nested Tk event loop (root.update() or a
-            # dialog inside a callback): the loop is busy; tick again when
-            # the outer iteration returns.
-            self._rewake = True
-            return False
         self._in_iteration = True
         events._set_running_loop(None)
         try:
@@ -355,31 +358,42 @@ class AsyncioHost(Host):
         finally:
             self._in_iteration = False
             events._set_running_loop(loop)
-        if self._rewake:
-            self._rewake = False
-            self.wake()
         if self._shutdown_task is not None and self._shutdown_task.done():
             self._deliver(capture_task(self.main_task))
             return True
+        if self._finish_requested and not self._in_tick:
+            # The root window went away during an eager (asyncslot)
+            # iteration; a tick handles this itself when it returns.
+            self._finish_requested = False
+            self.finish()
+            return True
+        if self._rewake:
+            self._rewake = False
+            self.wake()
         return False
 
     _in_iteration = False
 
     # -- eager start (asyncslot) -----------------------------------------
 
-    def run_task_eagerly(self, coro):
+    def run_task_eagerly(self, coro, done_callback=None):
         """Create a task and run it to its first suspension before returning,
         unless a loop iteration is already under way (then it starts on the
-        next one, as create_task() would)."""
+        next one, as create_task() would). done_callback, if given, is added
+        before the task runs."""
         loop = self.loop
-        if self._in_iteration or self._state != "running" or self._in_tick:
-            return loop.create_task(coro)
-        self._disarm()               # the wake() below covers what we do
+        eager = not (self._in_iteration or self._in_tick
+                     or self._state != "running")
+        if eager:
+            self._disarm()           # the wake() below covers what we do
         task = loop.create_task(coro)
-        self._iterate()
-        if self._state == "running":
-            # The C side still waits with the old timeout: recompute it.
-            self.wake()
+        if done_callback is not None:
+            task.add_done_callback(done_callback)
+        if eager:
+            self._iterate()
+            if self._state == "running":
+                # The C side still waits with the old timeout: recompute.
+                self.wake()
         return task
 
     # -- the end --------------------------------------------------------

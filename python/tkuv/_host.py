@@ -102,7 +102,7 @@ class Host:
         """
         if self._state != "running":
             return
-        if self._in_tick:
+        if self._in_tick or self._busy():
             self._finish_requested = True
             return
         self._state = "finishing"
@@ -139,6 +139,10 @@ class Host:
         """One step of the guest loop; returns the next timeout in ms."""
         raise NotImplementedError
 
+    def _busy(self):
+        """True while the guest loop is running code (finish must wait)."""
+        return False
+
     def _finish_natively(self):
         """Run the guest loop to completion without Tk; must end in
         _deliver()."""
@@ -160,6 +164,8 @@ class Host:
             if self._guest is not None:
                 self._guest.close()
             self._release()
+        except Exception as exc:    # still call done_callback below
+            self.report_exception(exc, "closing the guest failed")
         finally:
             self._forget()
         callback, self._done_callback = self._done_callback, None

@@ -5,11 +5,11 @@ import sys
 import tkinter
 from asyncio import events
 
-from ._guest import AsyncioHost
+from ._guest import AsyncioHost, host_for_loop
 from ._host import active_hosts
 from ._trio import TrioHost
 
-__all__ = ["run", "start_guest_run"]
+__all__ = ["run", "start_guest_run", "current_host"]
 
 _FLAVORS = {"asyncio": AsyncioHost, "trio": TrioHost}
 
@@ -47,6 +47,18 @@ def _what_is_running():
         else:
             return "a Trio run is active in this thread"
     return None
+
+
+def current_host():
+    """The Host whose guest run is active in this thread (the asyncio one
+    if there are several), or None. Useful from Tk callbacks, e.g.
+    `tkuv.current_host().wake()`."""
+    loop = events._get_running_loop()
+    host = host_for_loop(loop) if loop is not None else None
+    if host is None:
+        hosts = active_hosts()
+        host = hosts[0] if hosts else None
+    return host
 
 
 def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,

@@ -34,12 +34,12 @@ def asyncslot(async_fn):
         coro = async_fn(*args)
         host = host_for_loop(loop)
         if host is not None:
-            task = host.run_task_eagerly(coro)
+            task = host.run_task_eagerly(coro, _slot_done)
         else:
             task = loop.create_task(coro)     # e.g. inside asyncio.run()
+            task.add_done_callback(_slot_done)
         if not task.done():
             _running.add(task)
-        task.add_done_callback(_slot_done)
         return task
 
     return slot
