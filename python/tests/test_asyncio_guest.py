@@ -244,6 +244,50 @@ class GuestTests:
             os.write(wfd, b"x")
         self.assertLess(self._interleaved(poke), 0.2)
 
+    def _write_from_tk(self, how):
+        """A Tk after callback writes to a stream (how: 'asyncslot' or
+        'wake'); returns how long the external peer waited for the data."""
+        async def main():
+            loop = asyncio.get_running_loop()
+            listener = socket.create_server(("127.0.0.1", 0))
+            port = listener.getsockname()[1]
+            got = loop.create_future()
+
+            def peer():
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(WAIT_S)
+                    t0 = time.monotonic()
+                    data = conn.recv(16)
+                    loop.call_soon_threadsafe(got.set_result,
+                                              (data, time.monotonic() - t0))
+            threading.Thread(target=peer).start()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.sleep(0.05)
+
+            async def slot():
+                writer.write(b"hello")
+
+            def plain():
+                writer.write(b"hello")
+                tkuv.current_host().wake()
+            self.root.after(50, tkuv.asyncslot(slot) if how == "asyncslot"
+                            else plain)
+            data, waited = await asyncio.wait_for(got, WAIT_S + 5)
+            writer.close()
+            await writer.wait_closed()
+            listener.close()
+            return data, waited
+        data, waited = self.run_guest(main())
+        self.assertEqual(data, b"hello")
+        return waited
+
+    def test_stream_write_from_asyncslot(self):
+        self.assertLess(self._write_from_tk("asyncslot"), 0.5)
+
+    def test_stream_write_from_tk_then_wake(self):
+        self.assertLess(self._write_from_tk("wake"), 0.5)
+
     # -- real I/O while Tk keeps going -------------------------------------
 
     def test_tcp_echo_with_after_chain(self):

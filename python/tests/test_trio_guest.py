@@ -111,6 +111,26 @@ class TrioGuestTests(TkTestCase):
         self.assertIsNone(self.run_trio(main()))
         self.assertEqual(log, [1])      # finally ran with the window alive
 
+    def test_runtime_error_inside_trio(self):
+        async def other():
+            return 1
+
+        async def main():
+            with self.assertRaises(RuntimeError):
+                tkuv.run(other(), root=self.root, flavor="trio")
+            return "ok"
+        self.assertEqual(trio.run(main), "ok")
+
+    def test_runtime_error_inside_tkuv_trio(self):
+        async def other():
+            return 1
+
+        async def main():
+            with self.assertRaisesRegex(RuntimeError, "already"):
+                tkuv.run(other(), root=self.root)
+            return "ok"
+        self.assertEqual(self.run_trio(main()), "ok")
+
     def test_cancel_from_tk_callback(self):
         log = []
 

@@ -48,12 +48,20 @@ class TrioHost(Host):
         except BaseException:
             self._close_pipe()
             raise
-        trio.lowlevel.start_guest_run(
-            self._main, async_fn, args,
-            run_sync_soon_threadsafe=self.run_sync_soon_threadsafe,
-            run_sync_soon_not_threadsafe=self.run_sync_soon_threadsafe,
-            done_callback=self._trio_done,
-            host_uses_signal_set_wakeup_fd=False)
+        try:
+            trio.lowlevel.start_guest_run(
+                self._main, async_fn, args,
+                run_sync_soon_threadsafe=self.run_sync_soon_threadsafe,
+                run_sync_soon_not_threadsafe=self.run_sync_soon_threadsafe,
+                done_callback=self._trio_done,
+                host_uses_signal_set_wakeup_fd=False)
+        except BaseException:
+            # e.g. "Attempted to call run() from inside a run()"
+            self._state = "done"
+            self._guest.close()
+            self._forget()
+            self._close_pipe()
+            raise
         return self
 
     async def _main(self, async_fn, args):
