@@ -115,6 +115,16 @@ AllocProc(
     size_t suggested,
     uv_buf_t *buf)
 {
+#ifdef _WIN32
+    /*
+     * libuv on Windows may hold a buffer across a pending read on each of
+     * several streams at once, so a shared buffer would be filled twice.
+     */
+    (void) h;
+    (void) suggested;
+    buf->base = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
+#else
+    /* Unix reads are synchronous: alloc, fill, ReadProc, one at a time. */
     TkuvBridge *bridge = ((TkuvStream *) h->data)->owner->bridge;
 
     (void) suggested;
@@ -122,6 +132,7 @@ AllocProc(
 	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
     }
     buf->base = bridge->readBuffer;
+#endif
     buf->len = TKUV_READ_BUFFER_SIZE;
 }
 
@@ -157,6 +168,11 @@ ReadProc(
 		    NULL, NULL, 0);
 	}
     }
+#ifdef _WIN32
+    if (buf->base != NULL) {
+	TkuvFree(buf->base);
+    }
+#endif
 }
 
 static void

@@ -43,6 +43,11 @@ if {[info exists env(TKUV_WRAPPER)]} {
     interpreter $env(TKUV_WRAPPER)
 }
 configure {*}$argv
+if {$tkOnly} {
+    # Only Tk files run in wish, whatever -file also asked for.
+    set pats [lsearch -all -inline [configure -file] tk*]
+    configure -file [expr {[llength $pats] ? $pats : "no-tk-file-selected"}]
+}
 
 set failed [runAllTests]
 

@@ -67,7 +67,12 @@ proc ::tkuvtest::runScript {script {timeoutMs 20000} {interpreter ""}} {
     if {$interpreter eq ""} {
 	# Under `all.tcl -valgrind` or `-asan` this goes through the same
 	# wrapper, so the shutdown paths these scripts exercise are checked too.
-	set interpreter [wrapped [::info nameofexecutable]]
+	# Scripts run in tclsh, even when this file runs in wish.
+	set tclsh [::info nameofexecutable]
+	if {[::info exists ::env(TKUV_TCLSH)]} {
+	    set tclsh $::env(TKUV_TCLSH)
+	}
+	set interpreter [wrapped $tclsh]
     }
     set file [::tcltest::makeFile \
 	    "set auto_path \[linsert \$auto_path 0 [list $buildDir]\]\n$script" \
