@@ -195,10 +195,11 @@ proc demo::refresh {args} {
 	set dt [expr {max(1, $now - $ms) / 1000.0}]
 	set info(tickRate) [format "%.0f /s" [expr {($info(ticks) - $ticks) / $dt}]]
 	set info(wakeRate) [format "%.0f /s" [expr {($info(wakeups) - $wakeups) / $dt}]]
+	set info(tripRate) [format "%.0f /s" [expr {($info(trips) - [lindex $last 3]) / $dt}]]
 	lappend history [expr {($info(ticks) - $ticks) / $dt}]
 	set history [lrange $history end-59 end]
     }
-    set last [list $now $info(ticks) $info(wakeups)]
+    set last [list $now $info(ticks) $info(wakeups) $info(trips)]
     if {$info(timeout) < 0} {
 	set info(timeoutText) "∞ (idle)"
     } else {
@@ -300,6 +301,21 @@ proc demo::buildUi {} {
 	    -highlightthickness 1 -highlightbackground #b8c2cc
     grid $i.spark - -sticky ew -pady {8 0}
 
+    # TCP ping-pong over loopback, both ends tkuv::tcp.
+    set n [ttk::labelframe $m.net -text " tkuv::tcp loopback ping-pong " -padding 8]
+    set r 0
+    foreach {label key} {
+	"round trips" trips  "rate" tripRate  "bytes echoed" bytes
+    } {
+	set info($key) 0
+	ttk::label $n.k$r -text $label -style Sub.TLabel
+	ttk::label $n.v$r -textvariable demo::info($key) -style Value.TLabel
+	grid $n.k$r $n.v$r -sticky w -padx {0 12}
+	incr r
+    }
+    ttk::button $n.go -text "Start ping-pong" -command demo::togglePingPong
+    grid $n.go - -sticky w -pady {8 0}
+
     # Buttons.
     set b [ttk::frame $m.buttons]
     ttk::button $b.start -text "Start 1 ms timer" -command demo::startFast
@@ -309,11 +325,53 @@ proc demo::buildUi {} {
     pack $b.quit -side right
 
     grid $m.timers $m.info -sticky nsew -padx {0 10} -pady {0 10}
-    grid $m.anim ^ -sticky nsew -padx {0 10} -pady {0 10}
+    grid $m.anim $m.net -sticky nsew -padx {0 10} -pady {0 10}
     grid $m.buttons - -sticky ew
-    grid configure $m.info -padx 0
+    grid configure $m.info $m.net -padx 0
     grid columnconfigure $m 0 -weight 1
     grid rowconfigure $m 2 -weight 1
+}
+
+# ---------------------------------------------------------------------------
+# TCP ping-pong: a listener that echoes and a client that sends 64 bytes
+# again each time its 64 come back.
+# ---------------------------------------------------------------------------
+
+proc demo::togglePingPong {} {
+    variable ping
+    if {[info exists ping(client)]} {
+	$ping(client) close
+	$ping(listener) close
+	unset ping(client) ping(listener)
+	.main.net.go configure -text "Start ping-pong"
+	return
+    }
+    set ping(listener) [tkuv::tcp listen 0 -host 127.0.0.1 -command {apply {{h ev args} {
+	if {$ev eq "data"} {$h write [lindex $args 0]}
+	if {$ev in {eof error}} {$h close}
+    }}}]
+    set port [lindex [dict get [$ping(listener) info] local] 1]
+    set ping(msg) [string repeat x 64]
+    set ping(got) 0
+    set ping(client) [tkuv::tcp connect 127.0.0.1 $port -nodelay 1 \
+	    -command demo::pong]
+    $ping(client) write $ping(msg)
+    .main.net.go configure -text "Stop ping-pong"
+}
+
+proc demo::pong {h event args} {
+    variable ping
+    variable info
+    if {$event ne "data"} {
+	return
+    }
+    set n [string length [lindex $args 0]]
+    incr info(bytes) $n
+    if {[incr ping(got) $n] >= 64} {
+	set ping(got) 0
+	incr info(trips)
+	$h write $ping(msg)
+    }
 }
 
 proc demo::quit {} {
@@ -374,8 +432,10 @@ tkuv::timer every 100 demo::refresh
 
 if {$demo::opt(-screenshot) ne ""} {
     interp bgerror {} demo::headlessError
-    # A still picture should show every timer running, the 1 ms one too.
+    # A still picture should show everything running: the 1 ms timer and
+    # the TCP ping-pong too.
     demo::startFast
+    demo::togglePingPong
     tkuv::timer after [expr {int($demo::opt(-seconds) * 1000)}] \
 	    [list demo::screenshot $demo::opt(-screenshot)]
 }
