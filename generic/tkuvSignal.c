@@ -1,10 +1,187 @@
 /*
  * tkuvSignal.c --
  *
- *	tkuv::signal (placeholder: being written).
+ *	tkuv::signal SIGNAME CMD and the signal handle command ($s close,
+ *	$s info). The callback runs as {*}CMD $s signal SIGNAME.
+ *
+ *	libuv catches the signal with a process-wide handler that only writes
+ *	to a pipe; the loop reads the pipe in a tick and our callback queues a
+ *	Tcl event. Arrivals that one pass of the loop reads together become one
+ *	event (the handle's `received` count has them all); an arrival after an
+ *	event was queued always gets an event of its own, so a script never
+ *	misses a signal that came while it was running.
+ *
+ *	When the last libuv handle for a signal stops, libuv sets the signal's
+ *	disposition to SIG_DFL. If the process had something else before the
+ *	first tkuv handle for it (Tcl ignores SIGPIPE; nohup ignores SIGHUP; a
+ *	Python host has its own SIGINT handler), that is put back instead, so a
+ *	closed SIGPIPE handle does not turn EPIPE into a fatal signal. SIGCHLD
+ *	is left to libuv: tkuv::spawn's child watcher shares it.
  */
 
 #include "tkuvInt.h"
+#include <signal.h>
+#include <string.h>
+
+/* Highest signal number accepted (bookkeeping arrays are this big). */
+#define TKUV_MAX_SIGNAL 127
+
+typedef struct Signal {
+    TkuvHandle h;		/* Must be first. */
+    uv_signal_t uv;
+    int signum;
+    Tcl_Obj *nameObj;		/* "SIGUSR1", or the number if unnamed. */
+    uint64_t received;		/* Arrivals seen by the loop. */
+    uint64_t delivered;		/* Events queued. */
+    uint64_t lastTick;		/* Pump tick of the last queued event. */
+    int started;		/* uv_signal_start succeeded. */
+} Signal;
+
+static Tcl_ObjCmdProc SignalHandleCmd;
+static void	SignalClosed(TkuvHandle *h);
+
+static const TkuvHandleType signalType = {
+    "signal", SignalHandleCmd, sizeof(Signal), SignalClosed
+};
+
+typedef struct SignalName {
+    const char *name;
+    int number;
+} SignalName;
+
+/*
+ * The names tkuv knows; a platform lacking one simply leaves it out.
+ * Windows' <signal.h> has few, and libuv's headers add SIGHUP and SIGWINCH.
+ */
+static const SignalName signalNames[] = {
+#ifdef SIGHUP
+    {"SIGHUP", SIGHUP},
+#endif
+#ifdef SIGINT
+    {"SIGINT", SIGINT},
+#endif
+#ifdef SIGQUIT
+    {"SIGQUIT", SIGQUIT},
+#endif
+#ifdef SIGILL
+    {"SIGILL", SIGILL},
+#endif
+#ifdef SIGTRAP
+    {"SIGTRAP", SIGTRAP},
+#endif
+#ifdef SIGABRT
+    {"SIGABRT", SIGABRT},
+#endif
+#ifdef SIGBUS
+    {"SIGBUS", SIGBUS},
+#endif
+#ifdef SIGFPE
+    {"SIGFPE", SIGFPE},
+#endif
+#ifdef SIGKILL
+    {"SIGKILL", SIGKILL},
+#endif
+#ifdef SIGUSR1
+    {"SIGUSR1", SIGUSR1},
+#endif
+#ifdef SIGSEGV
+    {"SIGSEGV", SIGSEGV},
+#endif
+#ifdef SIGUSR2
+    {"SIGUSR2", SIGUSR2},
+#endif
+#ifdef SIGPIPE
+    {"SIGPIPE", SIGPIPE},
+#endif
+#ifdef SIGALRM
+    {"SIGALRM", SIGALRM},
+#endif
+#ifdef SIGTERM
+    {"SIGTERM", SIGTERM},
+#endif
+#ifdef SIGCHLD
+    {"SIGCHLD", SIGCHLD},
+#endif
+#ifdef SIGCONT
+    {"SIGCONT", SIGCONT},
+#endif
+#ifdef SIGSTOP
+    {"SIGSTOP", SIGSTOP},
+#endif
+#ifdef SIGTSTP
+    {"SIGTSTP", SIGTSTP},
+#endif
+#ifdef SIGTTIN
+    {"SIGTTIN", SIGTTIN},
+#endif
+#ifdef SIGTTOU
+    {"SIGTTOU", SIGTTOU},
+#endif
+#ifdef SIGURG
+    {"SIGURG", SIGURG},
+#endif
+#ifdef SIGXCPU
+    {"SIGXCPU", SIGXCPU},
+#endif
+#ifdef SIGXFSZ
+    {"SIGXFSZ", SIGXFSZ},
+#endif
+#ifdef SIGVTALRM
+    {"SIGVTALRM", SIGVTALRM},
+#endif
+#ifdef SIGPROF
+    {"SIGPROF", SIGPROF},
+#endif
+#ifdef SIGWINCH
+    {"SIGWINCH", SIGWINCH},
+#endif
+#ifdef SIGIO
+    {"SIGIO", SIGIO},
+#endif
+#ifdef SIGPWR
+    {"SIGPWR", SIGPWR},
+#endif
+#ifdef SIGSYS
+    {"SIGSYS", SIGSYS},
+#endif
+#ifdef SIGBREAK
+    {"SIGBREAK", SIGBREAK},
+#endif
+    {NULL, 0}
+};
+
+#ifndef _WIN32
+/*
+ * Process-wide: how many open tkuv handles watch each signal (in any
+ * thread), and the disposition the signal had before the first of them.
+ */
+TCL_DECLARE_MUTEX(dispositionMutex)
+static int watchers[TKUV_MAX_SIGNAL + 1];
+static struct sigaction savedAction[TKUV_MAX_SIGNAL + 1];
+#endif
+
+static int	ParseSignal(Tcl_Interp *interp, Tcl_Obj *obj, int *signumPtr,
+		    const char **namePtr);
+static int	StartSignal(Signal *s);
+static void	OnSignal(uv_signal_t *uv, int signum);
+static Tcl_Obj *SignalInfo(Signal *s);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSignalObjCmd --
+ *
+ *	tkuv::signal SIGNAME CMD
+ *
+ * Results:
+ *	The new handle's name, or a TKUV USAGE error naming a bad signal or
+ *	command, or {TKUV <UV_ERRNAME> ...} if libuv refuses the signal.
+ *
+ * Side effects:
+ *	Installs libuv's handler for the signal (process-wide).
+ *
+ *----------------------------------------------------------------------
+ */
 
 int
 TkuvSignalObjCmd(
@@ -13,8 +190,324 @@ TkuvSignalObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    TkuvBridge *bridge;
+    Signal *s;
+    const char *name = NULL;
+    int signum = 0, err;
+
     (void) clientData;
-    (void) objc;
-    (void) objv;
-    return TkuvUsageError(interp, "tkuv::signal is not available yet");
+    if (objc != 3) {
+	return TkuvWrongNumArgs(interp, 1, objv, "signal command");
+    }
+    if (ParseSignal(interp, objv[1], &signum, &name) != TCL_OK
+	    || TkuvCheckCallback(interp, objv[2]) != TCL_OK
+	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	return TCL_ERROR;
+    }
+
+    s = TkuvHandleAlloc(&signalType);
+    s->signum = signum;
+    s->nameObj = (name != NULL) ? Tcl_NewStringObj(name, -1)
+	    : Tcl_NewIntObj(signum);
+    Tcl_IncrRefCount(s->nameObj);
+    s->lastTick = UINT64_MAX;
+    err = uv_signal_init(&bridge->loop, &s->uv);
+    if (err != 0) {
+	Tcl_DecrRefCount(s->nameObj);
+	TkuvFree(s);
+	return TkuvUvError(interp, "creating signal handle", err);
+    }
+    TkuvHandleRegister(interp, bridge, &s->h, (uv_handle_t *) &s->uv,
+	    objv[2]);
+    err = StartSignal(s);
+    if (err != 0) {
+	Tcl_Obj *whatObj = Tcl_ObjPrintf("catching signal \"%s\"",
+		Tcl_GetString(objv[1]));
+
+	TkuvHandleClose(&s->h);
+	Tcl_IncrRefCount(whatObj);
+	TkuvUvError(interp, Tcl_GetString(whatObj), err);
+	Tcl_DecrRefCount(whatObj);
+	return TCL_ERROR;
+    }
+    /* The loop's signal pipe may be new: epoll learns of it in uv_run. */
+    TkuvBridgeKick(bridge);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseSignal --
+ *
+ *	SIGUSR1, USR1, usr1, sigusr1 or a number. Signals that cannot be
+ *	caught (SIGKILL, SIGSTOP) and synchronous faults (a handler that
+ *	returns from SIGSEGV would re-run the faulting instruction forever)
+ *	are refused.
+ *
+ * Results:
+ *	TCL_OK with *signumPtr and *namePtr (NULL for a number without a
+ *	name), or a TKUV USAGE error naming the value.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseSignal(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    int *signumPtr,
+    const char **namePtr)
+{
+    const char *str = Tcl_GetString(obj);
+    const char *bare = str;
+    const SignalName *sn;
+    int signum = -1;
+
+    if (Tcl_GetIntFromObj(NULL, obj, &signum) == TCL_OK) {
+	if (signum < 1 || signum > TKUV_MAX_SIGNAL) {
+	    return TkuvUsageError(interp, "bad signal number \"%s\": must be "
+		    "from 1 to %d", str, TKUV_MAX_SIGNAL);
+	}
+	*namePtr = NULL;
+	for (sn = signalNames; sn->name != NULL; sn++) {
+	    if (sn->number == signum) {
+		*namePtr = sn->name;
+		break;
+	    }
+	}
+    } else {
+	/* Names are ASCII; Tcl's comparison keeps this free of strcasecmp. */
+	if (strlen(bare) > 3 && Tcl_UtfNcasecmp(bare, "SIG", 3) == 0) {
+	    bare += 3;
+	}
+	for (sn = signalNames; sn->name != NULL; sn++) {
+	    if (strlen(bare) == strlen(sn->name + 3)
+		    && Tcl_UtfNcasecmp(bare, sn->name + 3,
+		    (unsigned long) strlen(bare)) == 0) {
+		break;
+	    }
+	}
+	if (sn->name == NULL) {
+	    return TkuvUsageError(interp, "unknown signal \"%s\": must be a "
+		    "signal name such as SIGINT, SIGTERM, SIGHUP, SIGUSR1, "
+		    "SIGUSR2 or SIGWINCH (the SIG prefix and case are "
+		    "optional), or a signal number", str);
+	}
+	signum = sn->number;
+	*namePtr = sn->name;
+    }
+
+    switch (signum) {
+#ifdef SIGKILL
+    case SIGKILL:
+#endif
+#ifdef SIGSTOP
+    case SIGSTOP:
+#endif
+	return TkuvUsageError(interp, "signal \"%s\" cannot be caught", str);
+#ifdef SIGSEGV
+    case SIGSEGV:
+#endif
+#ifdef SIGBUS
+    case SIGBUS:
+#endif
+#ifdef SIGFPE
+    case SIGFPE:
+#endif
+#ifdef SIGILL
+    case SIGILL:
+#endif
+#ifdef SIGTRAP
+    case SIGTRAP:
+#endif
+	return TkuvUsageError(interp, "signal \"%s\" reports a fault in the "
+		"process itself and cannot be turned into an event", str);
+    }
+    *signumPtr = signum;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * StartSignal, SignalClosed --
+ *
+ *	Start and stop the libuv handle, keeping the process-wide count of
+ *	tkuv handles per signal; the last one to stop puts back the
+ *	disposition the first one found (see the file comment).
+ *
+ * Results:
+ *	StartSignal: 0 or a libuv error code.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+StartSignal(
+    Signal *s)
+{
+    int err;
+
+#ifndef _WIN32
+    Tcl_MutexLock(&dispositionMutex);
+    if (watchers[s->signum] == 0
+	    && sigaction(s->signum, NULL, &savedAction[s->signum]) != 0) {
+	Tcl_MutexUnlock(&dispositionMutex);
+	return UV_EINVAL;
+    }
+#endif
+    err = uv_signal_start(&s->uv, OnSignal, s->signum);
+    if (err == 0) {
+	s->started = 1;
+#ifndef _WIN32
+	watchers[s->signum]++;
+#endif
+    }
+#ifndef _WIN32
+    Tcl_MutexUnlock(&dispositionMutex);
+#endif
+    return err;
+}
+
+static void
+SignalClosed(
+    TkuvHandle *h)
+{
+    Signal *s = (Signal *) h;
+#ifndef _WIN32
+    struct sigaction now;
+    struct sigaction *saved = &savedAction[s->signum];
+#endif
+
+    /*
+     * nameObj is freed here although queued events may still refer to the
+     * record: they only use the handle layer's fields.
+     */
+    Tcl_DecrRefCount(s->nameObj);
+    s->nameObj = NULL;
+    if (!s->started) {
+	return;
+    }
+    s->started = 0;
+#ifndef _WIN32
+    Tcl_MutexLock(&dispositionMutex);
+#endif
+    /* Stopped here, not by uv_close, so the restore below comes after. */
+    uv_signal_stop(&s->uv);
+#ifndef _WIN32
+    if (--watchers[s->signum] == 0
+#ifdef SIGCHLD
+	    && s->signum != SIGCHLD
+#endif
+	    && saved->sa_handler != SIG_DFL
+	    && sigaction(s->signum, NULL, &now) == 0
+	    && now.sa_handler == SIG_DFL) {
+	/* libuv had no other handle left for it and reset it: put back. */
+	sigaction(s->signum, saved, NULL);
+    }
+    Tcl_MutexUnlock(&dispositionMutex);
+#endif
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnSignal --
+ *
+ *	libuv's callback, once per arrival read from the signal pipe. Queues
+ *	`signal NAME` unless this pass of the loop already did for the handle.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+OnSignal(
+    uv_signal_t *uv,
+    int signum)
+{
+    Signal *s = uv->data;
+    uint64_t tick;
+    Tcl_Obj *args;
+
+    (void) signum;
+    if (s->h.closed || s->h.bridge->pump == NULL) {
+	return;
+    }
+    s->received++;
+    tick = TkuvPumpTicks(s->h.bridge->pump);
+    if (tick == s->lastTick) {
+	return;			/* Merged into the event queued this pass. */
+    }
+    s->lastTick = tick;
+    s->delivered++;
+    args = Tcl_NewListObj(0, NULL);
+    Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj("signal", 6));
+    Tcl_ListObjAppendElement(NULL, args, s->nameObj);
+    TkuvHandleQueueEvent(&s->h, args, NULL, NULL, 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SignalHandleCmd --
+ *
+ *	$signal close | info
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SignalHandleCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = { "close", "info", NULL };
+    enum { S_CLOSE, S_INFO };
+    Signal *s = clientData;
+    int index;
+
+    if (objc < 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "close|info");
+    }
+    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    switch (index) {
+    case S_CLOSE:
+	/* $signal close */
+	if (objc != 2) {
+	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
+	}
+	TkuvHandleClose(&s->h);
+	break;
+    case S_INFO:
+	/* $signal info */
+	if (objc != 2) {
+	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
+	}
+	Tcl_SetObjResult(interp, SignalInfo(s));
+	break;
+    }
+    return TCL_OK;
+}
+
+static Tcl_Obj *
+SignalInfo(
+    Signal *s)
+{
+    Tcl_Obj *d = Tcl_NewDictObj();
+
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("signal", -1), s->nameObj);
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("number", -1),
+	    Tcl_NewIntObj(s->signum));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("received", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) s->received));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("events", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) s->delivered));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), s->h.callback);
+    return d;
 }
