@@ -405,6 +405,10 @@ DropHandleEvent(
     if (evPtr->proc != HandleEventProc) {
 	return 0;
     }
+    if (ev->afterProc != NULL) {
+	/* As for a skipped script: families free per-event state here. */
+	ev->afterProc(ev->h, ev->clientData, ev->size);
+    }
     if (ev->args != NULL) {
 	Tcl_DecrRefCount(ev->args);
     }
