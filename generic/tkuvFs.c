@@ -1,10 +1,110 @@
 /*
  * tkuvFs.c --
  *
- *	tkuv::fs (placeholder: being written).
+ *	tkuv::fs: file operations on libuv's threadpool, results by callback.
+ *
+ *	    tkuv::fs read PATH ?-offset N? ?-length N? CMD
+ *	    tkuv::fs write PATH BYTES ?-offset N? CMD
+ *	    tkuv::fs append PATH BYTES CMD
+ *	    tkuv::fs stat|unlink|scandir PATH CMD
+ *	    tkuv::fs mkdir PATH ?-mode MODE? CMD
+ *
+ *	Each operation is a request handle (::tkuv::fsN) without a libuv
+ *	handle; its one event is `done RESULT` or `error {UV_ERRNAME msg}`,
+ *	after which it closes by itself. `$req cancel` abandons it.
+ *
+ *	Reads and writes are a chain of requests (open, fstat, one uv_fs_read
+ *	or uv_fs_write per chunk, close) driven from libuv's callbacks, so a
+ *	large file never ties up a threadpool thread or the Tcl thread for
+ *	long, and a cancelled transfer stops at the next chunk. A read fills
+ *	an unshared Tcl byte array directly (sized from fstat, grown if the
+ *	file grows): no copy of the whole file. A write copies one chunk at a
+ *	time out of the caller's value, which it holds a reference to; Tcl may
+ *	change that value's internal representation meanwhile, so no pointer
+ *	into it is handed to the threadpool.
  */
 
 #include "tkuvInt.h"
+#include <string.h>
+#include <limits.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
+
+#define CHUNK_SIZE	(4 * 1024 * 1024)
+#define MAX_READ	(INT_MAX - 1024)	/* Largest Tcl 8.6 byte array. */
+#define MIN_CAPACITY	(64 * 1024)		/* For files of unknown size. */
+
+enum FsOp {
+    OP_APPEND, OP_MKDIR, OP_READ, OP_SCANDIR, OP_STAT, OP_UNLINK, OP_WRITE
+};
+
+enum FsStep {
+    STEP_SINGLE,		/* stat, unlink, mkdir, scandir */
+    STEP_OPEN, STEP_FSTAT, STEP_IO, STEP_CLOSE
+};
+
+typedef struct FsReq {
+    TkuvHandle h;		/* Must be first. */
+    uv_fs_t req;		/* Reused by every step of a chain. */
+    int op;			/* enum FsOp */
+    int step;			/* enum FsStep: what `req` is doing. */
+    int inFlight;		/* `req` has not called back yet. */
+    uv_file fd;			/* -1 when no file is open. */
+    int err;			/* First libuv error, 0 if none. */
+    int eof;			/* read: a read returned 0. */
+    int64_t offset;		/* -offset, or -1: from the start (read,
+				 * write) or the end (append), sequentially. */
+    int64_t limit;		/* read: -length, or -1 for all. */
+    Tcl_Obj *data;		/* read: the buffer being filled (ours only);
+				 * write: the caller's bytes (held). */
+    size_t capacity;		/* read: bytes allocated in data. */
+    size_t done;		/* Bytes read or written so far. */
+    size_t total;		/* write: bytes to write. */
+    size_t pending;		/* Bytes asked of the request in flight. */
+    char *chunk;		/* write: the chunk being written. */
+    Tcl_Obj *result;		/* stat, scandir: the result. */
+} FsReq;
+
+static Tcl_ObjCmdProc FsHandleCmd;
+static void	FsClosed(TkuvHandle *h);
+
+static const TkuvHandleType fsType = {
+    "fs", FsHandleCmd, sizeof(FsReq), FsClosed
+};
+
+static int	GetNativePath(Tcl_Interp *interp, Tcl_Obj *pathObj,
+		    Tcl_DString *dsPtr);
+static int	GetBytes(Tcl_Interp *interp, Tcl_Obj *obj, int *lengthPtr);
+static int	GetOffset(Tcl_Interp *interp, Tcl_Obj *obj, const char *what,
+		    int64_t *valuePtr);
+static int	GetMode(Tcl_Interp *interp, Tcl_Obj *obj, int *modePtr);
+static int	Submit(FsReq *r, int step, int err);
+static void	OnFs(uv_fs_t *req);
+static void	Advance(FsReq *r);
+static int	NextTransfer(FsReq *r);
+static void	Deliver(FsReq *r);
+static void	AfterResult(TkuvHandle *h, void *clientData, size_t size);
+static Tcl_Obj *StatDict(const uv_stat_t *st);
+static Tcl_Obj *ScandirList(uv_fs_t *req);
+static Tcl_Obj *NativeToObj(const char *native);
+static const char *TypeName(uint64_t mode);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvFsObjCmd --
+ *
+ *	tkuv::fs append|mkdir|read|scandir|stat|unlink|write PATH ... CMD
+ *
+ * Results:
+ *	The name of the new request handle.
+ *
+ * Side effects:
+ *	Starts the operation on libuv's threadpool.
+ *
+ *----------------------------------------------------------------------
+ */
 
 int
 TkuvFsObjCmd(
@@ -13,8 +113,808 @@ TkuvFsObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    static const char *const subcommands[] = {
+	"append", "mkdir", "read", "scandir", "stat", "unlink", "write", NULL
+    };
+    static const char *const readOptions[] = { "-length", "-offset", NULL };
+    static const char *const writeOptions[] = { "-offset", NULL };
+    static const char *const mkdirOptions[] = { "-mode", NULL };
+    static const char *const noOptions[] = { NULL };
+    const char *const *options = noOptions;
+    const char *usage = "path command";
+    int op, fixed = 1, i, index, mode = 0777, length = 0, err = 0;
+    int64_t offset = -1, limit = -1;
+    Tcl_Obj *callback, *bytesObj = NULL;
+    Tcl_DString ds;
+    TkuvBridge *bridge;
+    uv_loop_t *loop;
+    FsReq *r;
+    const char *path;
+
     (void) clientData;
-    (void) objc;
-    (void) objv;
-    return TkuvUsageError(interp, "tkuv::fs is not available yet");
+    if (objc < 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "subcommand path ?arg ...?");
+    }
+    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &op)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    switch (op) {
+    case OP_READ:
+	/* tkuv::fs read PATH ?-offset N? ?-length N? CMD */
+	options = readOptions;
+	usage = "path ?-offset offset? ?-length length? command";
+	break;
+    case OP_WRITE:
+	/* tkuv::fs write PATH BYTES ?-offset N? CMD */
+	options = writeOptions;
+	fixed = 2;
+	usage = "path bytes ?-offset offset? command";
+	break;
+    case OP_APPEND:
+	/* tkuv::fs append PATH BYTES CMD */
+	fixed = 2;
+	usage = "path bytes command";
+	break;
+    case OP_MKDIR:
+	/* tkuv::fs mkdir PATH ?-mode MODE? CMD */
+	options = mkdirOptions;
+	usage = "path ?-mode mode? command";
+	break;
+    case OP_SCANDIR:
+    case OP_STAT:
+    case OP_UNLINK:
+	/* tkuv::fs scandir|stat|unlink PATH CMD */
+	break;
+    }
+    if (objc < 3 + fixed || (objc - 3 - fixed) % 2 != 0
+	    || (options == noOptions && objc != 3 + fixed)) {
+	return TkuvWrongNumArgs(interp, 2, objv, usage);
+    }
+    for (i = 2 + fixed; i < objc - 1; i += 2) {
+	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
+		!= TCL_OK) {
+	    return TCL_ERROR;
+	}
+	if (strcmp(options[index], "-offset") == 0) {
+	    if (GetOffset(interp, objv[i + 1], "offset", &offset) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	} else if (strcmp(options[index], "-length") == 0) {
+	    if (GetOffset(interp, objv[i + 1], "length", &limit) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    if (limit > MAX_READ) {
+		return TkuvUsageError(interp, "length \"%s\" is too large: "
+			"at most %d bytes can be read at once",
+			Tcl_GetString(objv[i + 1]), MAX_READ);
+	    }
+	} else if (GetMode(interp, objv[i + 1], &mode) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+    }
+    if (fixed == 2) {
+	bytesObj = objv[3];
+	if (GetBytes(interp, bytesObj, &length) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+    }
+    callback = objv[objc - 1];
+    if (TkuvCheckCallback(interp, callback) != TCL_OK
+	    || GetNativePath(interp, objv[2], &ds) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	Tcl_DStringFree(&ds);
+	return TCL_ERROR;
+    }
+    loop = &bridge->loop;
+    path = Tcl_DStringValue(&ds);
+
+    r = TkuvHandleAlloc(&fsType);
+    r->op = op;
+    r->fd = -1;
+    r->offset = offset;
+    r->limit = limit;
+    r->req.data = r;
+
+    /* libuv copies the path: the DString can go once the call returns. */
+    switch (op) {
+    case OP_READ:
+	err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
+		UV_FS_O_RDONLY, 0, OnFs));
+	break;
+    case OP_WRITE:
+    case OP_APPEND:
+	r->data = bytesObj;
+	Tcl_IncrRefCount(bytesObj);
+	r->total = (size_t) length;
+	r->chunk = TkuvAlloc(length < CHUNK_SIZE ? (size_t) length
+		: CHUNK_SIZE);
+	if (op == OP_APPEND) {
+	    /* O_APPEND puts every write at the end, whatever the offset. */
+	    err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
+		    UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_APPEND, 0666,
+		    OnFs));
+	} else {
+	    /* Without -offset the file is replaced; with it, patched. */
+	    err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
+		    UV_FS_O_WRONLY | UV_FS_O_CREAT
+		    | (offset < 0 ? UV_FS_O_TRUNC : 0), 0666, OnFs));
+	}
+	break;
+    case OP_STAT:
+	err = Submit(r, STEP_SINGLE, uv_fs_stat(loop, &r->req, path, OnFs));
+	break;
+    case OP_UNLINK:
+	err = Submit(r, STEP_SINGLE, uv_fs_unlink(loop, &r->req, path, OnFs));
+	break;
+    case OP_MKDIR:
+	err = Submit(r, STEP_SINGLE, uv_fs_mkdir(loop, &r->req, path, mode,
+		OnFs));
+	break;
+    case OP_SCANDIR:
+	err = Submit(r, STEP_SINGLE, uv_fs_scandir(loop, &r->req, path, 0,
+		OnFs));
+	break;
+    }
+    Tcl_DStringFree(&ds);
+    if (err != 0) {
+	/* Nothing was queued: no callback will come. */
+	uv_fs_req_cleanup(&r->req);
+	if (r->data != NULL) {
+	    Tcl_DecrRefCount(r->data);
+	}
+	if (r->chunk != NULL) {
+	    TkuvFree(r->chunk);
+	}
+	TkuvFree(r);
+	return TkuvUvError(interp, Tcl_GetString(objv[2]), err);
+    }
+    TkuvHandleRegister(interp, bridge, &r->h, NULL, callback);
+    TkuvHandleRetain(&r->h);		/* Released when the chain ends. */
+    TkuvBridgeKick(bridge);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetNativePath --
+ *
+ *	PATH as the string libuv wants (the system encoding on Unix, UTF-8 on
+ *	Windows), normalized against Tcl's current directory, in *dsPtr.
+ *	Paths of virtual file systems (zipfs, tclvfs) are refused: the
+ *	threadpool can only reach real files.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetNativePath(
+    Tcl_Interp *interp,
+    Tcl_Obj *pathObj,
+    Tcl_DString *dsPtr)
+{
+    const void *native;
+
+    if (Tcl_GetString(pathObj)[0] == '\0') {
+	return TkuvUsageError(interp, "expected a file name but got \"\"");
+    }
+    if (strstr(Tcl_GetString(pathObj), "\xC0\x80") != NULL) {
+	/* Tcl's encoded NUL: the system would see a shorter name. */
+	return TkuvUsageError(interp, "file name \"%s\" contains a NUL "
+		"character", Tcl_GetString(pathObj));
+    }
+    if (Tcl_FSGetNormalizedPath(interp, pathObj) == NULL) {
+	/* E.g. ~user for an unknown user: keep Tcl's message. */
+	return TkuvUsageError(interp, "bad file name \"%s\": %s",
+		Tcl_GetString(pathObj), Tcl_GetStringResult(interp));
+    }
+    native = Tcl_FSGetNativePath(pathObj);
+    if (native == NULL) {
+	return TkuvUsageError(interp, "\"%s\" is not a path of the native "
+		"file system", Tcl_GetString(pathObj));
+    }
+#ifdef _WIN32
+    /* Tcl's native form is UTF-16 there; libuv takes UTF-8. */
+    Tcl_UtfToExternalDString(Tcl_GetEncoding(NULL, "utf-8"),
+	    Tcl_GetString(Tcl_FSGetNormalizedPath(NULL, pathObj)), -1, dsPtr);
+#else
+    Tcl_DStringInit(dsPtr);
+    Tcl_DStringAppend(dsPtr, native, -1);
+#endif
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetBytes --
+ *
+ *	Checks that obj holds binary data. A string with a character above
+ *	U+00FF cannot be written as bytes: Tcl 8.6 would silently keep only
+ *	the low byte, so it is refused instead.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetBytes(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    int *lengthPtr)
+{
+    static const Tcl_ObjType *byteArrayType = NULL;
+
+    if (byteArrayType == NULL) {
+	byteArrayType = Tcl_GetObjType("bytearray");
+    }
+    if (obj->typePtr != byteArrayType) {
+	int length, i;
+	const char *s = Tcl_GetStringFromObj(obj, &length);
+	Tcl_UniChar ch = 0;
+
+	for (i = 0; i < length; ) {
+	    if ((unsigned char) s[i] < 0x80) {
+		i++;
+		continue;
+	    }
+	    i += Tcl_UtfToUniChar(s + i, &ch);
+	    if (ch > 0xFF) {
+		return TkuvUsageError(interp, "expected bytes but got a "
+			"string with the character U+%04X: convert it with "
+			"encoding convertto first", (unsigned) ch);
+	    }
+	}
+    }
+    Tcl_GetByteArrayFromObj(obj, lengthPtr);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetOffset, GetMode --
+ *
+ *	-offset and -length: whole numbers >= 0. -mode: permission bits,
+ *	always read as octal like chmod's (755, 0755 and 0o755 are the same).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetOffset(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    const char *what,
+    int64_t *valuePtr)
+{
+    Tcl_WideInt value;
+
+    if (Tcl_GetWideIntFromObj(NULL, obj, &value) != TCL_OK || value < 0) {
+	return TkuvUsageError(interp, "expected a %s (an integer >= 0) but "
+		"got \"%s\"", what, Tcl_GetString(obj));
+    }
+    *valuePtr = (int64_t) value;
+    return TCL_OK;
+}
+
+static int
+GetMode(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    int *modePtr)
+{
+    const char *s = Tcl_GetString(obj), *p = s;
+    int mode = 0;
+
+    if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
+	p += 2;
+    }
+    if (*p == '\0') {
+	goto bad;
+    }
+    for (; *p != '\0'; p++) {
+	if (*p < '0' || *p > '7' || (mode = mode * 8 + (*p - '0')) > 07777) {
+	    goto bad;
+	}
+    }
+    *modePtr = mode;
+    return TCL_OK;
+
+  bad:
+    return TkuvUsageError(interp, "expected an octal mode 0-7777 (such as "
+	    "755) but got \"%s\"", s);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Submit --
+ *
+ *	Bookkeeping after a uv_fs_* call with a callback: err is its return.
+ *
+ * Results:
+ *	err (0 when the request is now in flight).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Submit(
+    FsReq *r,
+    int step,
+    int err)
+{
+    r->step = step;
+    r->inFlight = (err == 0);
+    return err;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnFs --
+ *
+ *	libuv's callback for every step (on the Tcl thread, inside uv_run):
+ *	take in the step's result, then start the next step or deliver.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+OnFs(
+    uv_fs_t *req)
+{
+    FsReq *r = req->data;
+    ssize_t res = req->result;
+
+    r->inFlight = 0;
+    if (res < 0) {
+	if (r->step == STEP_CLOSE) {
+	    r->fd = -1;		/* Closed or not, it is gone. */
+	}
+	/* A close error matters too: written data may not have made it. */
+	if (r->err == 0) {
+	    r->err = (int) res;
+	}
+    } else {
+	switch (r->step) {
+	case STEP_OPEN:
+	    r->fd = (uv_file) res;
+	    break;
+	case STEP_FSTAT: {
+	    /* Size the buffer for what is there now (+1 to see EOF). */
+	    uint64_t size = req->statbuf.st_size, want;
+	    uint64_t start = (r->offset < 0) ? 0 : (uint64_t) r->offset;
+
+	    want = (size > start) ? size - start + 1 : 1;
+	    if ((req->statbuf.st_mode & S_IFMT) != S_IFREG) {
+		want = MIN_CAPACITY;	/* A pipe or device: size unknown. */
+	    }
+	    if (r->limit >= 0 && want > (uint64_t) r->limit) {
+		want = (uint64_t) r->limit;
+	    }
+	    if (want > MAX_READ) {
+		want = MAX_READ;
+	    }
+	    r->capacity = (size_t) want;
+	    r->data = Tcl_NewByteArrayObj(NULL, (int) want);
+	    Tcl_IncrRefCount(r->data);
+	    break;
+	}
+	case STEP_IO:
+	    if (res == 0 && r->pending > 0) {
+		if (r->op == OP_READ) {
+		    r->eof = 1;
+		} else {
+		    r->err = UV_EIO;	/* A write that makes no progress. */
+		}
+	    }
+	    r->done += (size_t) res;
+	    break;
+	case STEP_CLOSE:
+	    r->fd = -1;
+	    break;
+	case STEP_SINGLE:
+	    if (r->op == OP_STAT) {
+		r->result = StatDict(&req->statbuf);
+	    } else if (r->op == OP_SCANDIR) {
+		r->result = ScandirList(req);
+	    }
+	    if (r->result != NULL) {
+		Tcl_IncrRefCount(r->result);
+	    }
+	    break;
+	}
+    }
+    uv_fs_req_cleanup(req);
+    Advance(r);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Advance --
+ *
+ *	Starts the next step of the chain: the next chunk while all is well,
+ *	else the close of an open file, else delivery. A closed (cancelled)
+ *	request goes straight to closing its file.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Advance(
+    FsReq *r)
+{
+    uv_loop_t *loop = &r->h.bridge->loop;
+    int err;
+
+    if (r->h.closed && r->err == 0) {
+	r->err = UV_ECANCELED;
+    }
+    if (r->err == 0 && r->step != STEP_SINGLE && r->step != STEP_CLOSE) {
+	err = NextTransfer(r);
+	if (err == 1) {
+	    return;
+	}
+	r->err = err;
+    }
+    if (r->fd >= 0) {
+	err = Submit(r, STEP_CLOSE, uv_fs_close(loop, &r->req, r->fd, OnFs));
+	if (err == 0) {
+	    return;
+	}
+	r->fd = -1;
+	if (r->err == 0) {
+	    r->err = err;
+	}
+    }
+    Deliver(r);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NextTransfer --
+ *
+ *	After open: fstat (read), then one uv_fs_read or uv_fs_write per
+ *	chunk until the transfer is complete.
+ *
+ * Results:
+ *	1 when a request was started, 0 when the transfer is complete, or a
+ *	libuv error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+NextTransfer(
+    FsReq *r)
+{
+    uv_loop_t *loop = &r->h.bridge->loop;
+    int64_t position;
+    size_t want;
+    uv_buf_t buf;
+    int err;
+
+    if (r->op == OP_READ && r->step == STEP_OPEN) {
+	err = Submit(r, STEP_FSTAT, uv_fs_fstat(loop, &r->req, r->fd, OnFs));
+	return err ? err : 1;
+    }
+    position = (r->offset < 0) ? -1 : r->offset + (int64_t) r->done;
+
+    if (r->op == OP_READ) {
+	unsigned char *bytes;
+
+	if (r->eof || (r->limit >= 0 && r->done >= (uint64_t) r->limit)) {
+	    return 0;
+	}
+	if (r->done == r->capacity) {
+	    /* The file was bigger than fstat said, or is a pipe: grow. */
+	    size_t cap = r->capacity * 2;
+
+	    if (cap < r->capacity + MIN_CAPACITY) {
+		cap = r->capacity + MIN_CAPACITY;
+	    }
+	    if (r->limit >= 0 && cap > (uint64_t) r->limit) {
+		cap = (size_t) r->limit;
+	    }
+	    if (cap > MAX_READ) {
+		cap = MAX_READ;
+	    }
+	    if (cap <= r->capacity) {
+		return UV_EFBIG;	/* More than a Tcl value can hold. */
+	    }
+	    Tcl_SetByteArrayLength(r->data, (int) cap);
+	    r->capacity = cap;
+	}
+	want = r->capacity - r->done;
+	if (r->limit >= 0 && want > (uint64_t) r->limit - r->done) {
+	    want = (size_t) ((uint64_t) r->limit - r->done);
+	}
+	if (want > CHUNK_SIZE) {
+	    want = CHUNK_SIZE;
+	}
+	/*
+	 * The threadpool writes straight into the value's bytes: nothing
+	 * else can see the value until it is delivered, and it is only
+	 * resized here, between reads.
+	 */
+	bytes = Tcl_GetByteArrayFromObj(r->data, NULL);
+	buf = uv_buf_init((char *) bytes + r->done, (unsigned) want);
+	r->pending = want;
+	err = Submit(r, STEP_IO, uv_fs_read(loop, &r->req, r->fd, &buf, 1,
+		position, OnFs));
+	return err ? err : 1;
+    }
+
+    /* write, append */
+    if (r->done >= r->total) {
+	return 0;
+    }
+    want = r->total - r->done;
+    if (want > CHUNK_SIZE) {
+	want = CHUNK_SIZE;
+    }
+    /* Copy the chunk now: the caller's value may shimmer later. */
+    memcpy(r->chunk, Tcl_GetByteArrayFromObj(r->data, NULL) + r->done, want);
+    buf = uv_buf_init(r->chunk, (unsigned) want);
+    r->pending = want;
+    err = Submit(r, STEP_IO, uv_fs_write(loop, &r->req, r->fd, &buf, 1,
+	    position, OnFs));
+    return err ? err : 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Deliver --
+ *
+ *	The chain is over: queue `done RESULT` or `error {NAME msg}` (nothing
+ *	for a cancelled request), free what the request held, and drop the
+ *	reference taken when it started.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Deliver(
+    FsReq *r)
+{
+    Tcl_Obj *words[2];
+
+    if (!r->h.closed && r->err != UV_ECANCELED) {
+	if (r->err != 0) {
+	    Tcl_Obj *info[2];
+
+	    info[0] = Tcl_NewStringObj(uv_err_name(r->err), -1);
+	    info[1] = Tcl_NewStringObj(uv_strerror(r->err), -1);
+	    words[0] = Tcl_NewStringObj("error", -1);
+	    words[1] = Tcl_NewListObj(2, info);
+	} else {
+	    words[0] = Tcl_NewStringObj("done", -1);
+	    switch (r->op) {
+	    case OP_READ:
+		if (r->data == NULL) {	/* Defensive: fstat always allocates. */
+		    words[1] = Tcl_NewByteArrayObj(NULL, 0);
+		} else {
+		    Tcl_SetByteArrayLength(r->data, (int) r->done);
+		    words[1] = r->data;
+		}
+		break;
+	    case OP_WRITE:
+	    case OP_APPEND:
+		words[1] = Tcl_NewWideIntObj((Tcl_WideInt) r->done);
+		break;
+	    case OP_STAT:
+	    case OP_SCANDIR:
+		words[1] = r->result;
+		break;
+	    default:
+		words[1] = Tcl_NewObj();
+		break;
+	    }
+	}
+	TkuvHandleQueueEvent(&r->h, Tcl_NewListObj(2, words), AfterResult,
+		NULL, 0);
+    }
+    if (r->data != NULL) {
+	Tcl_DecrRefCount(r->data);
+	r->data = NULL;
+    }
+    if (r->result != NULL) {
+	Tcl_DecrRefCount(r->result);
+	r->result = NULL;
+    }
+    if (r->chunk != NULL) {
+	TkuvFree(r->chunk);
+	r->chunk = NULL;
+    }
+    TkuvHandleRelease(&r->h);
+}
+
+static void
+AfterResult(
+    TkuvHandle *h,
+    void *clientData,
+    size_t size)
+{
+    (void) clientData;
+    (void) size;
+    TkuvHandleClose(h);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * StatDict --
+ *
+ *	The keys of Tcl's `file stat` (times in whole seconds), with `type`
+ *	named as `file type` names it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+StatDict(
+    const uv_stat_t *st)
+{
+    Tcl_Obj *d = Tcl_NewDictObj();
+
+#define PUT(key, value) \
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj(key, -1), \
+	    Tcl_NewWideIntObj((Tcl_WideInt) (value)))
+    PUT("atime", st->st_atim.tv_sec);
+    PUT("ctime", st->st_ctim.tv_sec);
+    PUT("dev", st->st_dev);
+    PUT("gid", st->st_gid);
+    PUT("ino", st->st_ino);
+    PUT("mode", st->st_mode);
+    PUT("mtime", st->st_mtim.tv_sec);
+    PUT("nlink", st->st_nlink);
+    PUT("size", st->st_size);
+    PUT("uid", st->st_uid);
+#undef PUT
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("type", -1),
+	    Tcl_NewStringObj(TypeName(st->st_mode), -1));
+    return d;
+}
+
+static const char *
+TypeName(
+    uint64_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG:	return "file";
+    case S_IFDIR:	return "directory";
+    case S_IFCHR:	return "characterSpecial";
+#ifdef S_IFLNK
+    case S_IFLNK:	return "link";
+#endif
+#ifdef S_IFIFO
+    case S_IFIFO:	return "fifo";
+#endif
+#ifdef S_IFBLK
+    case S_IFBLK:	return "blockSpecial";
+#endif
+#ifdef S_IFSOCK
+    case S_IFSOCK:	return "socket";
+#endif
+    }
+    return "unknown";
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ScandirList --
+ *
+ *	uv_fs_scandir's entries (without . and ..) as a list of {name type}.
+ *	Must run before uv_fs_req_cleanup.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+ScandirList(
+    uv_fs_t *req)
+{
+    Tcl_Obj *list = Tcl_NewListObj(0, NULL), *words[2];
+    uv_dirent_t ent;
+    const char *type;
+
+    while (uv_fs_scandir_next(req, &ent) != UV_EOF) {
+	switch (ent.type) {
+	case UV_DIRENT_FILE:	type = "file"; break;
+	case UV_DIRENT_DIR:	type = "directory"; break;
+	case UV_DIRENT_LINK:	type = "link"; break;
+	case UV_DIRENT_FIFO:	type = "fifo"; break;
+	case UV_DIRENT_SOCKET:	type = "socket"; break;
+	case UV_DIRENT_CHAR:	type = "characterSpecial"; break;
+	case UV_DIRENT_BLOCK:	type = "blockSpecial"; break;
+	default:		type = "unknown"; break;
+	}
+	words[0] = NativeToObj(ent.name);
+	words[1] = Tcl_NewStringObj(type, -1);
+	Tcl_ListObjAppendElement(NULL, list, Tcl_NewListObj(2, words));
+    }
+    return list;
+}
+
+static Tcl_Obj *
+NativeToObj(
+    const char *native)
+{
+    Tcl_DString ds;
+    Tcl_Obj *obj;
+
+#ifdef _WIN32
+    Tcl_ExternalToUtfDString(Tcl_GetEncoding(NULL, "utf-8"), native, -1,
+	    &ds);
+#else
+    Tcl_ExternalToUtfDString(NULL, native, -1, &ds);
+#endif
+    obj = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
+    Tcl_DStringFree(&ds);
+    return obj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FsHandleCmd --
+ *
+ *	$request cancel
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FsHandleCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = { "cancel", NULL };
+    FsReq *r = clientData;
+    int index;
+
+    if (objc != 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "cancel");
+    }
+    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    /* cancel */
+    TkuvHandleClose(&r->h);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FsClosed --
+ *
+ *	Cancel, rename, interp deletion or thread exit: take the step in
+ *	flight off libuv's queue if it has not started; the chain then closes
+ *	the file and ends. A step already running finishes first. A close is
+ *	never cancelled: the descriptor would leak.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FsClosed(
+    TkuvHandle *h)
+{
+    FsReq *r = (FsReq *) h;
+
+    if (r->inFlight && r->step != STEP_CLOSE) {
+	uv_cancel((uv_req_t *) &r->req);
+    }
 }
