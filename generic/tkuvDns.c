@@ -44,7 +44,6 @@ static void	OnNameInfo(uv_getnameinfo_t *req, int status,
 		    const char *hostname, const char *service);
 static Tcl_Obj *AddressList(struct addrinfo *res, int withPort);
 static void	QueueError(Resolve *r, int status);
-static void	AfterResult(TkuvHandle *h, void *clientData, size_t size);
 
 /*
  *----------------------------------------------------------------------
@@ -256,7 +255,7 @@ OnAddrInfo(
 
 	    ev = Tcl_NewListObj(1, &ev);
 	    Tcl_ListObjAppendElement(NULL, ev, AddressList(res, r->withPort));
-	    TkuvHandleQueueEvent(&r->h, ev, AfterResult, NULL, 0);
+	    TkuvHandleQueueEvent(&r->h, ev, TkuvHandleCloseAfterEvent, NULL, 0);
 	} else {
 	    QueueError(r, status);
 	}
@@ -292,7 +291,7 @@ OnNameInfo(
 	    words[1] = Tcl_NewStringObj(Tcl_DStringValue(&ds),
 		    Tcl_DStringLength(&ds));
 	    Tcl_DStringFree(&ds);
-	    TkuvHandleQueueEvent(&r->h, Tcl_NewListObj(2, words), AfterResult,
+	    TkuvHandleQueueEvent(&r->h, Tcl_NewListObj(2, words), TkuvHandleCloseAfterEvent,
 		    NULL, 0);
 	} else {
 	    QueueError(r, status);
@@ -375,38 +374,11 @@ QueueError(
     Resolve *r,
     int status)
 {
-    Tcl_Obj *words[2], *ev;
-
     if (status == UV_EAI_CANCELED || status == UV_ECANCELED) {
 	return;
     }
-    words[0] = Tcl_NewStringObj(uv_err_name(status), -1);
-    words[1] = Tcl_NewStringObj(uv_strerror(status), -1);
-    ev = Tcl_NewStringObj("error", -1);
-    ev = Tcl_NewListObj(1, &ev);
-    Tcl_ListObjAppendElement(NULL, ev, Tcl_NewListObj(2, words));
-    TkuvHandleQueueEvent(&r->h, ev, AfterResult, NULL, 0);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * AfterResult --
- *
- *	The request's only event has run (or was skipped): close it.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-AfterResult(
-    TkuvHandle *h,
-    void *clientData,
-    size_t size)
-{
-    (void) clientData;
-    (void) size;
-    TkuvHandleClose(h);
+    TkuvHandleQueueEvent(&r->h, TkuvErrorEventArgs(status),
+	    TkuvHandleCloseAfterEvent, NULL, 0);
 }
 
 /*

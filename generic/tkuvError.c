@@ -139,6 +139,55 @@ TkuvGetMilliseconds(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvGetBytes --
+ *
+ *	The bytes of a value that is to be written. A string holding a
+ *	character above U+00FF has no byte form (Tcl 8.6 would silently keep
+ *	only its low byte), so it is refused: convert text with `encoding
+ *	convertto` first.
+ *
+ * Results:
+ *	The bytes and *lengthPtr, or NULL with a {TKUV USAGE} error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const unsigned char *
+TkuvGetBytes(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    int *lengthPtr)
+{
+    static const Tcl_ObjType *byteArrayType = NULL;
+
+    if (byteArrayType == NULL) {
+	byteArrayType = Tcl_GetObjType("bytearray");
+    }
+    if (obj->typePtr != byteArrayType) {
+	int length, i;
+	const char *s = Tcl_GetStringFromObj(obj, &length);
+	Tcl_UniChar ch = 0;
+
+	for (i = 0; i < length; ) {
+	    if ((unsigned char) s[i] < 0x80) {
+		i++;
+		continue;
+	    }
+	    i += Tcl_UtfToUniChar(s + i, &ch);
+	    if (ch > 0xFF) {
+		TkuvUsageError(interp, "expected bytes but got a string with "
+			"the character U+%04X: convert it with encoding "
+			"convertto first", (unsigned) ch);
+		return NULL;
+	    }
+	}
+    }
+    return Tcl_GetByteArrayFromObj(obj, lengthPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvAlloc, TkuvFree --
  *
  *	malloc/free for tkuv's own records (see tkuvInt.h for why).

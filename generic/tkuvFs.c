@@ -75,7 +75,6 @@ static const TkuvHandleType fsType = {
 
 static int	GetNativePath(Tcl_Interp *interp, Tcl_Obj *pathObj,
 		    Tcl_DString *dsPtr);
-static int	GetBytes(Tcl_Interp *interp, Tcl_Obj *obj, int *lengthPtr);
 static int	GetOffset(Tcl_Interp *interp, Tcl_Obj *obj, const char *what,
 		    int64_t *valuePtr);
 static int	GetMode(Tcl_Interp *interp, Tcl_Obj *obj, int *modePtr);
@@ -84,7 +83,6 @@ static void	OnFs(uv_fs_t *req);
 static void	Advance(FsReq *r);
 static int	NextTransfer(FsReq *r);
 static void	Deliver(FsReq *r);
-static void	AfterResult(TkuvHandle *h, void *clientData, size_t size);
 static Tcl_Obj *StatDict(const uv_stat_t *st);
 static Tcl_Obj *ScandirList(uv_fs_t *req);
 static Tcl_Obj *NativeToObj(const char *native);
@@ -195,7 +193,7 @@ TkuvFsObjCmd(
     }
     if (fixed == 2) {
 	bytesObj = objv[3];
-	if (GetBytes(interp, bytesObj, &length) != TCL_OK) {
+	if (TkuvGetBytes(interp, bytesObj, &length) == NULL) {
 	    return TCL_ERROR;
 	}
     }
@@ -327,50 +325,6 @@ GetNativePath(
     return TCL_OK;
 }
 
-/*
- *----------------------------------------------------------------------
- *
- * GetBytes --
- *
- *	Checks that obj holds binary data. A string with a character above
- *	U+00FF cannot be written as bytes: Tcl 8.6 would silently keep only
- *	the low byte, so it is refused instead.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-GetBytes(
-    Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    int *lengthPtr)
-{
-    static const Tcl_ObjType *byteArrayType = NULL;
-
-    if (byteArrayType == NULL) {
-	byteArrayType = Tcl_GetObjType("bytearray");
-    }
-    if (obj->typePtr != byteArrayType) {
-	int length, i;
-	const char *s = Tcl_GetStringFromObj(obj, &length);
-	Tcl_UniChar ch = 0;
-
-	for (i = 0; i < length; ) {
-	    if ((unsigned char) s[i] < 0x80) {
-		i++;
-		continue;
-	    }
-	    i += Tcl_UtfToUniChar(s + i, &ch);
-	    if (ch > 0xFF) {
-		return TkuvUsageError(interp, "expected bytes but got a "
-			"string with the character U+%04X: convert it with "
-			"encoding convertto first", (unsigned) ch);
-	    }
-	}
-    }
-    Tcl_GetByteArrayFromObj(obj, lengthPtr);
-    return TCL_OK;
-}
 
 /*
  *----------------------------------------------------------------------
@@ -688,12 +642,8 @@ Deliver(
 
     if (!r->h.closed && r->err != UV_ECANCELED) {
 	if (r->err != 0) {
-	    Tcl_Obj *info[2];
-
-	    info[0] = Tcl_NewStringObj(uv_err_name(r->err), -1);
-	    info[1] = Tcl_NewStringObj(uv_strerror(r->err), -1);
-	    words[0] = Tcl_NewStringObj("error", -1);
-	    words[1] = Tcl_NewListObj(2, info);
+	    TkuvHandleQueueEvent(&r->h, TkuvErrorEventArgs(r->err),
+		    TkuvHandleCloseAfterEvent, NULL, 0);
 	} else {
 	    words[0] = Tcl_NewStringObj("done", -1);
 	    switch (r->op) {
@@ -717,9 +667,9 @@ Deliver(
 		words[1] = Tcl_NewObj();
 		break;
 	    }
+	    TkuvHandleQueueEvent(&r->h, Tcl_NewListObj(2, words),
+		    TkuvHandleCloseAfterEvent, NULL, 0);
 	}
-	TkuvHandleQueueEvent(&r->h, Tcl_NewListObj(2, words), AfterResult,
-		NULL, 0);
     }
     if (r->data != NULL) {
 	Tcl_DecrRefCount(r->data);
@@ -734,17 +684,6 @@ Deliver(
 	r->chunk = NULL;
     }
     TkuvHandleRelease(&r->h);
-}
-
-static void
-AfterResult(
-    TkuvHandle *h,
-    void *clientData,
-    size_t size)
-{
-    (void) clientData;
-    (void) size;
-    TkuvHandleClose(h);
 }
 
 /*

@@ -327,6 +327,28 @@ HandleEventProc(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvHandleCloseAfterEvent --
+ *
+ *	An afterProc for one-shot handles (requests): the only event has run
+ *	(or was skipped), so the handle closes.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvHandleCloseAfterEvent(
+    TkuvHandle *h,
+    void *clientData,
+    size_t size)
+{
+    (void) clientData;
+    (void) size;
+    TkuvHandleClose(h);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvHandleInvoke --
  *
  *	Evaluates `{*}$callback $handle {*}$eventArgs` at global level. The

@@ -127,6 +127,7 @@ MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 			    TkuvAfterEventProc *afterProc, void *clientData,
 			    size_t size);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
+MODULE_SCOPE TkuvAfterEventProc TkuvHandleCloseAfterEvent;
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 
 /*
@@ -182,6 +183,8 @@ MODULE_SCOPE int	TkuvWrongNumArgs(Tcl_Interp *interp, int objc,
 			    Tcl_Obj *const objv[], const char *message);
 MODULE_SCOPE int	TkuvGetIndex(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const char *const *table, const char *what, int *indexPtr);
+MODULE_SCOPE const unsigned char *TkuvGetBytes(Tcl_Interp *interp,
+			    Tcl_Obj *obj, int *lengthPtr);
 MODULE_SCOPE int	TkuvGetMilliseconds(Tcl_Interp *interp, Tcl_Obj *obj,
 			    int minimum, uint64_t *msPtr);
 

@@ -243,9 +243,12 @@ TkuvStreamWrite(
     Tcl_Obj *bytes)
 {
     int length, err;
-    const unsigned char *data = Tcl_GetByteArrayFromObj(bytes, &length);
+    const unsigned char *data;
     TkuvWriteReq *wr;
 
+    if ((data = TkuvGetBytes(interp, bytes, &length)) == NULL) {
+	return TCL_ERROR;
+    }
     if (s->shutdownAsked) {
 	return TkuvUsageError(interp, "%s: cannot write after shutdown",
 		Tcl_GetString(s->owner->nameObj));

@@ -559,7 +559,9 @@ Send(
 	v6->sin6_addr.s6_addr[11] = 0xff;
 	memcpy(&v6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
     }
-    bytes = Tcl_GetByteArrayFromObj(bytesObj, &length);
+    if ((bytes = TkuvGetBytes(interp, bytesObj, &length)) == NULL) {
+	return TCL_ERROR;
+    }
 
     req = TkuvAlloc(sizeof(SendReq) + (size_t) length);
     req->u = u;

@@ -219,15 +219,7 @@ OnFsEvent(
 	return;
     }
     if (status < 0) {
-	err = Tcl_NewListObj(0, NULL);
-	Tcl_ListObjAppendElement(NULL, err,
-		Tcl_NewStringObj(uv_err_name(status), -1));
-	Tcl_ListObjAppendElement(NULL, err,
-		Tcl_NewStringObj(uv_strerror(status), -1));
-	args = Tcl_NewListObj(0, NULL);
-	Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj("error", 5));
-	Tcl_ListObjAppendElement(NULL, args, err);
-	TkuvHandleQueueEvent(&w->h, args, NULL, NULL, 0);
+	TkuvHandleQueueEvent(&w->h, TkuvErrorEventArgs(status), NULL, NULL, 0);
 	return;
     }
 
