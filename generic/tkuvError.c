@@ -108,6 +108,32 @@ TkuvGetIndex(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvGetSubcommand --
+ *
+ *	The subcommand of a command (objv[1]) from a sorted table; a missing
+ *	one is a wrong-# error with `usage`.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvGetSubcommand(
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[],
+    const char *const *table,
+    const char *usage,
+    int *indexPtr)
+{
+    if (objc < 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, usage);
+    }
+    return TkuvGetIndex(interp, objv[1], table, "subcommand", indexPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvGetMilliseconds --
  *
  *	Parses a whole number of milliseconds >= minimum.

@@ -55,11 +55,8 @@ TkuvGuestObjCmd(
     int index;
 
     (void) clientData;
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "create ?option value ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "create ?option value ...?",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     return CreateGuest(interp, objc - 2, objv + 2);

@@ -181,6 +181,9 @@ MODULE_SCOPE int	TkuvUsageError(Tcl_Interp *interp, const char *format, ...);
 MODULE_SCOPE int	TkuvUvError(Tcl_Interp *interp, const char *what, int err);
 MODULE_SCOPE int	TkuvWrongNumArgs(Tcl_Interp *interp, int objc,
 			    Tcl_Obj *const objv[], const char *message);
+MODULE_SCOPE int	TkuvGetSubcommand(Tcl_Interp *interp, int objc,
+			    Tcl_Obj *const objv[], const char *const *table,
+			    const char *usage, int *indexPtr);
 MODULE_SCOPE int	TkuvGetIndex(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const char *const *table, const char *what, int *indexPtr);
 MODULE_SCOPE const unsigned char *TkuvGetBytes(Tcl_Interp *interp,

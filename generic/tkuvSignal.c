@@ -469,11 +469,8 @@ SignalHandleCmd(
     Signal *s = clientData;
     int index;
 
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "close|info");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|info",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     switch (index) {

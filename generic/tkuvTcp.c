@@ -82,11 +82,8 @@ TkuvTcpObjCmd(
     int index;
 
     (void) clientData;
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "connect|listen ?arg ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "connect|listen ?arg ...?",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     if (index == T_CONNECT) {
@@ -514,11 +511,8 @@ ConnCmd(
     Tcp *t = clientData;
     int index;
 
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "subcommand ?arg ...?",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     if (index == C_WRITE) {
@@ -678,11 +672,8 @@ ListenerCmd(
     int index, len = sizeof(ss);
     Tcl_Obj *d;
 
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "close|configure|info");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|configure|info",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     switch (index) {

@@ -57,11 +57,8 @@ TkuvTimerObjCmd(
     TkuvHandle *h;
 
     (void) clientData;
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "subcommand ?arg ...?",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     switch (index) {

@@ -142,11 +142,8 @@ TkuvUdpObjCmd(
     int index;
 
     (void) clientData;
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "open ?option value ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "open ?option value ...?",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     return OpenUdp(interp, objc - 2, objv + 2);
@@ -460,11 +457,8 @@ UdpHandleCmd(
     Udp *u = clientData;
     int index;
 
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "subcommand ?arg ...?",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     switch (index) {

@@ -209,7 +209,7 @@ OnFsEvent(
     int status)
 {
     Watch *w = uv->data;
-    Tcl_Obj *nameObj, *args, *err;
+    Tcl_Obj *nameObj;
 #ifndef _WIN32
     Tcl_DString ds;
 #endif
@@ -417,11 +417,8 @@ WatchHandleCmd(
     Watch *w = clientData;
     int index;
 
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "close|info");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|info",
+	    &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     switch (index) {
