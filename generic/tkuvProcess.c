@@ -194,7 +194,6 @@ static void	OnCheck(uv_check_t *check);
 static void	StartCheck(Process *p);
 static void	MaybeReportExit(Process *p);
 static int	InputWaiting(uv_pipe_t *pipe);
-static void	AfterExit(TkuvHandle *h, void *clientData, size_t size);
 static void	ClosePipe(Process *p, int i);
 static void	ClosePipeDone(uv_handle_t *uv);
 static void	CloseOwnDone(uv_handle_t *uv);
@@ -613,7 +612,11 @@ MaybeReportExit(
     Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj("exit", 4));
     Tcl_ListObjAppendElement(NULL, args, ExitCodeObj(p));
     Tcl_ListObjAppendElement(NULL, args, SignalObj(p->termSignal));
-    TkuvHandleQueueEvent(&p->h, args, AfterExit, NULL, 0);
+    /*
+     * Nothing can follow, so the handle closes itself after the script
+     * (which may still use it), like a one-shot timer.
+     */
+    TkuvHandleQueueEvent(&p->h, args, TkuvHandleCloseAfterEvent, NULL, 0);
 }
 
 /*
@@ -648,23 +651,6 @@ InputWaiting(
 	return poll(&pfd, 1, 0) > 0;	/* Data, end-of-file or an error. */
     }
 #endif
-}
-
-/*
- * After the exit event's script: nothing more can happen, so the handle
- * closes itself (like a one-shot timer). The script may still use it.
- */
-static void
-AfterExit(
-    TkuvHandle *h,
-    void *clientData,
-    size_t size)
-{
-    (void) clientData;
-    (void) size;
-    if (!h->closed) {
-	TkuvHandleClose(h);
-    }
 }
 
 /*
@@ -879,11 +865,8 @@ ProcessHandleCmd(
     Process *p = clientData;
     int index, i, signum, err;
 
-    if (objc < 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
+    if (TkuvGetSubcommand(interp, objc, objv, subcommands,
+	    "subcommand ?arg ...?", &index) != TCL_OK) {
 	return TCL_ERROR;
     }
     switch (index) {
