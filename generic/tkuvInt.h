@@ -207,6 +207,12 @@ MODULE_SCOPE void	TkuvFree(void *ptr);
  * --------------------------------------------------------------------------
  */
 
+/* Signal names (tkuvSigName.c), for tkuv::signal and tkuv::spawn. */
+#define TKUV_MAX_SIGNAL 127	/* Highest signal number accepted. */
+MODULE_SCOPE int	TkuvGetSignal(Tcl_Interp *interp, Tcl_Obj *obj,
+			    int minimum, int *signumPtr);
+MODULE_SCOPE const char *TkuvSignalName(int signum);
+
 MODULE_SCOPE Tcl_ObjCmdProc TkuvInfoObjCmd;	/* tkuv.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvTimerObjCmd;	/* tkuvTimer.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvGuestObjCmd;	/* tkuvGuest.c */

@@ -65,113 +65,7 @@ static const TkuvHandleType processType = {
     "process", ProcessHandleCmd, sizeof(Process), ProcessClosing
 };
 
-/*
- * Signal names for kill and the exit event. Windows' <signal.h> has few;
- * libuv's headers add SIGHUP, SIGKILL and SIGWINCH there.
- */
-typedef struct SignalName {
-    const char *name;
-    int number;
-} SignalName;
 
-static const SignalName signalNames[] = {
-#ifdef SIGHUP
-    {"SIGHUP", SIGHUP},
-#endif
-#ifdef SIGINT
-    {"SIGINT", SIGINT},
-#endif
-#ifdef SIGQUIT
-    {"SIGQUIT", SIGQUIT},
-#endif
-#ifdef SIGILL
-    {"SIGILL", SIGILL},
-#endif
-#ifdef SIGTRAP
-    {"SIGTRAP", SIGTRAP},
-#endif
-#ifdef SIGABRT
-    {"SIGABRT", SIGABRT},
-#endif
-#ifdef SIGBUS
-    {"SIGBUS", SIGBUS},
-#endif
-#ifdef SIGFPE
-    {"SIGFPE", SIGFPE},
-#endif
-#ifdef SIGKILL
-    {"SIGKILL", SIGKILL},
-#endif
-#ifdef SIGUSR1
-    {"SIGUSR1", SIGUSR1},
-#endif
-#ifdef SIGSEGV
-    {"SIGSEGV", SIGSEGV},
-#endif
-#ifdef SIGUSR2
-    {"SIGUSR2", SIGUSR2},
-#endif
-#ifdef SIGPIPE
-    {"SIGPIPE", SIGPIPE},
-#endif
-#ifdef SIGALRM
-    {"SIGALRM", SIGALRM},
-#endif
-#ifdef SIGTERM
-    {"SIGTERM", SIGTERM},
-#endif
-#ifdef SIGCHLD
-    {"SIGCHLD", SIGCHLD},
-#endif
-#ifdef SIGCONT
-    {"SIGCONT", SIGCONT},
-#endif
-#ifdef SIGSTOP
-    {"SIGSTOP", SIGSTOP},
-#endif
-#ifdef SIGTSTP
-    {"SIGTSTP", SIGTSTP},
-#endif
-#ifdef SIGTTIN
-    {"SIGTTIN", SIGTTIN},
-#endif
-#ifdef SIGTTOU
-    {"SIGTTOU", SIGTTOU},
-#endif
-#ifdef SIGURG
-    {"SIGURG", SIGURG},
-#endif
-#ifdef SIGXCPU
-    {"SIGXCPU", SIGXCPU},
-#endif
-#ifdef SIGXFSZ
-    {"SIGXFSZ", SIGXFSZ},
-#endif
-#ifdef SIGVTALRM
-    {"SIGVTALRM", SIGVTALRM},
-#endif
-#ifdef SIGPROF
-    {"SIGPROF", SIGPROF},
-#endif
-#ifdef SIGWINCH
-    {"SIGWINCH", SIGWINCH},
-#endif
-#ifdef SIGIO
-    {"SIGIO", SIGIO},
-#endif
-#ifdef SIGPWR
-    {"SIGPWR", SIGPWR},
-#endif
-#ifdef SIGSYS
-    {"SIGSYS", SIGSYS},
-#endif
-#ifdef SIGBREAK
-    {"SIGBREAK", SIGBREAK},
-#endif
-    {NULL, 0}
-};
-
-#define TKUV_MAX_SIGNAL 127
 
 /*
  * Per thread: whether ThreadExitProc is installed (see there).
@@ -198,7 +92,6 @@ static void	ClosePipe(Process *p, int i);
 static void	ClosePipeDone(uv_handle_t *uv);
 static void	CloseOwnDone(uv_handle_t *uv);
 static void	CloseProcess(Process *p);
-static int	ParseSignal(Tcl_Interp *interp, Tcl_Obj *obj, int *sigPtr);
 static Tcl_Obj *SignalObj(int signum);
 static Tcl_Obj *ExitCodeObj(Process *p);
 static Tcl_Obj *ProcessInfo(Process *p);
@@ -925,7 +818,7 @@ ProcessHandleCmd(
 	    return TkuvWrongNumArgs(interp, 2, objv, "?signal?");
 	}
 	signum = SIGTERM;
-	if (objc == 3 && ParseSignal(interp, objv[2], &signum) != TCL_OK) {
+	if (objc == 3 && TkuvGetSignal(interp, objv[2], 0, &signum) != TCL_OK) {
 	    return TCL_ERROR;
 	}
 	/* After reaping, the pid may already belong to someone else. */
@@ -1059,7 +952,7 @@ Configure(
 /*
  *----------------------------------------------------------------------
  *
- * ParseSignal, SignalObj --
+ * SignalObj --
  *
  *	Signal names (SIGTERM, TERM, term) and numbers (0 tests whether the
  *	process exists) to numbers and back. Unnamed numbers stay numbers.
@@ -1067,64 +960,16 @@ Configure(
  *----------------------------------------------------------------------
  */
 
-static int
-ParseSignal(
-    Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    int *sigPtr)
-{
-    const char *s = Tcl_GetString(obj);
-    char upper[32];
-    int i, n;
-
-    if (Tcl_GetIntFromObj(NULL, obj, &n) == TCL_OK) {
-	if (n < 0 || n > TKUV_MAX_SIGNAL) {
-	    goto bad;
-	}
-	*sigPtr = n;
-	return TCL_OK;
-    }
-    if (strlen(s) + 4 > sizeof(upper)) {
-	goto bad;
-    }
-    i = 0;
-    if (!((s[0] == 'S' || s[0] == 's') && (s[1] == 'I' || s[1] == 'i')
-	    && (s[2] == 'G' || s[2] == 'g'))) {
-	memcpy(upper, "SIG", 3);
-	i = 3;
-    }
-    for (; *s != '\0'; s++) {
-	upper[i++] = (*s >= 'a' && *s <= 'z') ? (char) (*s - 'a' + 'A') : *s;
-    }
-    upper[i] = '\0';
-    for (i = 0; signalNames[i].name != NULL; i++) {
-	if (strcmp(signalNames[i].name, upper) == 0) {
-	    *sigPtr = signalNames[i].number;
-	    return TCL_OK;
-	}
-    }
-
-  bad:
-    return TkuvUsageError(interp, "unknown signal \"%s\": expected a name "
-	    "such as SIGTERM or KILL, or a number from 0 to %d",
-	    Tcl_GetString(obj), TKUV_MAX_SIGNAL);
-}
-
 static Tcl_Obj *
 SignalObj(
     int signum)
 {
-    int i;
+    const char *name = TkuvSignalName(signum);
 
-    if (signum == 0) {
-	return Tcl_NewIntObj(0);
+    if (signum == 0 || name == NULL) {
+	return Tcl_NewIntObj(signum);
     }
-    for (i = 0; signalNames[i].name != NULL; i++) {
-	if (signalNames[i].number == signum) {
-	    return Tcl_NewStringObj(signalNames[i].name, -1);
-	}
-    }
-    return Tcl_NewIntObj(signum);
+    return Tcl_NewStringObj(name, -1);
 }
 
 /*

@@ -23,8 +23,6 @@
 #include <signal.h>
 #include <string.h>
 
-/* Highest signal number accepted (bookkeeping arrays are this big). */
-#define TKUV_MAX_SIGNAL 127
 
 typedef struct Signal {
     TkuvHandle h;		/* Must be first. */
@@ -42,112 +40,6 @@ static void	SignalClosed(TkuvHandle *h);
 
 static const TkuvHandleType signalType = {
     "signal", SignalHandleCmd, sizeof(Signal), SignalClosed
-};
-
-typedef struct SignalName {
-    const char *name;
-    int number;
-} SignalName;
-
-/*
- * The names tkuv knows; a platform lacking one simply leaves it out.
- * Windows' <signal.h> has few, and libuv's headers add SIGHUP and SIGWINCH.
- */
-static const SignalName signalNames[] = {
-#ifdef SIGHUP
-    {"SIGHUP", SIGHUP},
-#endif
-#ifdef SIGINT
-    {"SIGINT", SIGINT},
-#endif
-#ifdef SIGQUIT
-    {"SIGQUIT", SIGQUIT},
-#endif
-#ifdef SIGILL
-    {"SIGILL", SIGILL},
-#endif
-#ifdef SIGTRAP
-    {"SIGTRAP", SIGTRAP},
-#endif
-#ifdef SIGABRT
-    {"SIGABRT", SIGABRT},
-#endif
-#ifdef SIGBUS
-    {"SIGBUS", SIGBUS},
-#endif
-#ifdef SIGFPE
-    {"SIGFPE", SIGFPE},
-#endif
-#ifdef SIGKILL
-    {"SIGKILL", SIGKILL},
-#endif
-#ifdef SIGUSR1
-    {"SIGUSR1", SIGUSR1},
-#endif
-#ifdef SIGSEGV
-    {"SIGSEGV", SIGSEGV},
-#endif
-#ifdef SIGUSR2
-    {"SIGUSR2", SIGUSR2},
-#endif
-#ifdef SIGPIPE
-    {"SIGPIPE", SIGPIPE},
-#endif
-#ifdef SIGALRM
-    {"SIGALRM", SIGALRM},
-#endif
-#ifdef SIGTERM
-    {"SIGTERM", SIGTERM},
-#endif
-#ifdef SIGCHLD
-    {"SIGCHLD", SIGCHLD},
-#endif
-#ifdef SIGCONT
-    {"SIGCONT", SIGCONT},
-#endif
-#ifdef SIGSTOP
-    {"SIGSTOP", SIGSTOP},
-#endif
-#ifdef SIGTSTP
-    {"SIGTSTP", SIGTSTP},
-#endif
-#ifdef SIGTTIN
-    {"SIGTTIN", SIGTTIN},
-#endif
-#ifdef SIGTTOU
-    {"SIGTTOU", SIGTTOU},
-#endif
-#ifdef SIGURG
-    {"SIGURG", SIGURG},
-#endif
-#ifdef SIGXCPU
-    {"SIGXCPU", SIGXCPU},
-#endif
-#ifdef SIGXFSZ
-    {"SIGXFSZ", SIGXFSZ},
-#endif
-#ifdef SIGVTALRM
-    {"SIGVTALRM", SIGVTALRM},
-#endif
-#ifdef SIGPROF
-    {"SIGPROF", SIGPROF},
-#endif
-#ifdef SIGWINCH
-    {"SIGWINCH", SIGWINCH},
-#endif
-#ifdef SIGIO
-    {"SIGIO", SIGIO},
-#endif
-#ifdef SIGPWR
-    {"SIGPWR", SIGPWR},
-#endif
-#ifdef SIGSYS
-    {"SIGSYS", SIGSYS},
-#endif
-#ifdef SIGBREAK
-    {"SIGBREAK", SIGBREAK},
-#endif
-    {NULL, 0}
 };
 
 #ifndef _WIN32
@@ -260,43 +152,12 @@ ParseSignal(
     const char **namePtr)
 {
     const char *str = Tcl_GetString(obj);
-    const char *bare = str;
-    const SignalName *sn;
-    int signum = -1;
+    int signum;
 
-    if (Tcl_GetIntFromObj(NULL, obj, &signum) == TCL_OK) {
-	if (signum < 1 || signum > TKUV_MAX_SIGNAL) {
-	    return TkuvUsageError(interp, "bad signal number \"%s\": must be "
-		    "from 1 to %d", str, TKUV_MAX_SIGNAL);
-	}
-	*namePtr = NULL;
-	for (sn = signalNames; sn->name != NULL; sn++) {
-	    if (sn->number == signum) {
-		*namePtr = sn->name;
-		break;
-	    }
-	}
-    } else {
-	/* Names are ASCII; Tcl's comparison keeps this free of strcasecmp. */
-	if (strlen(bare) > 3 && Tcl_UtfNcasecmp(bare, "SIG", 3) == 0) {
-	    bare += 3;
-	}
-	for (sn = signalNames; sn->name != NULL; sn++) {
-	    if (strlen(bare) == strlen(sn->name + 3)
-		    && Tcl_UtfNcasecmp(bare, sn->name + 3,
-		    (unsigned long) strlen(bare)) == 0) {
-		break;
-	    }
-	}
-	if (sn->name == NULL) {
-	    return TkuvUsageError(interp, "unknown signal \"%s\": must be a "
-		    "signal name such as SIGINT, SIGTERM, SIGHUP, SIGUSR1, "
-		    "SIGUSR2 or SIGWINCH (the SIG prefix and case are "
-		    "optional), or a signal number", str);
-	}
-	signum = sn->number;
-	*namePtr = sn->name;
+    if (TkuvGetSignal(interp, obj, 1, &signum) != TCL_OK) {
+	return TCL_ERROR;
     }
+    *namePtr = TkuvSignalName(signum);
 
     switch (signum) {
 #ifdef SIGKILL

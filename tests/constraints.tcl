@@ -76,7 +76,7 @@ proc ::tkuvtest::runScript {script {timeoutMs 20000} {interpreter ""}} {
     }
     set file [::tcltest::makeFile \
 	    "set auto_path \[linsert \$auto_path 0 [list $buildDir]\]\n$script" \
-	    tkuv-script-[incr ::tkuvtest::scriptCount].tcl]
+	    tkuv-script-[pid]-[incr ::tkuvtest::scriptCount].tcl]
     set chan [open |[list {*}$interpreter $file 2>@1] r]
     fconfigure $chan -blocking 0
     set ::tkuvtest::out($chan) ""
