@@ -384,41 +384,6 @@ proc demo::quit {} {
 }
 
 # ---------------------------------------------------------------------------
-# Screenshot mode.
-# ---------------------------------------------------------------------------
-
-# An error dialog on a headless display would hang the run: report and fail.
-proc demo::headlessError {message options} {
-    puts stderr "demo.tcl: $message"
-    puts stderr [dict get $options -errorinfo]
-    exit 1
-}
-
-proc demo::screenshot {file args} {
-    # Flush every pending redraw to the X server, give it a moment, then
-    # grab the toplevel's outer (wrapper) window: `winfo id .` would miss
-    # the border area around the client window.
-    update
-    tkuv::timer after 150 [list demo::capture $file]
-}
-
-proc demo::capture {file args} {
-    update
-    set id [wm frame .]
-    if {[auto_execok import] ne ""} {
-	set cmd [list import -window $id $file]
-    } else {
-	set cmd [list xwd -silent -id $id | convert xwd:- $file]
-    }
-    if {[catch {exec {*}$cmd} err]} {
-	puts stderr "demo.tcl: screenshot failed: $err"
-	exit 1
-    }
-    puts "screenshot: [file normalize $file]"
-    exit 0
-}
-
-# ---------------------------------------------------------------------------
 # Main.
 # ---------------------------------------------------------------------------
 
@@ -431,11 +396,10 @@ tkuv::timer every 16 demo::animate
 tkuv::timer every 100 demo::refresh
 
 if {$demo::opt(-screenshot) ne ""} {
-    interp bgerror {} demo::headlessError
+    source [file join [file dirname [info script]] screenshot.tcl]
     # A still picture should show everything running: the 1 ms timer and
     # the TCP ping-pong too.
     demo::startFast
     demo::togglePingPong
-    tkuv::timer after [expr {int($demo::opt(-seconds) * 1000)}] \
-	    [list demo::screenshot $demo::opt(-screenshot)]
+    screenshot::schedule $demo::opt(-screenshot) $demo::opt(-seconds)
 }

@@ -294,46 +294,14 @@ proc runner::quit {} {
 }
 
 # ---------------------------------------------------------------------------
-# Screenshot mode (as in demo.tcl).
-# ---------------------------------------------------------------------------
-
-proc runner::headlessError {message options} {
-    puts stderr "runner.tcl: $message"
-    puts stderr [dict get $options -errorinfo]
-    exit 1
-}
-
-proc runner::screenshot {file args} {
-    update
-    tkuv::timer after 150 [list runner::capture $file]
-}
-
-proc runner::capture {file args} {
-    update
-    set id [wm frame .]
-    if {[auto_execok import] ne ""} {
-	set cmd [list import -window $id $file]
-    } else {
-	set cmd [list xwd -silent -id $id | convert xwd:- $file]
-    }
-    if {[catch {exec {*}$cmd} err]} {
-	puts stderr "runner.tcl: screenshot failed: $err"
-	exit 1
-    }
-    puts "screenshot: [file normalize $file]"
-    exit 0
-}
-
-# ---------------------------------------------------------------------------
 # Main.
 # ---------------------------------------------------------------------------
 
 runner::parseArgs $argv
 runner::buildUi
 if {$runner::opt(-screenshot) ne ""} {
-    interp bgerror {} runner::headlessError
+    source [file join [file dirname [info script]] screenshot.tcl]
     wm geometry . 760x520
     runner::run
-    tkuv::timer after [expr {int($runner::opt(-seconds) * 1000)}] \
-	    [list runner::screenshot $runner::opt(-screenshot)]
+    screenshot::schedule $runner::opt(-screenshot) $runner::opt(-seconds)
 }

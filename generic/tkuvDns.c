@@ -28,11 +28,10 @@ typedef struct Resolve {
     int inFlight;		/* The libuv request has not called back. */
 } Resolve;
 
-static Tcl_ObjCmdProc ResolveHandleCmd;
 static void	ResolveClosed(TkuvHandle *h);
 
 static const TkuvHandleType resolveType = {
-    "resolve", ResolveHandleCmd, sizeof(Resolve), ResolveClosed
+    "resolve", TkuvRequestHandleCmd, sizeof(Resolve), ResolveClosed
 };
 
 static int	StartForward(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
@@ -379,39 +378,6 @@ QueueError(
     }
     TkuvHandleQueueEvent(&r->h, TkuvErrorEventArgs(status),
 	    TkuvHandleCloseAfterEvent, NULL, 0);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * ResolveHandleCmd --
- *
- *	$request cancel
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ResolveHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "cancel", NULL };
-    Resolve *r = clientData;
-    int index;
-
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "cancel");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
-	return TCL_ERROR;
-    }
-    /* cancel */
-    TkuvHandleClose(&r->h);
-    return TCL_OK;
 }
 
 /*

@@ -66,11 +66,10 @@ typedef struct FsReq {
     Tcl_Obj *result;		/* stat, scandir: the result. */
 } FsReq;
 
-static Tcl_ObjCmdProc FsHandleCmd;
 static void	FsClosed(TkuvHandle *h);
 
 static const TkuvHandleType fsType = {
-    "fs", FsHandleCmd, sizeof(FsReq), FsClosed
+    "fs", TkuvRequestHandleCmd, sizeof(FsReq), FsClosed
 };
 
 static int	GetNativePath(Tcl_Interp *interp, Tcl_Obj *pathObj,
@@ -799,39 +798,6 @@ NativeToObj(
     obj = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
     Tcl_DStringFree(&ds);
     return obj;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * FsHandleCmd --
- *
- *	$request cancel
- *
- *----------------------------------------------------------------------
- */
-
-static int
-FsHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "cancel", NULL };
-    FsReq *r = clientData;
-    int index;
-
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "cancel");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
-	return TCL_ERROR;
-    }
-    /* cancel */
-    TkuvHandleClose(&r->h);
-    return TCL_OK;
 }
 
 /*

@@ -327,6 +327,39 @@ HandleEventProc(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvRequestHandleCmd --
+ *
+ *	The command of a one-shot request handle (a lookup, a file
+ *	operation): $request cancel. Its type's closeProc does the libuv
+ *	side of cancelling.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvRequestHandleCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = { "cancel", NULL };
+    int index;
+
+    if (objc != 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "cancel");
+    }
+    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    TkuvHandleClose(clientData);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvHandleCloseAfterEvent --
  *
  *	An afterProc for one-shot handles (requests): the only event has run

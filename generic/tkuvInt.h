@@ -128,6 +128,7 @@ MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 			    size_t size);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE TkuvAfterEventProc TkuvHandleCloseAfterEvent;
+MODULE_SCOPE Tcl_ObjCmdProc TkuvRequestHandleCmd;
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 
 /*
