@@ -44,6 +44,11 @@ AC_DEFUN([TKUV_WITH_POLLER], [
 	    [how the poll thread waits on libuv's backend (default: by host)]),
 	[TKUV_POLLER=$withval], [TKUV_POLLER=$tkuv_default_poller])
     AC_MSG_CHECKING([for the poller])
+    case "$TKUV_POLLER:$host_os" in
+	epoll:linux*|select:*|iocp:mingw*|iocp:cygwin*|iocp:msys*) ;;
+	epoll:*|iocp:*)
+	    AC_MSG_ERROR([--with-poller=$TKUV_POLLER does not exist on $host_os: use $tkuv_default_poller (or select)]) ;;
+    esac
     case "$TKUV_POLLER" in
 	epoll)  TKUV_POLLER_OBJ=tkuvEpoll.o ;;
 	select) TKUV_POLLER_OBJ=tkuvSelect.o ;;
