@@ -22,6 +22,7 @@ typedef struct HandleEvent {
     TkuvAfterEventProc *afterProc;
     void *clientData;		/* For afterProc. */
     size_t size;
+    int final;			/* Delivered even though the handle closed. */
 } HandleEvent;
 
 static void	HandleCmdDeleted(ClientData clientData);
@@ -29,6 +30,9 @@ static void	CloseUv(TkuvHandle *h);
 static void	OnUvClosed(uv_handle_t *uvHandle);
 static int	HandleEventProc(Tcl_Event *evPtr, int flags);
 static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
+static void	QueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
+		    TkuvAfterEventProc *afterProc, void *clientData,
+		    size_t size, int final);
 
 /*
  *----------------------------------------------------------------------
@@ -269,8 +273,6 @@ TkuvHandleQueueEvent(
     void *clientData,
     size_t size)
 {
-    HandleEvent *ev;
-
     if (h->closed) {
 	/* Nobody will hear it (and teardown may be running the loop). */
 	if (eventArgs != NULL) {
@@ -279,7 +281,43 @@ TkuvHandleQueueEvent(
 	}
 	return;
     }
-    ev = (HandleEvent *) ckalloc(sizeof(HandleEvent));
+    QueueEvent(h, eventArgs, afterProc, clientData, size, 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleQueueClosedEvent --
+ *
+ *	From a closeProc: queue `{*}$callback $handle closed`, the handle's
+ *	last event. It is delivered although the handle (and its command) is
+ *	gone, unless the interp is being deleted; earlier events still queued
+ *	are skipped, as for any closed handle.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvHandleQueueClosedEvent(
+    TkuvHandle *h)
+{
+    if (h->callback != NULL && !h->bridge->finalizing
+	    && !Tcl_InterpDeleted(h->interp)) {
+	QueueEvent(h, Tcl_NewStringObj("closed", 6), NULL, NULL, 0, 1);
+    }
+}
+
+static void
+QueueEvent(
+    TkuvHandle *h,
+    Tcl_Obj *eventArgs,
+    TkuvAfterEventProc *afterProc,
+    void *clientData,
+    size_t size,
+    int final)
+{
+    HandleEvent *ev = (HandleEvent *) ckalloc(sizeof(HandleEvent));
+
     ev->header.proc = HandleEventProc;
     ev->h = h;
     ev->args = eventArgs;
@@ -289,6 +327,7 @@ TkuvHandleQueueEvent(
     ev->afterProc = afterProc;
     ev->clientData = clientData;
     ev->size = size;
+    ev->final = final;
     h->refCount++;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
@@ -304,7 +343,8 @@ HandleEventProc(
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
-    if (!h->closed && h->callback != NULL && !Tcl_InterpDeleted(h->interp)) {
+    if ((!h->closed || ev->final) && h->callback != NULL
+	    && !Tcl_InterpDeleted(h->interp)) {
 	Tcl_Interp *interp = h->interp;
 
 	Tcl_Preserve(interp);

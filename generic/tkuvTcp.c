@@ -329,6 +329,7 @@ ConnClosed(
 	uv_cancel((uv_req_t *) t->resolving);	/* Resolved still runs. */
     }
     TkuvStreamClosing(&t->stream);
+    TkuvHandleQueueClosedEvent(h);
 }
 
 /*
