@@ -126,6 +126,7 @@ MODULE_SCOPE int	TkuvHandleInvoke(TkuvHandle *h, Tcl_Obj *eventArgs);
 MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 			    TkuvAfterEventProc *afterProc, void *clientData,
 			    size_t size);
+MODULE_SCOPE void	TkuvHandleQueueClosedEvent(TkuvHandle *h);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE TkuvAfterEventProc TkuvHandleCloseAfterEvent;
 MODULE_SCOPE Tcl_ObjCmdProc TkuvRequestHandleCmd;
@@ -224,5 +225,6 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvSignalObjCmd;	/* tkuvSignal.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvWatchObjCmd;	/* tkuvWatch.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvResolveObjCmd;	/* tkuvDns.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketObjCmd;	/* tkuvSocket.c */
 
 #endif /* TKUV_INT_H */
