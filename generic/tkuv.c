@@ -41,6 +41,7 @@ static const struct {
     {"::tkuv::watch",	TkuvWatchObjCmd},
     {"::tkuv::resolve",	TkuvResolveObjCmd},
     {"::tkuv::fs",	TkuvFsObjCmd},
+    {"::tkuv::socket", TkuvSocketObjCmd},
 };
 
 int
