@@ -209,6 +209,10 @@ MODULE_SCOPE void	TkuvFree(void *ptr);
  * --------------------------------------------------------------------------
  */
 
+/* Socket addresses as text (tkuvAddr.c): returns the port. */
+MODULE_SCOPE int	TkuvSockaddrName(const struct sockaddr *sa, char *name,
+			    size_t size);
+
 /* Signal names (tkuvSigName.c), for tkuv::signal and tkuv::spawn. */
 #define TKUV_MAX_SIGNAL 127	/* Highest signal number accepted. */
 MODULE_SCOPE int	TkuvGetSignal(Tcl_Interp *interp, Tcl_Obj *obj,

@@ -917,13 +917,7 @@ DoAccept(
 
     host[0] = '\0';
     if (uv_tcp_getpeername(&c->sh->uv, (struct sockaddr *) &ss, &len) == 0) {
-	if (ss.ss_family == AF_INET6) {
-	    uv_ip6_name((struct sockaddr_in6 *) &ss, host, sizeof(host));
-	    port = ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
-	} else {
-	    uv_ip4_name((struct sockaddr_in *) &ss, host, sizeof(host));
-	    port = ntohs(((struct sockaddr_in *) &ss)->sin_port);
-	}
+	port = TkuvSockaddrName((struct sockaddr *) &ss, host, sizeof(host));
     }
     snprintf(name, sizeof(name), "tkuvsock%p", (void *) c);
     c->blocking = 1;
@@ -1297,15 +1291,8 @@ AppendAddress(
     const struct sockaddr *sa)
 {
     char name[64], port[16];
-    int p;
+    int p = TkuvSockaddrName(sa, name, sizeof(name));
 
-    if (sa->sa_family == AF_INET6) {
-	uv_ip6_name((const struct sockaddr_in6 *) sa, name, sizeof(name));
-	p = ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
-    } else {
-	uv_ip4_name((const struct sockaddr_in *) sa, name, sizeof(name));
-	p = ntohs(((const struct sockaddr_in *) sa)->sin_port);
-    }
     snprintf(port, sizeof(port), "%d", p);
     Tcl_DStringAppendElement(dsPtr, name);
     Tcl_DStringAppendElement(dsPtr, name);

@@ -787,16 +787,9 @@ AddressObj(
     const struct sockaddr *sa)
 {
     char name[64];
-    int port;
+    int port = TkuvSockaddrName(sa, name, sizeof(name));
     Tcl_Obj *pair = Tcl_NewListObj(0, NULL);
 
-    if (sa->sa_family == AF_INET6) {
-	uv_ip6_name((const struct sockaddr_in6 *) sa, name, sizeof(name));
-	port = ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
-    } else {
-	uv_ip4_name((const struct sockaddr_in *) sa, name, sizeof(name));
-	port = ntohs(((const struct sockaddr_in *) sa)->sin_port);
-    }
     Tcl_ListObjAppendElement(NULL, pair, Tcl_NewStringObj(name, -1));
     Tcl_ListObjAppendElement(NULL, pair, Tcl_NewIntObj(port));
     return pair;
