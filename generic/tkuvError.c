@@ -134,6 +134,34 @@ TkuvGetSubcommand(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvGetPort --
+ *
+ *	Parses a port number from `minimum` (0 or 1) to 65535.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvGetPort(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    int minimum,
+    int *portPtr)
+{
+    int port;
+
+    if (Tcl_GetIntFromObj(NULL, obj, &port) != TCL_OK
+	    || port < minimum || port > 65535) {
+	return TkuvUsageError(interp, "expected a port number (%d-65535) but "
+		"got \"%s\"", minimum, Tcl_GetString(obj));
+    }
+    *portPtr = port;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvGetMilliseconds --
  *
  *	Parses a whole number of milliseconds >= minimum.

@@ -190,6 +190,8 @@ MODULE_SCOPE int	TkuvGetIndex(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const char *const *table, const char *what, int *indexPtr);
 MODULE_SCOPE const unsigned char *TkuvGetBytes(Tcl_Interp *interp,
 			    Tcl_Obj *obj, int *lengthPtr);
+MODULE_SCOPE int	TkuvGetPort(Tcl_Interp *interp, Tcl_Obj *obj, int minimum,
+			    int *portPtr);
 MODULE_SCOPE int	TkuvGetMilliseconds(Tcl_Interp *interp, Tcl_Obj *obj,
 			    int minimum, uint64_t *msPtr);
 

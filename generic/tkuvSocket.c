@@ -209,10 +209,8 @@ TkuvSocketObjCmd(
 	    myaddr = Tcl_GetString(objv[i]);
 	    break;
 	case OPT_MYPORT:
-	    if (Tcl_GetIntFromObj(NULL, objv[i], &myport) != TCL_OK
-		    || myport < 0 || myport > 65535) {
-		return TkuvUsageError(interp, "expected a port number (0-65535)"
-			" but got \"%s\"", Tcl_GetString(objv[i]));
+	    if (TkuvGetPort(interp, objv[i], 0, &myport) != TCL_OK) {
+		return TCL_ERROR;
 	    }
 	    break;
 	case OPT_SERVER:
@@ -242,10 +240,8 @@ TkuvSocketObjCmd(
 	host = Tcl_GetString(objv[i]);
 	i++;
     }
-    if (Tcl_GetIntFromObj(NULL, objv[i], &port) != TCL_OK
-	    || port < (serverCmd ? 0 : 1) || port > 65535) {
-	return TkuvUsageError(interp, "expected a port number (%d-65535) but "
-		"got \"%s\"", serverCmd ? 0 : 1, Tcl_GetString(objv[i]));
+    if (TkuvGetPort(interp, objv[i], serverCmd ? 0 : 1, &port) != TCL_OK) {
+	return TCL_ERROR;
     }
     if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;

@@ -46,7 +46,6 @@ static const TkuvHandleType listenerType = {
 
 static int	Connect(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	Listen(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
-static int	ParsePort(Tcl_Interp *interp, Tcl_Obj *obj, int minimum, int *portPtr);
 static int	ParseAddress(Tcl_Interp *interp, const char *what, const char *host,
 		    int port, struct sockaddr_storage *ss);
 static int	Configure(Tcl_Interp *interp, Tcp *t, int objc, Tcl_Obj *const objv[]);
@@ -130,7 +129,7 @@ Connect(
     if (*host == '\0') {
 	return TkuvUsageError(interp, "expected a host name or address but got \"\"");
     }
-    if (ParsePort(interp, objv[3], 1, &port) != TCL_OK) {
+    if (TkuvGetPort(interp, objv[3], 1, &port) != TCL_OK) {
 	return TCL_ERROR;
     }
     if ((objc - 4) % 2 != 0) {
@@ -363,7 +362,7 @@ Listen(
     if (objc < 3) {
 	return TkuvWrongNumArgs(interp, 2, objv, "port -command cmd ?option value ...?");
     }
-    if (ParsePort(interp, objv[2], 0, &port) != TCL_OK) {
+    if (TkuvGetPort(interp, objv[2], 0, &port) != TCL_OK) {
 	return TCL_ERROR;
     }
     if ((objc - 3) % 2 != 0) {
@@ -746,24 +745,6 @@ ConnInfo(
  *
  *----------------------------------------------------------------------
  */
-
-static int
-ParsePort(
-    Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    int minimum,
-    int *portPtr)
-{
-    int port;
-
-    if (Tcl_GetIntFromObj(NULL, obj, &port) != TCL_OK
-	    || port < minimum || port > 65535) {
-	return TkuvUsageError(interp, "expected a port number (%d-65535) but "
-		"got \"%s\"", minimum, Tcl_GetString(obj));
-    }
-    *portPtr = port;
-    return TCL_OK;
-}
 
 static int
 ParseAddress(

@@ -76,8 +76,6 @@ static const TkuvHandleType udpType = {
 static int	OpenUdp(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	GetAddress(Tcl_Interp *interp, const char *host, int port,
 		    struct sockaddr_storage *ss);
-static int	GetPort(Tcl_Interp *interp, Tcl_Obj *obj, int minimum,
-		    int *portPtr);
 static int	GetSize(Tcl_Interp *interp, Tcl_Obj *obj, const char *option,
 		    Tcl_WideInt minimum, Tcl_WideInt maximum, size_t *sizePtr);
 static int	GetBoolean(Tcl_Interp *interp, Tcl_Obj *obj,
@@ -208,7 +206,7 @@ OpenUdp(
 	    }
 	    break;
 	case O_PORT:
-	    if (GetPort(interp, objv[i + 1], 0, &port) != TCL_OK) {
+	    if (TkuvGetPort(interp, objv[i + 1], 0, &port) != TCL_OK) {
 		return TCL_ERROR;
 	    }
 	    break;
@@ -317,25 +315,6 @@ GetAddress(
     return TkuvUsageError(interp, "expected a numeric IPv4 or IPv6 address "
 	    "but got \"%s\" (host names are not resolved here: use "
 	    "tkuv::resolve first)", host);
-}
-
-static int
-GetPort(
-    Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    int minimum,
-    int *portPtr)
-{
-    int port;
-
-    if (Tcl_GetIntFromObj(NULL, obj, &port) != TCL_OK
-	    || port < minimum || port > 65535) {
-	return TkuvUsageError(interp, "expected a port number (an integer "
-		"from %d to 65535) but got \"%s\"", minimum,
-		Tcl_GetString(obj));
-    }
-    *portPtr = port;
-    return TCL_OK;
 }
 
 static int
@@ -526,7 +505,7 @@ Send(
     uv_buf_t buf;
     SendReq *req;
 
-    if (GetPort(interp, portObj, 1, &port) != TCL_OK
+    if (TkuvGetPort(interp, portObj, 1, &port) != TCL_OK
 	    || GetAddress(interp, Tcl_GetString(hostObj), port, &to)
 	    != TCL_OK) {
 	return TCL_ERROR;
