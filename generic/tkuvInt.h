@@ -233,5 +233,6 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvWatchObjCmd;	/* tkuvWatch.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvResolveObjCmd;	/* tkuvDns.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketObjCmd;	/* tkuvSocket.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* tkuvLimit.c */
 
 #endif /* TKUV_INT_H */
