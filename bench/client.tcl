@@ -66,19 +66,19 @@ proc open_conn {port onData} {
             return $s
         }
         tkuvtcp {
+            # One procedure takes every event, as an application would write
+            # it: conns_tcp / bulk_tcp.
             return [tkuv::tcp connect 127.0.0.1 $port -command \
-                        [list tcp_event $onData]]
+                        [string map {_data _tcp} $onData]]
         }
     }
     error "unknown impl \"$impl\""
 }
 
-proc tcp_event {onData h ev args} {
+proc tcp_other {h ev args} {
     switch -- $ev {
-        data { {*}$onData $h [lindex $args 0] }
         connected { incr ::nconnected }
-        drain - closed {}
-        eof { {*}$onData $h "" 1 }
+        eof { puts stderr "unexpected eof on $h"; exit 1 }
         error { puts stderr "$h: $args"; exit 1 }
     }
 }
@@ -143,7 +143,36 @@ proc run_conns {port n m maxsec} {
     result msgs $msgs secs $secs cpu $cpu conns $n
 }
 
+proc conns_tcp {c ev {bytes ""}} {
+    global got left msgs deadline msg
+    if {$ev ne "data"} {
+        if {$ev ne "drain"} {
+            tcp_other $c $ev $bytes
+        }
+        return
+    }
+    incr got($c) [string length $bytes]
+    while {$got($c) >= 64} {
+        incr got($c) -64
+        incr msgs
+        if {[incr left($c) -1] > 0 && [clock milliseconds] < $deadline} {
+            $c write $msg
+        } elseif {[incr ::finished] == $::nconns} {
+            set ::done 1
+        }
+    }
+}
+
 # ---------------------------------------------------------------- bulk
+
+proc bulk_tcp {c ev {bytes ""}} {
+    switch -- $ev {
+        data { incr ::bulkGot [string length $bytes] }
+        eof { set ::done 1 }
+        connected - drain - closed {}
+        default { tcp_other $c $ev $bytes }
+    }
+}
 
 proc bulk_data {c {bytes ""} {eof 0}} {
     incr ::bulkGot [string length $bytes]
