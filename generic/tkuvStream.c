@@ -147,10 +147,11 @@ ReadProc(
     Tcl_Obj *args;
 
     if (nread > 0) {
-	args = Tcl_NewListObj(0, NULL);
-	Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj(s->dataEvent, -1));
-	Tcl_ListObjAppendElement(NULL, args,
-		Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread));
+	Tcl_Obj *words[2];
+
+	words[0] = Tcl_NewStringObj(s->dataEvent, -1);
+	words[1] = Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread);
+	args = Tcl_NewListObj(2, words);
 	s->undelivered += (size_t) nread;
 	TkuvHandleQueueEvent(owner, args, AfterData, s, (size_t) nread);
 	if (s->undelivered > s->readLimit) {
@@ -256,6 +257,26 @@ TkuvStreamWrite(
     if (length == 0) {
 	Tcl_SetObjResult(interp, Tcl_NewWideIntObj((Tcl_WideInt) s->writeQueued));
 	return TCL_OK;
+    }
+    if (s->connected && s->writeQueued == 0) {
+	/*
+	 * Nothing is queued, so the kernel may take the bytes now: no
+	 * request, no copy, and no tick needed to complete it. Only what the
+	 * socket does not take goes through uv_write (as does everything
+	 * after an error, so that failures still arrive as error events).
+	 */
+	uv_buf_t buf = uv_buf_init((char *) data, (unsigned int) length);
+	int n = uv_try_write(s->uv, &buf, 1);
+
+	if (n == length) {
+	    QueueSimpleEvent(s, "drain");
+	    Tcl_SetObjResult(interp, Tcl_NewWideIntObj(0));
+	    return TCL_OK;
+	}
+	if (n > 0) {
+	    data += n;
+	    length -= n;
+	}
     }
     wr = TkuvAlloc(sizeof(TkuvWriteReq) + (size_t) length);
     wr->stream = s;
