@@ -25,7 +25,6 @@ static int	ComputeTimeout(TkuvBridge *bridge);
 static void	ThreadExitProc(ClientData clientData);
 static void	ProcessExitProc(ClientData clientData);
 static void	CloseStray(uv_handle_t *handle, void *arg);
-static void	StartTclNotifierThread(void);
 
 /*
  *----------------------------------------------------------------------
@@ -82,7 +81,6 @@ TkuvBridgeGet(
     }
     tsdPtr->bridge = bridge;
     Tcl_CreateThreadExitHandler(ThreadExitProc, NULL);
-    StartTclNotifierThread();
 
     Tcl_MutexLock(&exitMutex);
     if (!exitHandlerInstalled) {
@@ -93,32 +91,6 @@ TkuvBridgeGet(
 
     *bridgePtr = bridge;
     return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * StartTclNotifierThread --
- *
- *	Tcl's threaded Unix notifier starts its helper thread, and creates
- *	that thread's trigger pipe, on the first wait for events. A tkuv
- *	program may open thousands of connections before it first waits; the
- *	pipe then gets a descriptor above FD_SETSIZE and the helper aborts
- *	the process in select() ("bit out of range 0 - FD_SETSIZE"). One
- *	wait with a zero timeout now starts it while descriptors are low.
- *	(It may queue file events that are ready anyway; nothing runs.)
- *
- *----------------------------------------------------------------------
- */
-
-static void
-StartTclNotifierThread(void)
-{
-#if !defined(_WIN32) && !defined(__APPLE__)
-    Tcl_Time zero = {0, 0};
-
-    Tcl_WaitForEvent(&zero);
-#endif
 }
 
 /*
