@@ -188,9 +188,13 @@ def plot(b, f, scale_sizes, outdir):
         with open(path, "w") as fh:
             for peer in peers or b.results.get(workload, {}):
                 v = f.values(workload, peer, fn)
+                ran = any(r is not None for r in
+                          b.results.get(workload, {}).get(peer, []))
                 if v:
                     fh.write('"%s" %g %g %g\n' % (peer, f.median(workload,
                                                   peer, fn), min(v), max(v)))
+                elif ran:
+                    continue        # the figure does not apply to this peer
                 else:
                     fh.write('"%s (failed)" 0 0 0\n' % peer)
         return path

@@ -227,6 +227,9 @@ class Figures:
         v = self.values(workload, peer, fn)
         runs = len(self.b.results.get(workload, {}).get(peer, []))
         if not v:
+            if any(r is not None for r in
+                   self.b.results.get(workload, {}).get(peer, [])):
+                return "—"          # ran, but this figure does not apply
             note = self.b.notes.get(workload, {}).get(peer, "")
             return "failed (%s)" % note if note else "failed"
         text = fmt % med(v) + " (" + fmt % min(v) + "–" + fmt % max(v) + ")"
@@ -282,7 +285,12 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", default="",
                     help="comma-separated workloads (default: all)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite RESULTS.md and results.png from the "
+                    "results.json in --out (after editing analysis.md)")
     args = ap.parse_args()
+    if args.report_only:
+        return report_only(args)
     if not os.environ.get("DISPLAY") and shutil.which("xvfb-run") \
             and not os.environ.get("TKUV_BENCH_XVFB"):
         os.environ["TKUV_BENCH_XVFB"] = "1"
@@ -320,7 +328,10 @@ def main():
                      + plan["multi"][0], plan["multi"][1])
         if want("tkwin"):
             print("Tk window", flush=True)
-            b.series("tkwin", PY_TK, [b.ports["echo"]] + plan["tkwin"][0],
+            # Bare asyncio and uvloop (no Tk) show the loops' own sleep
+            # overshoot.
+            b.series("tkwin", PY_BARE + PY_TK, [b.ports["echo"]]
+                     + plan["tkwin"][0],
                      plan["tkwin"][1])
         if want("idle"):
             print("idle", flush=True)
@@ -347,9 +358,26 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"results": b.results, "notes": b.notes,
-                   "info": b.info}, f, indent=1)
+                   "info": b.info, "elapsed": b.elapsed, "runs": args.runs,
+                   "scale_sizes": scale_sizes, "smoke": args.smoke}, f,
+                  indent=1)
     import report
     report.write(b, Figures(b), scale_sizes, args.out, args.smoke)
+
+
+def report_only(args):
+    with open(os.path.join(args.out, "results.json")) as f:
+        saved = json.load(f)
+    b = Bench.__new__(Bench)
+    b.args = args
+    b.results, b.notes = saved["results"], saved["notes"]
+    b.info = [tuple(row) for row in saved["info"]]
+    b.elapsed = saved.get("elapsed", 0)
+    args.runs = saved.get("runs", args.runs)
+    scale_sizes = saved.get("scale_sizes", [100, 1000, 10000])
+    import report
+    report.write(b, Figures(b), scale_sizes, args.out,
+                 saved.get("smoke", False))
 
 
 if __name__ == "__main__":
