@@ -119,6 +119,13 @@ def write(b, f, scale_sizes, outdir, smoke):
              % (scale_sizes[0], scale_sizes[-1], peer),
              None if growth is None else "%+.0f%%" % (growth * 100),
              growth is not None and growth < 0.2)
+    a, z = f.median(lo, "C libuv", cpu_us), f.median(hi, "C libuv", cpu_us)
+    rows_ref = None if a is None or z is None else z / a - 1
+    g.append(("scale %d→%d: raw libuv's own growth, for reference (the "
+              "kernel's and the echo server's share)" % (scale_sizes[0],
+                                                       scale_sizes[-1]),
+              "—" if rows_ref is None else "%+.0f%%" % (rows_ref * 100),
+              "reference"))
     native_hi = f.values(hi, "tclsh native", msgs_rate)
     goal(g, "scale %d: Tcl native fails past select()'s FD_SETSIZE"
          % scale_sizes[-1], "fails" if not native_hi else "ran",
