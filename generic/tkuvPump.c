@@ -11,6 +11,12 @@
  *	TICKCMD) and hands off again. So the poll thread never touches loop
  *	state, and at most one tick event is ever queued.
  *
+ *	Two shortcuts keep the Tcl thread from waking the poll thread only to
+ *	be alerted back: a kick (the loop changed outside a tick) queues a
+ *	"direct" tick on the owner while the poll thread keeps its turn, and a
+ *	tick that leaves work for right away is followed by another one from
+ *	the owner's own check proc (TkuvPumpKick, TickAgain).
+ *
  *	Why a flag + Tcl_ThreadAlert rather than Tcl_ThreadQueueEvent from the
  *	poll thread: the owner queues its own events, so no event is ever pushed
  *	into a thread that is tearing down, and the "one tick queued" rule is
@@ -327,8 +333,8 @@ TickEventProc(
 	    && NowMs() + (uint64_t) timeout < pump->waitDue) {
 	/*
 	 * The poll thread still holds the turn, waiting with a deadline
-	 * later than the one this tick found (an earlier timer, or work left
-	 * for right away): it must come back and take the new one.
+	 * later than the one this tick found (an earlier timer): it must come
+	 * back and take the new one.
 	 */
 	pump->kicked = 1;
 	TkuvPollerWake(pump->poller);
