@@ -634,6 +634,106 @@ class GuestTests:
             self.run_guest(main())
         self.assertEqual(log, ["finally"])
 
+    def test_keyboard_interrupt_from_callback(self):
+        log = []
+
+        def interrupt():
+            raise KeyboardInterrupt
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            loop.call_soon(interrupt)
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("finally")
+        with self.assertRaises(KeyboardInterrupt):
+            self.run_guest(main())
+        self.assertEqual(log, ["finally"])
+
+    def test_system_exit_from_timer_callback(self):
+        def leave():
+            raise SystemExit(3)
+
+        async def main():
+            asyncio.get_running_loop().call_later(0.01, leave)
+            await asyncio.sleep(30)
+        with self.assertRaises(SystemExit) as cm:
+            self.run_guest(main())
+        self.assertEqual(cm.exception.code, 3)
+
+    def test_loop_stop_called_by_the_program(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            loop.stop()             # means nothing to a guest
+            await asyncio.sleep(0.01)
+            loop.call_soon(loop.stop)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
+            return "ok"
+        self.assertEqual(self.run_guest(main()), "ok")
+
+    def test_is_running_inside_ticks(self):
+        seen = []
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            loop.call_soon(lambda: seen.append(loop.is_running()))
+            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
+            seen.append(loop.is_running())
+            return loop
+        loop = self.run_guest(main())
+        self.assertEqual(seen, [True, True])
+        self.assertFalse(loop.is_running())
+
+    def test_uvloop_ticks_without_run_forever(self):
+        # uvloop's run_forever() sets signal handling up and down on every
+        # call; tkuv runs its iterations directly (see _guest._UvRunner).
+        if self.loop_name != "uvloop":
+            self.skipTest("uvloop only")
+        calls = []
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            real = loop.run_forever
+            loop.run_forever = lambda: (calls.append(1), real())[1]
+            for _ in range(20):
+                await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
+            del loop.run_forever
+            return len(calls)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            self.assertEqual(self.run_guest(main()), 0)
+
+    def test_many_round_trips_over_a_socket(self):
+        # Many ticks in a row, each a short data -> task -> write chain.
+        async def main():
+            loop = asyncio.get_running_loop()
+            a, b = socket.socketpair()
+            reader, writer = await asyncio.open_connection(sock=a)
+            done = threading.Event()
+
+            def echo():
+                with b:
+                    while True:
+                        data = b.recv(100)
+                        if not data:
+                            break
+                        b.sendall(data)
+                done.set()
+            threading.Thread(target=echo, daemon=True).start()
+            for i in range(500):
+                writer.write(b"%04d" % i)
+                self.assertEqual(await reader.readexactly(4), b"%04d" % i)
+            writer.close()
+            await writer.wait_closed()
+            return await loop.run_in_executor(None, done.wait, WAIT_S)
+        self.assertTrue(self.run_guest(main()))
+
     def test_own_root(self):
         async def main():
             return str(tkinter._default_root)

@@ -45,10 +45,12 @@ import collections
 import ctypes
 import gc
 import heapq
+import importlib.machinery
 import itertools
 import math
 import os
 import sys
+import threading
 import time
 import warnings
 from asyncio import events
@@ -90,6 +92,16 @@ class _AsyncioClock:
                             "has a file descriptor (epoll, kqueue, poll "
                             "devices); %r has none" % (loop,)) from None
         self._loop = loop
+
+    def run_once(self):
+        """One non-blocking iteration."""
+        loop = self._loop
+        events._set_running_loop(None)      # run_forever() insists
+        try:
+            loop.stop()
+            loop.run_forever()
+        finally:
+            events._set_running_loop(loop)
 
     def next_when(self):
         loop = self._loop
@@ -135,8 +147,23 @@ class _UvloopClock:
                 heapq.heappush(heap, (handle.when(), next(seq), handle))
             return handle
 
+        self._fast = None
+        try:
+            self._fast = _UvRunner(loop, self._ready)
+        except (LookupError, ValueError, OSError, AttributeError) as exc:
+            warnings.warn("tkuv cannot run uvloop iterations directly (%s); "
+                          "every tick goes through run_forever(), which is "
+                          "several times slower" % (exc,), RuntimeWarning,
+                          stacklevel=4)
+
+        def add_signal_handler(sig, callback, *args):
+            # uvloop listens for signals only inside run_forever().
+            self._fast = None
+            return type(loop).add_signal_handler(loop, sig, callback, *args)
+
         # Installed on the instance for the loop's whole life as a guest.
-        self.permanent_hooks = {"call_later": call_later}
+        self.permanent_hooks = {"call_later": call_later,
+                                "add_signal_handler": add_signal_handler}
         try:
             self._libuv = _LibuvQueues(loop)
         except (LookupError, ValueError, OSError) as exc:
@@ -144,6 +171,22 @@ class _UvloopClock:
             warnings.warn("tkuv cannot see libuv's internal queues (%s); "
                           "with this uvloop a partial write may wait for the "
                           "next event" % (exc,), RuntimeWarning, stacklevel=4)
+
+    def run_once(self):
+        """One non-blocking iteration; see _UvRunner for the fast way."""
+        loop = self._loop
+        fast = self._fast
+        if fast is not None and fast.usable():
+            fast.run_once()
+            return
+        events._set_running_loop(None)
+        try:
+            loop.stop()
+            loop.run_forever()
+        finally:
+            events._set_running_loop(loop)
+            if fast is not None:
+                fast.after_run_forever()
 
     def next_when(self):
         if self._ready or (self._libuv is not None and self._libuv.busy()):
@@ -158,6 +201,138 @@ class _UvloopClock:
             heap[:] = [(t.when(), next(self._seq), t) for t in timers]
             heapq.heapify(heap)
         return heap[0][0] if heap else None
+
+
+class _UvloopObject(ctypes.Structure):
+    """The start of uvloop's Cython Loop object (uvloop/loop.pxd, the same
+    from 0.15 to 0.22): PyObject_HEAD, the vtable pointer, then the declared
+    C fields in order. Checked against the live object before use; the
+    fields further on differ between versions and are found by _UvRunner."""
+
+    _fields_ = [
+        ("head", ctypes.c_char * object.__basicsize__),
+        ("vtab", ctypes.c_void_p),
+        ("uvloop", ctypes.c_void_p),
+        ("coroutine_debug_set", ctypes.c_int),
+        ("coroutine_origin_tracking_saved_depth", ctypes.c_int),
+        ("slow_callback_duration", ctypes.c_void_p),
+        ("closed", ctypes.c_int),
+        ("debug", ctypes.c_int),
+        ("running", ctypes.c_int),
+        ("stopping", ctypes.c_int),
+        ("thread_id", ctypes.c_uint64),
+    ]
+
+
+_UV_RUN_NOWAIT = 2
+
+
+class _UvRunner:
+    """Runs one uvloop iteration without run_forever().
+
+    uvloop's run_forever() in the main thread makes a socket pair for
+    signal.set_wakeup_fd(), registers it, and closes it again on the way
+    out: about 50 us and ten system calls per call, which dominated a guest
+    tick. Instead we call libuv's uv_run(NOWAIT) on the loop's uv_loop_t,
+    through the libuv that uvloop's own extension module resolves, and do by
+    hand the rest of what uvloop's _run() does: mark the loop running in this
+    thread for the call. Its idle handler (the ready queue) and check handler
+    (queued writes) are started by call_soon() and by a queued write
+    whatever the loop's state; only run_forever() stops them on its way out,
+    see after_run_forever().
+
+    Not used in debug mode (run_forever() also sets up coroutine origin
+    tracking then), nor once the program adds a signal handler (uvloop
+    listens for signals only inside run_forever()). A callback that raises
+    KeyboardInterrupt or SystemExit makes uvloop set its stopping flag and
+    keep the exception; run_once() then returns False and the caller lets
+    run_forever() finish that iteration and raise it.
+    """
+
+    def __init__(self, loop, ready):
+        uv_run = ctypes.CDLL(_extension_file(loop)).uv_run   # or
+        # AttributeError: a uvloop with its own libuv, hidden
+        uv_run.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        uv_run.restype = ctypes.c_int
+        obj = _UvloopObject.from_address(id(loop))
+        if not (obj.uvloop
+                and obj.slow_callback_duration
+                == id(loop.slow_callback_duration)
+                and obj.closed == int(loop._closed)
+                and obj.debug == int(loop.get_debug())
+                and obj.running == int(loop.is_running()) == 0
+                and obj.stopping == 0
+                and obj.thread_id == 0):
+            raise LookupError("uvloop's Loop layout is not the expected one")
+        head = _UvLoopHead.from_address(obj.uvloop)
+        if head.backend_fd != loop._get_backend_id():
+            raise LookupError("uv_loop_t backend_fd does not match")
+        self._last_error_at = _find_last_error(loop, ready)
+        self._loop = loop       # keeps obj's memory alive
+        self._obj = obj
+        self._uv_run = uv_run
+        self._ready = ready
+
+    def usable(self):
+        obj = self._obj
+        return not (obj.debug or obj.running or obj.closed)
+
+    def run_once(self):
+        """One iteration, as run_forever() would run it after stop(); raises
+        the KeyboardInterrupt or SystemExit that stopped it."""
+        obj = self._obj
+        obj.thread_id = threading.get_ident()
+        obj.running = 1
+        try:
+            self._uv_run(obj.uvloop, _UV_RUN_NOWAIT)
+        finally:
+            obj.running = 0
+            obj.thread_id = 0
+        if obj.stopping:
+            # loop.stop() from the program, or a BaseException kept in
+            # _last_error; _run() would now reset the flag and raise it.
+            # (_last_error itself is reset by uvloop's next _run().)
+            obj.stopping = 0
+            err = ctypes.c_void_p.from_address(self._last_error_at).value
+            if err and err != id(None):
+                raise ctypes.cast(err, ctypes.py_object).value
+
+    def after_run_forever(self):
+        """run_forever() stops the idle handler on its way out even when
+        callbacks are ready; call_soon() starts it again."""
+        if self._ready and not self._loop.is_closed():
+            type(self._loop).call_soon(self._loop, _noop)
+
+
+def _find_last_error(loop, ready):
+    """Address of uvloop's Loop._last_error: the field after its check
+    handler (handler_check__exec_writes), after the ready queue. Only slots
+    that hold the address of one of the loop's own referents are looked at,
+    so nothing but those objects is dereferenced."""
+    start = ctypes.sizeof(_UvloopObject)
+    count = (min(type(loop).__basicsize__, start + 64 * 8) - start) // 8
+    slots = (ctypes.c_void_p * count).from_address(id(loop) + start)
+    refs = {id(r): r for r in gc.get_referents(loop)}
+    names = [type(refs[v]).__name__ if v in refs else None for v in slots]
+    try:
+        at = names.index("UVCheck")
+    except ValueError:
+        raise LookupError("no check handler in uvloop's Loop") from None
+    if not (names[at - 2:at] == ["UVAsync", "UVIdle"]
+            and id(ready) in slots[:at] and at + 1 < count
+            and slots[at + 1] == id(None)):
+        raise LookupError("uvloop's Loop layout is not the expected one")
+    return id(loop) + start + 8 * (at + 1)
+
+
+def _extension_file(loop):
+    """The compiled module that defines uvloop's Loop (uvloop.loop)."""
+    for cls in type(loop).__mro__:
+        path = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        if path and path.endswith(tuple(importlib.machinery
+                                        .EXTENSION_SUFFIXES)):
+            return path
+    raise LookupError("no compiled module defines %r" % (type(loop),))
 
 
 class _UvLoopHead(ctypes.Structure):
@@ -348,16 +523,12 @@ class AsyncioHost(Host):
 
     def _iterate(self):
         """One iteration of the loop; True when the run has ended."""
-        loop = self.loop
         self._disarm()
         self._in_iteration = True
-        events._set_running_loop(None)
         try:
-            loop.stop()
-            loop.run_forever()
+            self._clock.run_once()
         finally:
             self._in_iteration = False
-            events._set_running_loop(loop)
         if self._shutdown_task is not None and self._shutdown_task.done():
             self._deliver(capture_task(self.main_task))
             return True
