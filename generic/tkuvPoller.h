@@ -37,4 +37,14 @@ void		TkuvPollerWake(TkuvPoller *poller);	/* any thread */
 void		TkuvPollerDestroy(TkuvPoller *poller);
 const char *	TkuvPollerName(void);
 
+/*
+ * A one-shot poller (TkuvPollerIsOneShot() is 1: epoll) reports the backend
+ * once (TKUV_POLL_READY, which then wins over a wake in the same wait) and
+ * ignores it until TkuvPollerRearm, which reports it again at once if it
+ * still has work. The others report the backend for as long as it has work,
+ * and their TkuvPollerRearm does nothing.
+ */
+int		TkuvPollerIsOneShot(void);
+void		TkuvPollerRearm(TkuvPoller *poller);	/* any thread */
+
 #endif /* TKUV_POLLER_H */

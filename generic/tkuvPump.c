@@ -3,19 +3,31 @@
  *
  *	The poll thread and its handoff with the owning Tcl thread.
  *
- *	Turns alternate. The owning thread "hands off" by storing the next
- *	timeout and posting the semaphore; the poll thread then waits on the
- *	backend (ready, timeout or wake), sets `ready` and alerts the owner.
- *	The owner's event-source check proc turns `ready` into one queued tick
- *	event; the tick event runs the tick proc (uv_run NOWAIT, or a guest's
- *	TICKCMD) and hands off again. So the poll thread never touches loop
- *	state, and at most one tick event is ever queued.
+ *	The poll thread only watches the backend: it waits (no timeout) until
+ *	the backend has work or a wake comes, sets `ready` and alerts the
+ *	owner. The owner's event-source check proc turns `ready` into one
+ *	queued tick event; the tick event runs the tick proc (uv_run NOWAIT, or
+ *	a guest's TICKCMD), which returns the next timeout. Timeouts are the
+ *	owner's own business: its setup proc bounds Tcl's wait by the deadline
+ *	(Tcl_SetMaxBlockTime) and its check proc queues a tick when it has
+ *	passed, so no thread is woken for a timer. So the poll thread never
+ *	touches loop state, and at most one tick event is ever queued.
  *
- *	Two shortcuts keep the Tcl thread from waking the poll thread only to
- *	be alerted back: a kick (the loop changed outside a tick) queues a
- *	"direct" tick on the owner while the poll thread keeps its turn, and a
- *	tick that leaves work for right away is followed by another one from
- *	the owner's own check proc (TkuvPumpKick, TickAgain).
+ *	After reporting the backend, the poll thread must not report the same
+ *	unconsumed work again. With a one-shot poller (epoll) the backend is
+ *	disabled in its set until the owner re-arms it after a tick (one
+ *	epoll_ctl, no thread switch), and the poll thread goes straight back
+ *	to waiting. Other pollers are level-triggered, so the poll thread
+ *	waits on the `handoff` semaphore until the owner's tick has run: its
+ *	"turn". Round trip of one event: one-shot, two thread wake-ups (poll
+ *	thread, owner); otherwise three (and the owner posts the turn).
+ *
+ *	Two shortcuts keep the Tcl thread from involving the poll thread at
+ *	all: a kick (the loop changed outside a tick) queues a tick on the
+ *	owner, and a tick that leaves work for right away is followed by
+ *	another one from the owner's own check proc (TkuvPumpKick,
+ *	TickAgain); the backend stays disarmed (or the turn with the owner)
+ *	meanwhile.
  *
  *	Why a flag + Tcl_ThreadAlert rather than Tcl_ThreadQueueEvent from the
  *	poll thread: the owner queues its own events, so no event is ever pushed
@@ -34,29 +46,33 @@ struct TkuvPump {
     void *tickData;
     uv_thread_t thread;
     uv_sem_t handoff;		/* Owner -> poll thread: "your turn". */
+    int oneShot;		/* TkuvPollerIsOneShot(). */
 
     /* Shared with the poll thread: guarded by lock. */
     uv_mutex_t lock;
-    int timeout;		/* For the next wait. */
     int ready;			/* Poll thread returned, owner not told yet. */
     int stopping;
-    int wakePending;		/* A wake was sent and no tick has started
-				 * since: coalesces TkuvPumpWakeAnyThread. */
+    int wakePending;		/* A wake was sent and the poll thread has
+				 * not returned since: coalesces
+				 * TkuvPumpWakeAnyThread. */
+    int turnWanted;		/* The poll thread waits on `handoff`. */
+    int disarmed;		/* One-shot: the backend was reported and
+				 * needs TkuvPollerRearm. */
     uint64_t wakeups;		/* Times the poll thread alerted the owner. */
 
     int joined;			/* Guarded by registryMutex. */
 
     /* Owner thread only. */
-    int waiting;		/* The poll thread holds the turn. */
-    int kicked;			/* A wake was sent during this turn. */
-    uint64_t waitDue;		/* uv_hrtime (ms) the poll thread's wait ends
-				 * by itself; UINT64_MAX for none. */
+    int timeout;		/* The last tick's answer, for tkuv::info. */
+    uint64_t deadline;		/* uv_hrtime (us) for the next tick by
+				 * timeout; UINT64_MAX for none. */
     int tickQueued;
     int again;			/* The last tick left work for right away:
 				 * tick again without a thread round trip. */
     int idleWait;		/* ... but first let idle handlers (Tk's
 				 * redraws) run once: IdleMark pending. */
     int inTick;
+    int wakeInTick;		/* The owner asked for a wake during a tick. */
     int freeAfterTick;		/* Destroyed from inside its own tick. */
     uint64_t ticks;
 
@@ -66,9 +82,9 @@ struct TkuvPump {
 typedef struct TickEvent {
     Tcl_Event header;		/* Must be first. */
     TkuvPump *pump;
-    int direct;			/* Queued by a kick while the poll thread
-				 * holds the turn (see TkuvPumpKick). */
 } TickEvent;
+
+#define NO_DEADLINE UINT64_MAX
 
 TCL_DECLARE_MUTEX(registryMutex)
 static TkuvPump *allPumps = NULL;
@@ -78,9 +94,9 @@ static void	PumpSetupProc(ClientData clientData, int flags);
 static void	PumpCheckProc(ClientData clientData, int flags);
 static int	TickEventProc(Tcl_Event *evPtr, int flags);
 static int	IsTickOf(Tcl_Event *evPtr, ClientData clientData);
-static void	Handoff(TkuvPump *pump, int timeout);
-static void	QueueTick(TkuvPump *pump, int direct);
-static uint64_t	NowMs(void);
+static void	Resume(TkuvPump *pump);
+static void	QueueTick(TkuvPump *pump);
+static uint64_t	NowUs(void);
 static void	TickAgain(TkuvPump *pump);
 static void	IdleMark(ClientData clientData);
 static void	StopThread(TkuvPump *pump);
@@ -91,7 +107,8 @@ static void	StopThread(TkuvPump *pump);
  * TkuvPumpCreate --
  *
  *	Starts a poll thread on `backend` owned by the calling Tcl thread.
- *	The first wait uses `firstTimeout`.
+ *	The first tick comes after `firstTimeout` ms (-1: when the backend
+ *	has work or a kick).
  *
  * Results:
  *	0 and *pumpPtr set, or a negative libuv error code.
@@ -117,6 +134,10 @@ TkuvPumpCreate(
     pump->owner = Tcl_GetCurrentThread();
     pump->tickProc = tickProc;
     pump->tickData = clientData;
+    pump->oneShot = TkuvPollerIsOneShot();
+    pump->timeout = firstTimeout;
+    pump->deadline = (firstTimeout < 0) ? NO_DEADLINE
+	    : NowUs() + (uint64_t) firstTimeout * 1000;
     err = TkuvPollerCreate(backend, &pump->poller);
     if (err != 0) {
 	TkuvFree(pump);
@@ -147,7 +168,6 @@ TkuvPumpCreate(
     allPumps = pump;
     Tcl_MutexUnlock(&registryMutex);
 
-    Handoff(pump, firstTimeout);
     *pumpPtr = pump;
     return 0;
 }
@@ -168,25 +188,26 @@ PollThreadMain(
     void *arg)
 {
     TkuvPump *pump = arg;
-    int timeout, stop;
+    int result, stop, waitTurn = 0;
 
     for (;;) {
-	uv_sem_wait(&pump->handoff);
+	if (waitTurn) {
+	    uv_sem_wait(&pump->handoff);
+	}
 	uv_mutex_lock(&pump->lock);
 	stop = pump->stopping;
-	timeout = pump->timeout;
 	uv_mutex_unlock(&pump->lock);
 	if (stop) {
 	    break;
 	}
 
 	/*
-	 * Whatever the result (ready, timeout, woken or an error such as a
-	 * guest closing its fd) the owner must run a tick: it is the one that
-	 * knows what to do next. Errors are not retried here, so a broken fd
-	 * costs one tick per turn, not a spin on this thread.
+	 * Whatever the result (ready, woken or an error such as a guest
+	 * closing its fd) the owner must run a tick: it is the one that knows
+	 * what to do next. After an error this thread waits for its turn, so
+	 * a broken fd costs one tick per turn, not a spin on this thread.
 	 */
-	(void) TkuvPollerWait(pump->poller, timeout);
+	result = TkuvPollerWait(pump->poller, -1);
 
 	uv_mutex_lock(&pump->lock);
 	stop = pump->stopping;
@@ -194,6 +215,12 @@ PollThreadMain(
 	    pump->ready = 1;
 	    pump->wakePending = 0;
 	    pump->wakeups++;
+	    if (!pump->oneShot || result < 0) {
+		pump->turnWanted = 1;
+	    } else if (result == TKUV_POLL_READY) {
+		pump->disarmed = 1;
+	    }
+	    waitTurn = pump->turnWanted;
 	}
 	uv_mutex_unlock(&pump->lock);
 	if (stop) {
@@ -208,9 +235,9 @@ PollThreadMain(
  *
  * PumpSetupProc, PumpCheckProc --
  *
- *	The event source. Setup asks for no blocking only when the poll
- *	thread already has news (otherwise idle costs nothing); check queues
- *	the one tick event.
+ *	The event source. Setup asks for no blocking when the poll thread
+ *	already has news, and bounds the wait by the tick deadline (otherwise
+ *	idle costs nothing); check queues the one tick event.
  *
  *----------------------------------------------------------------------
  */
@@ -233,6 +260,14 @@ PumpSetupProc(
 	Tcl_Time zero = {0, 0};
 
 	Tcl_SetMaxBlockTime(&zero);
+    } else if (pump->deadline != NO_DEADLINE) {
+	uint64_t now = NowUs(), left;
+	Tcl_Time block;
+
+	left = (pump->deadline > now) ? pump->deadline - now : 0;
+	block.sec = (long) (left / 1000000);
+	block.usec = (long) (left % 1000000);
+	Tcl_SetMaxBlockTime(&block);
     }
 }
 
@@ -252,30 +287,29 @@ PumpCheckProc(
     pump->ready = 0;
     uv_mutex_unlock(&pump->lock);
     if (ready) {
-	pump->waiting = 0;
-	pump->again = 0;
-	QueueTick(pump, 0);
+	QueueTick(pump);
     } else if (pump->again
 	    && (!pump->idleWait || !(flags & TCL_IDLE_EVENTS))) {
-	/*
-	 * Direct while the poll thread holds the turn, a normal tick (that
-	 * hands off) when this thread does.
-	 */
-	pump->again = 0;
-	QueueTick(pump, pump->waiting);
+	QueueTick(pump);
+    } else if (pump->deadline != NO_DEADLINE && NowUs() >= pump->deadline) {
+	QueueTick(pump);
     }
 }
 
+/*
+ * The tick recomputes what `again` and `deadline` stood for.
+ */
+
 static void
 QueueTick(
-    TkuvPump *pump,
-    int direct)
+    TkuvPump *pump)
 {
     TickEvent *ev = (TickEvent *) ckalloc(sizeof(TickEvent));
 
     ev->header.proc = TickEventProc;
     ev->pump = pump;
-    ev->direct = direct;
+    pump->again = 0;
+    pump->deadline = NO_DEADLINE;
     pump->tickQueued = 1;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
@@ -285,7 +319,9 @@ QueueTick(
  *
  * TickEventProc --
  *
- *	Runs the tick proc on the owning thread and hands the turn back.
+ *	Runs the tick proc on the owning thread, then lets the poll thread
+ *	watch the backend again (Resume) unless the tick left work for right
+ *	away.
  *
  *----------------------------------------------------------------------
  */
@@ -296,7 +332,6 @@ TickEventProc(
     int flags)
 {
     TkuvPump *pump = ((TickEvent *) evPtr)->pump;
-    int direct = ((TickEvent *) evPtr)->direct;
     int timeout;
 
     if (!(flags & TCL_FILE_EVENTS)) {
@@ -306,17 +341,14 @@ TickEventProc(
     pump->ticks++;
 
     /*
-     * Wakes asked for from here on need another tick: this one may already
-     * be past the point where it would see their work. Wakes asked for
-     * before this point are served by this tick. (A direct tick leaves the
-     * flag alone: the poll thread has not returned, so the wake that set
-     * it is still to come.)
+     * The `ready` the poll thread reports from here on needs another tick:
+     * it may come from work this tick is already past. (Earlier reports
+     * are served by this tick; a wake sent before the poll thread returned
+     * was coalesced into that return.)
      */
-    if (!direct) {
-	uv_mutex_lock(&pump->lock);
-	pump->wakePending = 0;
-	uv_mutex_unlock(&pump->lock);
-    }
+    uv_mutex_lock(&pump->lock);
+    pump->ready = 0;
+    uv_mutex_unlock(&pump->lock);
 
     pump->inTick = 1;
     timeout = pump->tickProc(pump->tickData);
@@ -325,27 +357,23 @@ TickEventProc(
 	TkuvFree(pump);
 	return 1;
     }
-    if (timeout == 0) {
+    pump->timeout = timeout;
+    if (timeout == 0 || pump->wakeInTick) {
+	pump->wakeInTick = 0;
 	TickAgain(pump);
-    } else if (!direct) {
-	Handoff(pump, timeout);
-    } else if (pump->waiting && !pump->kicked && timeout >= 0
-	    && NowMs() + (uint64_t) timeout < pump->waitDue) {
-	/*
-	 * The poll thread still holds the turn, waiting with a deadline
-	 * later than the one this tick found (an earlier timer): it must come
-	 * back and take the new one.
-	 */
-	pump->kicked = 1;
-	TkuvPollerWake(pump->poller);
+    } else {
+	if (timeout > 0) {
+	    pump->deadline = NowUs() + (uint64_t) timeout * 1000;
+	}
+	Resume(pump);
     }
     return 1;
 }
 
 static uint64_t
-NowMs(void)
+NowUs(void)
 {
-    return uv_hrtime() / 1000000;
+    return uv_hrtime() / 1000;
 }
 
 /*
@@ -388,25 +416,34 @@ IdleMark(
 /*
  *----------------------------------------------------------------------
  *
- * Handoff --
+ * Resume --
  *
- *	Gives the turn to the poll thread with `timeout`.
+ *	After a tick: the poll thread may report the backend again. Re-arms a
+ *	one-shot backend the poll thread reported (it is consumed now, or
+ *	TkuvPollerRearm reports it again at once), or gives the poll thread
+ *	its turn.
  *
  *----------------------------------------------------------------------
  */
 
 static void
-Handoff(
-    TkuvPump *pump,
-    int timeout)
+Resume(
+    TkuvPump *pump)
 {
+    int rearm, turn;
+
     uv_mutex_lock(&pump->lock);
-    pump->timeout = timeout;
+    rearm = pump->disarmed;
+    pump->disarmed = 0;
+    turn = pump->turnWanted;
+    pump->turnWanted = 0;
     uv_mutex_unlock(&pump->lock);
-    pump->waiting = 1;
-    pump->kicked = 0;
-    pump->waitDue = (timeout < 0) ? UINT64_MAX : NowMs() + (uint64_t) timeout;
-    uv_sem_post(&pump->handoff);
+    if (rearm) {
+	TkuvPollerRearm(pump->poller);
+    }
+    if (turn) {
+	uv_sem_post(&pump->handoff);
+    }
 }
 
 /*
@@ -414,19 +451,14 @@ Handoff(
  *
  * TkuvPumpKick --
  *
- *	Owner thread: something changed that the poll thread's current wait
- *	does not cover (an earlier deadline, a new fd, a write to complete).
- *	When the owner holds the turn (a tick is queued or running), nothing
- *	is needed: the tick recomputes.
- *
- *	Otherwise the owner queues a "direct" tick for itself instead of
- *	waking the poll thread: the tick runs the loop on this thread while
- *	the poll thread keeps waiting (it only observes the backend, so that
- *	is safe), which costs no thread switch. New fds and watchers reach
- *	the backend in that tick, so the poll thread's wait covers them; only
- *	if the tick finds an earlier deadline than the poll thread's (or work
- *	left for right away) is the poll thread woken to take the new one.
- *	Many kicks before the tick runs queue one tick.
+ *	Owner thread: something changed outside a tick (an earlier deadline,
+ *	a new fd, a write to complete). The owner queues a tick for itself:
+ *	it runs the loop on this thread while the poll thread keeps waiting
+ *	(it only observes the backend, so that is safe), which costs no
+ *	thread switch. New fds and watchers reach the backend in that tick,
+ *	and the tick sets the new deadline. Many kicks before the tick runs
+ *	queue one tick; nothing is needed while a tick is queued, running or
+ *	about to be queued (again): it recomputes.
  *
  *----------------------------------------------------------------------
  */
@@ -435,9 +467,8 @@ void
 TkuvPumpKick(
     TkuvPump *pump)
 {
-    if (pump->waiting && !pump->kicked && !pump->tickQueued
-	    && !pump->inTick) {
-	QueueTick(pump, 1);
+    if (!pump->tickQueued && !pump->inTick && !pump->again) {
+	QueueTick(pump);
     }
 }
 
@@ -447,7 +478,8 @@ TkuvPumpKick(
  * TkuvPumpWakeAnyThread --
  *
  *	Like TkuvPumpKick but callable from any thread; coalesced until the
- *	poll thread next returns.
+ *	poll thread next returns. On the owner thread no other thread is
+ *	involved: a tick is queued, or follows the tick under way.
  *
  *----------------------------------------------------------------------
  */
@@ -458,6 +490,14 @@ TkuvPumpWakeAnyThread(
 {
     int send;
 
+    if (Tcl_GetCurrentThread() == pump->owner) {
+	if (pump->inTick) {
+	    pump->wakeInTick = 1;
+	} else {
+	    TkuvPumpKick(pump);
+	}
+	return;
+    }
     uv_mutex_lock(&pump->lock);
     send = !pump->wakePending && !pump->stopping;
     pump->wakePending = 1;
@@ -479,7 +519,13 @@ int
 TkuvPumpIsWaiting(
     const TkuvPump *pump)
 {
-    return pump->waiting;
+    uv_mutex_t *lock = (uv_mutex_t *) &pump->lock;
+    int waiting;
+
+    uv_mutex_lock(lock);
+    waiting = !pump->turnWanted && !pump->disarmed;
+    uv_mutex_unlock(lock);
+    return waiting;
 }
 
 uint64_t
@@ -505,8 +551,7 @@ int
 TkuvPumpTimeout(
     const TkuvPump *pump)
 {
-    /* Only the owner writes it (in Handoff), so the owner may read it. */
-    return pump->timeout;
+    return pump->timeout;		/* Owner thread only. */
 }
 
 /*

@@ -96,6 +96,23 @@ TkuvPollerWait(
     return result;
 }
 
+/*
+ * Level-triggered: the poll thread waits for its turn after each report.
+ */
+
+int
+TkuvPollerIsOneShot(void)
+{
+    return 0;
+}
+
+void
+TkuvPollerRearm(
+    TkuvPoller *p)
+{
+    (void) p;
+}
+
 void
 TkuvPollerWake(
     TkuvPoller *p)

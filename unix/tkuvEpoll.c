@@ -3,7 +3,9 @@
  *
  *	Linux poller: a private epoll set holding the loop's backend fd (itself
  *	an epoll fd, readable while it has events) and an eventfd for wakes.
- *	Level-triggered, so the backend's events stay for uv_run to consume.
+ *	The backend is one-shot: once reported it stays disabled in our set
+ *	(its events stay for uv_run to consume) until TkuvPollerRearm, so the
+ *	poll thread can go straight back to waiting.
  */
 
 #include "tkuvInt.h"
@@ -17,7 +19,10 @@
 struct TkuvPoller {
     int epfd;
     int wakefd;
+    int backend;
 };
+
+#define BACKEND_EVENTS (EPOLLIN | EPOLLONESHOT)
 
 const char *
 TkuvPollerName(void)
@@ -52,7 +57,8 @@ TkuvPollerCreate(
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wakefd, &ev) != 0) {
 	goto fail;
     }
-    ev.events = EPOLLIN;
+    p->backend = backend;
+    ev.events = BACKEND_EVENTS;
     ev.data.fd = backend;
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, backend, &ev) != 0) {
 	goto fail;
@@ -74,7 +80,8 @@ TkuvPollerCreate(
  * TkuvPollerWait --
  *
  *	Blocks until the backend is readable, the timeout (ms, -1 = none)
- *	runs out, or a wake. A wake is consumed here.
+ *	runs out, or a wake. A wake is consumed here. A reported backend is
+ *	disabled until TkuvPollerRearm.
  *
  *----------------------------------------------------------------------
  */
@@ -98,12 +105,36 @@ TkuvPollerWait(
 	    while (read(p->wakefd, &count, sizeof(count)) > 0) {
 		/* drain */
 	    }
-	    result = TKUV_POLL_WOKEN;
-	} else if (result == TKUV_POLL_TIMEOUT) {
-	    result = TKUV_POLL_READY;
+	    if (result == TKUV_POLL_TIMEOUT) {
+		result = TKUV_POLL_WOKEN;
+	    }
+	} else {
+	    result = TKUV_POLL_READY;	/* and now disabled: say so */
 	}
     }
     return result;
+}
+
+int
+TkuvPollerIsOneShot(void)
+{
+    return 1;
+}
+
+void
+TkuvPollerRearm(
+    TkuvPoller *p)
+{
+    struct epoll_event ev;
+
+    ev.events = BACKEND_EVENTS;
+    ev.data.fd = p->backend;
+
+    /*
+     * Fails only if the backend fd was closed (a guest's loop went away):
+     * then there is nothing left to watch, and its owner closes us.
+     */
+    (void) epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->backend, &ev);
 }
 
 void

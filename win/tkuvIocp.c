@@ -76,6 +76,23 @@ TkuvPollerWait(
     return uv_translate_sys_error((int) GetLastError());
 }
 
+/*
+ * Level-triggered: the poll thread waits for its turn after each report.
+ */
+
+int
+TkuvPollerIsOneShot(void)
+{
+    return 0;
+}
+
+void
+TkuvPollerRearm(
+    TkuvPoller *p)
+{
+    (void) p;
+}
+
 void
 TkuvPollerWake(
     TkuvPoller *p)
