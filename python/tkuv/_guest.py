@@ -1,7 +1,10 @@
 """Drive an asyncio or uvloop event loop as a guest of Tk's mainloop.
 
-One tick is `loop.stop(); loop.run_forever()`: a single non-blocking
-iteration on both loops. The C poll thread waits on the loop's backend fd
+One tick runs a single non-blocking iteration of the loop, several while
+work is ready at once (up to `tick_budget`): on asyncio
+`loop.stop(); loop.run_forever()`; on uvloop libuv's uv_run(NOWAIT)
+directly, because uvloop's run_forever() sets signal handling up and down
+on every call (see _UvRunner). The C poll thread waits on the loop's backend fd
 (asyncio: its epoll selector; uvloop: libuv's epoll fd) for at most the
 timeout the last tick returned, so I/O and call_soon_threadsafe() (which
 write the loop's self-pipe / uv_async) wake the guest by themselves. What
@@ -31,8 +34,8 @@ these methods are "armed" in the loop instance's __dict__; the first one
 that makes earlier work wakes the guest (`$g wake`) and disarms them all, so
 there is one wake per turn and no cost inside ticks.
 
-The running loop: during a tick run_forever() sets it as usual. Between ticks
-tkuv keeps it set too, so Tk callbacks can use asyncio.get_running_loop(),
+The running loop: during a tick it is set as usual. Between ticks tkuv keeps
+it set too, so Tk callbacks can use asyncio.get_running_loop(),
 asyncio.create_task() and asyncio.get_event_loop(); it is cleared around each
 tick because run_forever() refuses to start while another loop is marked
 running. Consequently only one asyncio guest can run per thread, just as with
