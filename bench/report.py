@@ -114,13 +114,13 @@ def write(b, f, scale_sizes, outdir, smoke):
     for peer in ("tclsh tkuv::tcp", "tclsh tkuv::socket",
                  "tkuv uvloop guest"):
         a, z = f.median(lo, peer, cpu_us), f.median(hi, peer, cpu_us)
-        growth = None if a is None or z is None else z / a - 1
+        growth = None if not a or z is None else z / a - 1
         goal(g, "scale %d→%d: %s CPU/msg grows < 20%%"
              % (scale_sizes[0], scale_sizes[-1], peer),
              None if growth is None else "%+.0f%%" % (growth * 100),
              growth is not None and growth < 0.2)
     a, z = f.median(lo, "C libuv", cpu_us), f.median(hi, "C libuv", cpu_us)
-    rows_ref = None if a is None or z is None else z / a - 1
+    rows_ref = None if not a or z is None else z / a - 1
     g.append(("scale %d→%d: raw libuv's own growth, for reference (the "
               "kernel's and the echo server's share)" % (scale_sizes[0],
                                                        scale_sizes[-1]),
