@@ -712,6 +712,29 @@ class GuestTests:
         else:
             self.assertGreater(n, 0)
 
+    def test_ready_callbacks_keep_their_order_across_iterations(self):
+        # More ready callbacks than one iteration runs (tick_ready_limit):
+        # the rest run in the next iterations, in the order scheduled, also
+        # when those schedule more.
+        log = []
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+
+            def cb(i):
+                log.append(i)
+                if i % 10 == 0 and i < 200:
+                    loop.call_soon(cb, 1000 + i)
+                if len(log) == 220:
+                    done.set_result(None)
+            for i in range(200):
+                loop.call_soon(cb, i)
+            await done
+            return log
+        self.assertEqual(self.run_guest(main()), list(range(200)) + [
+            1000 + i for i in range(0, 200, 10)])
+
     def test_many_round_trips_over_a_socket(self):
         # Many ticks in a row, each a short data -> task -> write chain.
         async def main():

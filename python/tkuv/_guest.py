@@ -95,6 +95,7 @@ class _AsyncioClock:
                             "has a file descriptor (epoll, kqueue, poll "
                             "devices); %r has none" % (loop,)) from None
         self._loop = loop
+        self.ready = loop._ready
 
     def run_once(self):
         """One non-blocking iteration."""
@@ -136,7 +137,7 @@ class _UvloopClock:
                 "(uvloop %s); this uvloop version is not supported"
                 % (loop, getattr(sys.modules.get("uvloop"), "__version__",
                                  "?")))
-        self._ready = readies[0]
+        self._ready = self.ready = readies[0]
         self._timers = timer_sets[0]
         self._timer_type = type(probe)
         self._heap = []
@@ -485,9 +486,15 @@ class AsyncioHost(Host):
     # -- ticks ----------------------------------------------------------
 
     # Seconds one tick may keep iterating while the loop has work ready at
-    # once: fewer round trips through the poll thread under load (~20% more
-    # echo throughput), while a Tk event waits at most about this long.
-    tick_budget = 0.001
+    # once: fewer trips through Tcl's event loop under load, while a Tk
+    # event waits at most about this long plus one iteration.
+    tick_budget = 0.0005
+
+    # Ready callbacks one iteration may run (None: all, as asyncio does);
+    # the rest wait, in order, for the next iteration. With many busy
+    # connections one full iteration takes longer than Tk can wait for a
+    # timer or a redraw.
+    tick_ready_limit = 16
 
     def _tick(self):
         if self._in_iteration:
@@ -528,10 +535,20 @@ class AsyncioHost(Host):
         """One iteration of the loop; True when the run has ended."""
         self._disarm()
         self._in_iteration = True
+        ready, limit, held = self._clock.ready, self.tick_ready_limit, None
+        if limit is not None and len(ready) > limit:
+            held = [ready.pop() for _ in range(len(ready) - limit)]
         try:
             self._clock.run_once()
         finally:
             self._in_iteration = False
+            if held:
+                loop = self.loop
+                if not ready and not loop.is_closed():
+                    # uvloop stops its idle handler once the deque is
+                    # empty; call_soon() starts it again.
+                    type(loop).call_soon(loop, _noop)
+                ready.extendleft(held)
         if self._shutdown_task is not None and self._shutdown_task.done():
             self._deliver(capture_task(self.main_task))
             return True
