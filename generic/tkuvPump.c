@@ -410,7 +410,18 @@ static void
 IdleMark(
     ClientData clientData)
 {
-    ((TkuvPump *) clientData)->idleWait = 0;
+    TkuvPump *pump = clientData;
+
+    /*
+     * The pass that got here has polled for events (and its idle handlers,
+     * Tk's redraws among them, run now): queue the tick at once rather
+     * than let the next pass poll again only to find it due. Polling costs
+     * a round trip through Tcl's notifier thread.
+     */
+    pump->idleWait = 0;
+    if (pump->again && !pump->tickQueued && !pump->inTick) {
+	QueueTick(pump);
+    }
 }
 
 /*
