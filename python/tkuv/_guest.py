@@ -490,10 +490,10 @@ class AsyncioHost(Host):
     # event waits at most about this long plus one iteration.
     tick_budget = 0.0005
 
-    # Ready callbacks one iteration may run (None: all, as asyncio does);
-    # the rest wait, in order, for the next iteration. With many busy
-    # connections one full iteration takes longer than Tk can wait for a
-    # timer or a redraw.
+    # Ready callbacks one iteration may run (None: all, as asyncio does),
+    # or a quarter of the queue if that is more; the rest wait, in order,
+    # for the next iteration. With many busy connections one full iteration
+    # takes longer than Tk can wait for a timer or a redraw.
     tick_ready_limit = 16
 
     def _tick(self):
@@ -537,6 +537,10 @@ class AsyncioHost(Host):
         self._in_iteration = True
         ready, limit, held = self._clock.ready, self.tick_ready_limit, None
         if limit is not None and len(ready) > limit:
+            # Holding back costs one pop per callback held: at most three
+            # per callback run, so a long queue drains in a few iterations
+            # instead of costing O(n) per `limit` callbacks.
+            limit = max(limit, len(ready) // 4)
             held = [ready.pop() for _ in range(len(ready) - limit)]
         try:
             self._clock.run_once()
