@@ -9,6 +9,16 @@
 #ifndef TKUV_INT_H
 #define TKUV_INT_H
 
+/*
+ * tkuv runs a poll thread and needs a threaded Tcl (configure checks). Without
+ * TCL_THREADS, tcl.h turns Tcl_MutexLock/Unlock and TCL_DECLARE_MUTEX into
+ * nothing, and the process-wide state they guard (the list of pumps, the
+ * signal dispositions) would be shared between threads unlocked.
+ */
+#ifndef TCL_THREADS
+#define TCL_THREADS 1
+#endif
+
 #include <tcl.h>
 #include <uv.h>
 #include <stdint.h>
