@@ -15,7 +15,12 @@ namespace eval ::tkuv {
 #	timer is cancelled. Elsewhere it enters the event loop with vwait, like
 #	`after ms` would, while Tk and tkuv events keep flowing.
 
-proc ::tkuv::sleep {ms} {
+proc ::tkuv::sleep {args} {
+    if {[llength $args] != 1} {
+	set msg {wrong # args: should be "tkuv::sleep ms"}
+	return -code error -errorcode [list TKUV USAGE $msg] $msg
+    }
+    set ms [lindex $args 0]
     set coro [::info coroutine]
     if {$coro ne ""} {
 	set timer [::tkuv::timer after $ms [list ::apply {{coro args} {
