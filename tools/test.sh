@@ -80,7 +80,8 @@ if [ -x tools/test-python.sh ]; then
 fi
 # A short seeded run of the command-surface fuzzer (issue 9) under
 # ASan+UBSan: one counted test per chunk of 2000 cases.
-suite fuzz make fuzz FUZZ_CASES=6000 FUZZ_CHUNK=2000 FUZZ_SEED=${TKUV_FUZZ_SEED:-1}
+suite fuzz make fuzz FUZZ_CASES=6000 FUZZ_CHUNK=2000 FUZZ_SEED=${TKUV_FUZZ_SEED:-1} \
+    FUZZ_PARSE_RUNS=200000
 if [ "${TKUV_TEST_VALGRIND:-1}" != 0 ]; then
     suite valgrind make test-valgrind
 fi
