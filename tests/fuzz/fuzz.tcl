@@ -44,7 +44,7 @@ namespace eval ::fz {
     variable rng2 1			;# callback stream
     variable stats
     array set stats {cases 0 ok 0 tkuv 0 closedcmd 0 channel 0 findings 0
-	events 0 bgerrors 0 actions 0 slow 0}
+	events 0 bgerrors 0 actions 0 slow 0 children 0}
     variable findings {}
     variable dead {}			;# names of handles seen closed
     variable renamed 0
@@ -53,6 +53,7 @@ namespace eval ::fz {
     variable ourPorts {tcp {} udp {}}	;# ports of our own listeners/sockets
     variable guestPipes {}		;# read ends offered to guests
     variable lastSeen {}		;# handle names seen on the last scan
+    variable child ""			;# a child interp with tkuv loaded
 }
 
 # ------------------------------------------------------------------ random
@@ -190,6 +191,7 @@ proc ::fz::callback {} {
 	4 - 5 { return [list ::fz::cb act] }
 	6 { return [list ::fz::cb close] }
 	7 { return [list ::fz::cb update] }
+	8 { return [list ::fz::cb sleep] }
 	default { return [list ::fz::cb quiet] }
     }
 }
@@ -412,6 +414,10 @@ proc ::fz::familyCase {} {
 	    return [pick [list [list $d info] [list $d close] [list $d cancel] [list tkuv::timer cancel $d] [list tkuv::timer info $d]]]
 	}
 	19 {
+	    if {[chance 10]} {
+		# Deleting the namespace of renamed handles closes them all.
+		return [list namespace delete ::fz::ren]
+	    }
 	    return [renameCase]
 	}
     }
@@ -430,6 +436,7 @@ proc ::fz::renameCase {} {
     if {[chance 50]} {
 	return [list rename $name {}]
     }
+    namespace eval ::fz::ren {}
     return [list rename $name ::fz::ren::r[incr renamed]_$type[incr renamed]]
 }
 
@@ -717,11 +724,21 @@ proc ::fz::runCase {words context} {
 	finding "slow case ([expr {$us / 1000}] ms)" $words $code $result $opts $context
     }
     set cmd [lindex $words 0]
+    set in {}
+    variable child
+    if {$cmd eq $child && [lindex $words 1] eq "eval"} {
+	# A case run in the child: judged by the child's command.
+	set in [list interp eval $child]
+	set cmd [lindex $words 2 0]
+    }
     if {$code == 0} {
 	incr stats(ok)
 	variable okBy
 	set k [expr {[string match ::* $cmd] ? "[regsub {\d+$} $cmd {}] [lindex $words 1]" : [lrange $words 0 1]}]
 	incr okBy($k)
+	if {$in ne ""} {
+	    return
+	}
 	if {$cmd eq "tkuv::socket" && $result in [chan names]} {
 	    newChannel $result
 	} elseif {[regexp {^::tkuv::(tcpserver|udp)\d+$} $result -> kind]} {
@@ -737,7 +754,8 @@ proc ::fz::runCase {words context} {
 	}
 	if {[string match "invalid command name *" $result]
 		&& [lrange $ec 0 2] eq {TCL LOOKUP COMMAND}
-		&& [info commands $cmd] eq ""} {
+		&& [expr {$in eq "" ? [info commands $cmd]
+			: [interp eval $child [list info commands $cmd]]}] eq ""} {
 	    incr stats(closedcmd)
 	    return
 	}
@@ -745,7 +763,7 @@ proc ::fz::runCase {words context} {
 	    incr stats(channel)
 	    return
 	}
-	if {$cmd eq "rename"} {
+	if {$cmd in {rename namespace}} {
 	    # rename of a name that closed meanwhile: Tcl's own error.
 	    incr stats(closedcmd)
 	    return
@@ -870,6 +888,13 @@ proc ::fz::cb {tag handle event args} {
 		try { update } finally { incr depth -1 }
 	    }
 	}
+	sleep {
+	    # A nested wait inside a callback.
+	    if {$depth < 2} {
+		incr depth
+		try { tkuv::sleep [rnd2 3] } finally { incr depth -1 }
+	    }
+	}
 	act {
 	    if {$depth < 3 && [info commands $handle] ne ""} {
 		incr depth
@@ -963,6 +988,10 @@ proc ::fz::pump {ms} {
 proc ::fz::cleanup {} {
     variable chans
     variable guestPipes
+    variable child
+    if {$child ne "" && [interp exists $child]} {
+	interp delete $child
+    }
     foreach c $chans {
 	catch {close $c}
     }
@@ -990,6 +1019,52 @@ proc ::fz::cleanup {} {
     return [dict get [tkuv::info] handles]
 }
 
+# A case in a child interp that has tkuv too: a family command (its handles
+# are the child's own, with a small callback of the child's), or deleting
+# the child with whatever handles and queued events it has.
+proc ::fz::childCase {} {
+    variable child
+    variable stats
+    if {$child eq "" || ![interp exists $child]} {
+	set child [interp create]
+	$child eval [list set auto_path $::auto_path]
+	$child eval {
+	    package require tkuv
+	    namespace eval ::fz {}
+	    proc ::fz::cb {tag handle event args} {
+		switch $tag {
+		    err { error "deliberate callback error" }
+		    close {
+			# Sometimes the whole interp goes, from inside its
+			# own callback.
+			if {[incr ::closes] % 5 == 0} {
+			    ::fz::deleteMe
+			} else {
+			    catch {rename $handle {}}
+			}
+		    }
+		    act { catch {$handle info} }
+		    update { update }
+		}
+		if {$event eq "tick"} {
+		    return 5
+		}
+	    }
+	    interp bgerror {} {apply {args {incr ::bgerrors}}}
+	}
+	interp alias $child ::fz::deleteMe {} interp delete $child
+	incr stats(children)
+    }
+    if {[chance 8]} {
+	return [list interp delete $child]
+    }
+    set words [familyCase]
+    if {[chance 50]} {
+	set words [mutate $words]
+    }
+    return [list $child eval [confine $words]]
+}
+
 proc ::fz::main {argv} {
     variable opt
     variable stats
@@ -1011,10 +1086,13 @@ proc ::fz::main {argv} {
     for {set i 0} {$i < $opt(-cases)} {incr i} {
 	if {[chance 6]} {
 	    set words [channelCase]
+	} elseif {[chance 5]} {
+	    set words [childCase]
 	} else {
 	    set words [generate]
 	}
-	if {[lindex $words 0] ne "rename" && [chance 55]} {
+	if {[lindex $words 0] ni {rename interp} && ![string match interp* [lindex $words 0]]
+		&& [chance 55]} {
 	    set words [mutate $words]
 	}
 	if {$opt(-verbose)} {
@@ -1045,10 +1123,10 @@ proc ::fz::main {argv} {
 	    puts stderr [format "  %6d ok: %s" $okBy($k) $k]
 	}
     }
-    puts [format "fuzz: seed %d cases %d ok %d tkuv-errors %d closed-cmd %d channel %d events %d actions %d bgerrors %d slow %d findings %d" \
+    puts [format "fuzz: seed %d cases %d ok %d tkuv-errors %d closed-cmd %d channel %d events %d actions %d bgerrors %d interps %d slow %d findings %d" \
 	$opt(-seed) $stats(cases) $stats(ok) $stats(tkuv) $stats(closedcmd) \
 	$stats(channel) $stats(events) $stats(actions) $stats(bgerrors) \
-	$stats(slow) $stats(findings)]
+	$stats(children) $stats(slow) $stats(findings)]
     flush stdout
     return [expr {$stats(findings) ? 1 : 0}]
 }
