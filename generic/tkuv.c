@@ -41,7 +41,8 @@ static const struct {
     {"::tkuv::watch",	TkuvWatchObjCmd},
     {"::tkuv::resolve",	TkuvResolveObjCmd},
     {"::tkuv::fs",	TkuvFsObjCmd},
-    {"::tkuv::socket", TkuvSocketObjCmd},
+    {"::tkuv::socket",	TkuvSocketObjCmd},
+    {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
 };
 
 int
