@@ -262,7 +262,7 @@ proc ::fz::familyCase {} {
     variable signals
     variable ints
     variable opt
-    switch [rnd 20] {
+    switch [rnd 22] {
 	0 - 1 {
 	    set sub [pick {after after every cancel info info bogus ""}]
 	    switch $sub {
@@ -412,6 +412,17 @@ proc ::fz::familyCase {} {
 	    # subcommands given one.
 	    set d [deadName]
 	    return [pick [list [list $d info] [list $d close] [list $d cancel] [list tkuv::timer cancel $d] [list tkuv::timer info $d]]]
+	}
+	20 {
+	    set w [list tkuv::fdlimit]
+	    if {[chance 70]} { lappend w [intOr {4096 20000 1024 0 1 2147483648}] }
+	    return $w
+	}
+	21 {
+	    variable child
+	    set w [list [pick {tkuv::install tkuv::uninstall}]]
+	    if {[chance 60]} { lappend w [pick [list $child $child {} nosuch [anyValue]]] }
+	    return $w
 	}
 	19 {
 	    if {[chance 10]} {
@@ -664,6 +675,14 @@ proc ::fz::confine {words} {
 			    || $word ni {/dev/null /proc/self/status / /nonexistent/x})} {
 		    lset words $i ./[string trimleft $word /]
 		}
+	    }
+	}
+	tkuv::fdlimit {
+	    # Never lowered below what the fuzzer itself needs.
+	    set n [lindex $words 1]
+	    if {[llength $words] == 2 && ![catch {expr {$n < 1024 && $n >= 1}} low]
+		    && $low} {
+		lset words 1 4096
 	    }
 	}
 	tkuv::sleep {
