@@ -1078,7 +1078,7 @@ proc ::fz::childCase {} {
 	return [list interp delete $child]
     }
     set words [familyCase]
-    if {[chance 50]} {
+    if {[lindex $words 0] ni {rename namespace} && [chance 50]} {
 	set words [mutate $words]
     }
     return [list $child eval [confine $words]]
@@ -1110,7 +1110,10 @@ proc ::fz::main {argv} {
 	} else {
 	    set words [generate]
 	}
-	if {[lindex $words 0] ni {rename interp} && ![string match interp* [lindex $words 0]]
+	# Not mutated: Tcl's own rename, interp and namespace (a stray {}
+	# would delete the global namespace).
+	if {[lindex $words 0] ni {rename interp namespace}
+		&& ![string match interp* [lindex $words 0]]
 		&& [chance 55]} {
 	    set words [mutate $words]
 	}
