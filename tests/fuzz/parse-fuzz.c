@@ -107,6 +107,20 @@ CheckAddress(
     if (parse(NULL, name, port, &again) != TCL_OK) {
 	Fail("an accepted address's text form is refused", value);
     }
+    if (ss->ss_family == AF_INET6 && again.ss_family == AF_INET) {
+	/* ::ffff:a.b.c.d is named in its IPv4 form, on purpose. */
+	static const unsigned char mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	const unsigned char *b =
+		((const struct sockaddr_in6 *) ss)->sin6_addr.s6_addr;
+
+	if (memcmp(b, mapped, 12) != 0 || memcmp(b + 12,
+		&((struct sockaddr_in *) &again)->sin_addr, 4) != 0) {
+	    Fail("an accepted IPv6 address reads back as IPv4", value);
+	}
+	return;
+    }
     if (ss->ss_family != again.ss_family) {
 	Fail("an accepted address reads back in another family", value);
     }
