@@ -6,7 +6,11 @@
 #	connections are open at once; with the default of 3,000 clients that is
 #	more descriptors than Tcl's select() notifier can ever handle.
 #
-#	  wish examples/httpload.tcl ?-clients N? ?-screenshot FILE -seconds S?
+#	  wish examples/httpload.tcl ?-clients N? ?-delay MS?
+#	      ?-screenshot FILE -seconds S?
+#
+#	-delay is how long the server holds each request before it answers
+#	(default 1000 ms), so that every client is connected at once.
 
 package require Tk
 set here [file dirname [file normalize [info script]]]
@@ -16,7 +20,7 @@ if {[file exists [file join $here .. pkgIndex.tcl]]} {
 package require tkuv
 package require http
 
-array set opt {-clients 3000 -screenshot "" -seconds 10}
+array set opt {-clients 3000 -delay 1000 -screenshot "" -seconds 10}
 array set opt $argv
 
 # Each connection is a descriptor on each end: make room, as far as the
@@ -29,7 +33,7 @@ if {$soft >= 0 && $soft < $want} {
 tkuv::install		;# from here on, `socket` is tkuv::socket
 
 # ----------------------------------------------------------------- server
-# Plain Tcl socket code: every request gets its path back, a second later.
+# Plain Tcl socket code: every request gets its path back, -delay ms later.
 
 set open 0
 set peak 0
@@ -47,9 +51,9 @@ proc request {chan} {
     }
     if {$n < 0} return
     if {$line eq ""} {
-	# Answer a second later, so that every client is connected at once.
+	# Answer later, so that every client is connected at once.
 	fileevent $chan readable {}
-	after 1000 [list reply $chan]
+	after $::opt(-delay) [list reply $chan]
     } elseif {![info exists ::path($chan)]} {
 	set ::path($chan) [lindex $line 1]
     }
