@@ -3,7 +3,7 @@
     soak_guest.py BUILD_DIR REPO_ROOT MESSAGES
 
 An echo server and a client in one uvloop loop, run by tkuv.run() inside a
-real Tk mainloop; each message is a write of its own, up to 1000 in flight,
+real Tk mainloop; each message is a write of its own, up to 50 in flight,
 every echoed line checked in order. Prints (for soak-guest.test):
 
     soak guest    RSS KiB: <start> <20 samples>
