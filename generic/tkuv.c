@@ -48,7 +48,8 @@ static const CommandDef commands[] = {
     {"::tkuv::watch",	TkuvWatchObjCmd},
     {"::tkuv::resolve",	TkuvResolveObjCmd},
     {"::tkuv::fs",	TkuvFsObjCmd},
-    {"::tkuv::socket", TkuvSocketObjCmd},
+    {"::tkuv::socket",	TkuvSocketObjCmd},
+    {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
 };
 
 int

@@ -60,6 +60,15 @@ TkuvBridgeGet(
 		"tkuv: this thread's loop has already been shut down");
     }
 
+    /*
+     * Tcl's select() notifier thread makes its wake-up pipe when it starts,
+     * lazily, at the first event wait. Started after a script has opened
+     * 1,024 tkuv sockets, that pipe gets an fd past FD_SETSIZE and glibc
+     * aborts; switching the service mode starts the thread now, while fds
+     * are low (it would start anyway). A no-op with other notifiers.
+     */
+    Tcl_SetServiceMode(Tcl_SetServiceMode(TCL_SERVICE_ALL));
+
     bridge = TkuvAlloc(sizeof(TkuvBridge));
     memset(bridge, 0, sizeof(TkuvBridge));
     if ((err = uv_loop_init(&bridge->loop)) != 0) {

@@ -219,6 +219,7 @@ MODULE_SCOPE void	TkuvFree(void *ptr);
  */
 
 /* Socket addresses as text (tkuvAddr.c): returns the port. */
+#define TKUV_ADDRSTRLEN	192	/* INET6_ADDRSTRLEN + "%" + interface name. */
 MODULE_SCOPE int	TkuvSockaddrName(const struct sockaddr *sa, char *name,
 			    size_t size);
 
@@ -239,5 +240,6 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvWatchObjCmd;	/* tkuvWatch.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvResolveObjCmd;	/* tkuvDns.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketObjCmd;	/* tkuvSocket.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* tkuvLimit.c */
 
 #endif /* TKUV_INT_H */

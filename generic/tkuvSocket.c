@@ -3,151 +3,56 @@
  *
  *	tkuv::socket: Tcl's `socket` command, but the channel's I/O runs on
  *	the thread's libuv loop, so fileevent on it never goes through Tcl's
- *	select() notifier.
+ *	select() notifier (the channel driver is tkuvSocketChan.c).
  *
- *	Each channel has a SockState (the channel driver's instance data) and,
- *	while the libuv side is open, a SockHandle: a tkuv handle record
- *	holding the uv_tcp_t, so thread exit and interp deletion close it like
- *	any other handle. Either side can go first: the handle's closeProc
- *	detaches the state (the channel then reads EOF and writes EPIPE), and
- *	the channel's close closes the handle.
+ *	This half parses the command, looks host names up on libuv's
+ *	threadpool (so -async never blocks the GUI), tries each address in
+ *	turn until one connects, listens (on :: for IPv4 and IPv6 alike when
+ *	no -myaddr is given, as Tcl listens on both), and accepts.
  *
- *	libuv callbacks only update the state (bytes land in a driver-side
- *	buffer). A per-thread Tcl event source looks at the states after each
- *	event-loop pass and queues an event that calls Tcl_NotifyChannel for
- *	the ready ones, so fileevent scripts run as ordinary Tcl events.
- *
- *	Blocking operations (blocking connect, gets on an empty buffer, flush)
- *	run the loop directly with uv_run(UV_RUN_ONCE). That is safe outside a
- *	tick: the poll thread only watches the backend fd for readiness and
- *	never runs the loop, and tkuv's callbacks only queue Tcl events, so
- *	nothing re-enters Tcl or the loop. Afterwards the poll thread is
- *	kicked to recompute its timeout.
+ *	Blocking operations run the loop with TkuvSocketRunOnce: one
+ *	uv_run(UV_RUN_ONCE) outside a tick. That is safe because the poll
+ *	thread only watches the backend fd for readiness and never runs the
+ *	loop, and tkuv's callbacks only queue Tcl events, so nothing re-enters
+ *	Tcl or the loop. Afterwards the poll thread is kicked to recompute its
+ *	timeout.
  */
 
-#include "tkuvInt.h"
-#include <errno.h>
+#include "tkuvSocketInt.h"
 #include <string.h>
-#include <stdio.h>
-#include <stdlib.h>
 
-#define SOCK_READ_CHUNK	65536
-#define SOCK_READ_LIMIT	(1024 * 1024)	/* Stop reading above this. */
-#define SOCK_WRITE_LIMIT (1024 * 1024)	/* Not writable above this. */
-
-typedef struct SockState SockState;
-
-typedef struct SockHandle {
-    TkuvHandle h;		/* Must be first. */
-    uv_tcp_t uv;
-    SockState *state;		/* NULL once the channel is gone. */
-    int closeWhenDrained;	/* Channel closed with writes pending. */
-} SockHandle;
-
-struct SockState {
-    SockHandle *sh;		/* NULL once the libuv side is closed. */
-    TkuvBridge *bridge;
-    Tcl_Channel chan;
-    int isServer;
-    Tcl_Obj *acceptCmd;		/* Servers: command prefix. */
-    Tcl_Interp *interp;		/* Servers: where accept runs. */
-    int pendingAccept;		/* A connection waits for uv_accept. */
-    int blocking;
-    int interest;		/* Mask from watchProc. */
-    int eventQueued;
-    int connecting, connected, connectFailed;
-    int reading, eof, readClosed, writeClosed;
-    int shutdownPending;	/* close write before connecting. */
-    int error;			/* Sticky libuv error (for reads). */
-    int reportError;		/* Error for fconfigure -error. */
-    char *in;			/* Received bytes: in[inStart..inStart+inLen). */
-    size_t inStart, inLen, inCap;
-    size_t writeQueued;		/* Bytes handed to uv_write, not yet sent. */
-    SockState *next;		/* In the thread's list. */
+struct ResolveReq {
+    uv_getaddrinfo_t req;
+    SockState *s;		/* NULL once the channel is gone. */
+    int port;
 };
-
-typedef struct WriteReq {
-    uv_write_t req;
-    SockHandle *sh;
-    size_t len;
-    char data[1];
-} WriteReq;
-
-typedef struct SockEvent {
-    Tcl_Event header;
-    SockState *s;
-} SockEvent;
-
-typedef struct ThreadData {
-    SockState *states;
-    int sourceCreated;
-} ThreadData;
-
-static Tcl_ThreadDataKey dataKey;
 
 static Tcl_ObjCmdProc HandleCmd;
 static void	HandleClosed(TkuvHandle *h);
 
-static const TkuvHandleType sockType = {
+const TkuvHandleType TkuvSocketHandleType = {
     "socket", HandleCmd, sizeof(SockHandle), HandleClosed
 };
 
-static int	SockClose2(ClientData instanceData, Tcl_Interp *interp, int flags);
-static int	SockInput(ClientData instanceData, char *buf, int toRead,
-		    int *errorCodePtr);
-static int	SockOutput(ClientData instanceData, const char *buf,
-		    int toWrite, int *errorCodePtr);
-static int	SockGetOption(ClientData instanceData, Tcl_Interp *interp,
-		    const char *optionName, Tcl_DString *dsPtr);
-static void	SockWatch(ClientData instanceData, int mask);
-static int	SockGetHandle(ClientData instanceData, int direction,
-		    ClientData *handlePtr);
-static int	SockBlockMode(ClientData instanceData, int mode);
-
-static const Tcl_ChannelType sockChannelType = {
-    "tkuvsocket",
-    TCL_CHANNEL_VERSION_5,
-    TCL_CLOSE2PROC,
-    SockInput,
-    SockOutput,
-    NULL,			/* seekProc */
-    NULL,			/* setOptionProc */
-    SockGetOption,
-    SockWatch,
-    SockGetHandle,
-    SockClose2,
-    SockBlockMode,
-    NULL,			/* flushProc */
-    NULL,			/* handlerProc */
-    NULL,			/* wideSeekProc */
-    NULL,			/* threadActionProc */
-    NULL			/* truncateProc */
-};
-
-static void	SetupProc(ClientData clientData, int flags);
-static void	CheckProc(ClientData clientData, int flags);
-static int	SockEventProc(Tcl_Event *evPtr, int flags);
-static int	DeleteSockEvent(Tcl_Event *evPtr, ClientData clientData);
-static void	ThreadExit(ClientData clientData);
-static int	ReadyMask(SockState *s);
-static SockState *NewState(TkuvBridge *bridge);
-static void	FreeState(SockState *s);
-static int	NewHandle(Tcl_Interp *interp, TkuvBridge *bridge, SockState *s);
-static int	RunOnce(TkuvBridge *bridge);
-static void	StartReading(SockState *s);
-static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
-static void	OnRead(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-static void	OnWrite(uv_write_t *req, int status);
+static int	NewHandle(Tcl_Interp *interp, SockState *s);
+static int	NumericAddress(const char *host, int port,
+		    struct sockaddr_storage *ss);
+static int	LookUp(Tcl_Interp *interp, TkuvBridge *bridge, const char *host,
+		    int port, struct sockaddr_storage **addrsPtr, int *numPtr);
+static void	KeepAddresses(struct addrinfo *res, int port,
+		    struct sockaddr_storage **addrsPtr, int *numPtr);
+static int	StartLookUp(Tcl_Interp *interp, SockState *s, const char *host,
+		    int port);
+static void	OnResolved(uv_getaddrinfo_t *req, int status,
+		    struct addrinfo *res);
+static void	TryNext(SockState *s, int err);
 static void	OnConnect(uv_connect_t *req, int status);
+static int	Listen(Tcl_Interp *interp, SockState *s, const char *myaddr,
+		    int port);
 static void	OnConnection(uv_stream_t *server, int status);
-static void	OnShutdown(uv_shutdown_t *req, int status);
-static void	OnShutdownThenClose(uv_shutdown_t *req, int status);
-static int	Resolve(Tcl_Interp *interp, TkuvBridge *bridge, const char *host,
-		    int port, int passive, struct sockaddr_storage *ss);
-static int	ErrnoOf(int uvErr);
-static void	AppendAddress(Tcl_DString *dsPtr, const struct sockaddr *sa);
-static int	SocketError(Tcl_Interp *interp, int err);
-static void	DoAccept(SockState *s);
+static void	DropAccepted(SockState *s);
+static void	FreeUnregistered(uv_handle_t *handle);
+static void	Discard(SockState *s);
 
 /*
  *----------------------------------------------------------------------
@@ -181,9 +86,7 @@ TkuvSocketObjCmd(
     SockState *s;
     Tcl_Obj *serverCmd = NULL;
     const char *myaddr = NULL, *host = NULL;
-    int async = 0, myport = 0, port, i, index, err, nargs;
-    struct sockaddr_storage ss, local;
-    char name[64];
+    int async = 0, myport = 0, port, i, index, err;
 
     (void) clientData;
     for (i = 1; i < objc; i++) {
@@ -221,7 +124,6 @@ TkuvSocketObjCmd(
 	    break;
 	}
     }
-    nargs = objc - i;
     if (serverCmd != NULL) {
 	if (async) {
 	    return TkuvUsageError(interp,
@@ -231,276 +133,128 @@ TkuvSocketObjCmd(
 	    return TkuvUsageError(interp,
 		    "option -myport is not valid for servers");
 	}
-	if (nargs != 1) {
+	if (objc - i != 1) {
 	    return TkuvWrongNumArgs(interp, 1, objv, usage);
 	}
-    } else if (nargs != 2) {
+    } else if (objc - i != 2) {
 	return TkuvWrongNumArgs(interp, 1, objv, usage);
     } else {
-	host = Tcl_GetString(objv[i]);
-	i++;
+	host = Tcl_GetString(objv[i++]);
+	if (*host == '\0') {
+	    return TkuvUsageError(interp,
+		    "expected a host name or address but got \"\"");
+	}
     }
-    if (TkuvGetPort(interp, objv[i], serverCmd ? 0 : 1, &port) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+    if (TkuvGetPort(interp, objv[i], serverCmd ? 0 : 1, &port) != TCL_OK
+	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
 
-    if (serverCmd != NULL) {
-	if (Resolve(interp, bridge, myaddr ? myaddr : "0.0.0.0", port, 1,
-		&local) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-    } else {
-	if (Resolve(interp, bridge, host, port, 0, &ss) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-	if (myaddr != NULL || myport != 0) {
-	    if (Resolve(interp, bridge, myaddr ? myaddr
-		    : (ss.ss_family == AF_INET6 ? "::" : "0.0.0.0"), myport, 1,
-		    &local) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	}
-    }
-
-    s = NewState(bridge);
-    if (NewHandle(interp, bridge, s) != TCL_OK) {
-	FreeState(s);
+    s = TkuvSockNewState(bridge, interp);
+    if (NewHandle(interp, s) != TCL_OK) {
+	TkuvSockFreeState(s);
 	return TCL_ERROR;
     }
     if (serverCmd != NULL) {
 	s->isServer = 1;
 	s->acceptCmd = serverCmd;
 	Tcl_IncrRefCount(serverCmd);
-	s->interp = interp;
-	err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) &local, 0);
-	if (err == 0) {
-	    err = uv_listen((uv_stream_t *) &s->sh->uv, 128, OnConnection);
+	if (Listen(interp, s, myaddr, port) != TCL_OK) {
+	    Discard(s);
+	    return TCL_ERROR;
 	}
     } else {
-	err = 0;
 	if (myaddr != NULL || myport != 0) {
-	    err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) &local, 0);
+	    if (myaddr == NULL) {
+		s->localAddrs = TkuvAlloc(2 * sizeof(struct sockaddr_storage));
+		s->numLocalAddrs = 2;
+		NumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
+		NumericAddress("::", myport, &s->localAddrs[1]);
+	    } else if (LookUp(interp, bridge, myaddr, myport, &s->localAddrs,
+		    &s->numLocalAddrs) != TCL_OK) {
+		Discard(s);
+		return TCL_ERROR;
+	    }
 	}
-	if (err == 0) {
-	    uv_connect_t *req = TkuvAlloc(sizeof(uv_connect_t));
-
-	    req->data = s->sh;
-	    err = uv_tcp_connect(req, &s->sh->uv, (struct sockaddr *) &ss,
-		    OnConnect);
-	    if (err != 0) {
-		TkuvFree(req);
-	    } else {
-		s->connecting = 1;
+	s->connecting = 1;
+	s->addrs = TkuvAlloc(sizeof(struct sockaddr_storage));
+	if (NumericAddress(host, port, &s->addrs[0])) {
+	    s->numAddrs = 1;
+	    TryNext(s, UV_EAI_NONAME);
+	} else if (StartLookUp(interp, s, host, port) != TCL_OK) {
+	    Discard(s);
+	    return TCL_ERROR;
+	}
+	if (!async) {
+	    /* Tcl's socket connects synchronously unless -async. */
+	    while (s->connecting && TkuvSocketRunOnce(bridge)) {
+		/* Wait. */
+	    }
+	    if (!s->connected) {
+		err = s->error ? s->error : UV_ECONNABORTED;
+		Discard(s);
+		return TkuvSocketError(interp, err);
 	    }
 	}
     }
-    if (err != 0) {
-	TkuvHandleClose(&s->sh->h);
-	FreeState(s);
-	return SocketError(interp, err);
-    }
-    TkuvBridgeKick(bridge);
-
-    if (serverCmd == NULL && !async) {
-	/* Tcl's socket connects synchronously unless -async. */
-	while (s->connecting && s->sh != NULL && RunOnce(bridge)) {
-	    /* Wait. */
-	}
-	if (!s->connected) {
-	    err = s->error ? s->error : UV_ECONNABORTED;
-	    if (s->sh != NULL) {
-		TkuvHandleClose(&s->sh->h);
-	    }
-	    FreeState(s);
-	    return SocketError(interp, err);
-	}
-    }
-
-    snprintf(name, sizeof(name), "tkuvsock%p", (void *) s);
-    s->blocking = !async && serverCmd == NULL;
-    s->chan = Tcl_CreateChannel(&sockChannelType, name, s,
-	    serverCmd ? 0 : (TCL_READABLE | TCL_WRITABLE));
-    if (!s->blocking) {
-	/* The generic layer starts blocking; match Tcl's -async sockets. */
-	Tcl_SetChannelOption(NULL, s->chan, "-blocking", "0");
-    }
-    Tcl_SetChannelOption(NULL, s->chan, "-translation", "auto crlf");
-    Tcl_RegisterChannel(interp, s->chan);
-    Tcl_SetObjResult(interp, Tcl_NewStringObj(name, -1));
+    TkuvSockMakeChannel(s);
+    Tcl_SetObjResult(interp, Tcl_NewStringObj(Tcl_GetChannelName(s->chan),
+	    -1));
     return TCL_OK;
 }
 
-static int
-SocketError(
+int
+TkuvSocketError(
     Tcl_Interp *interp,
     int err)
 {
     return TkuvUvError(interp, "couldn't open socket", err);
 }
 
-/*
- *----------------------------------------------------------------------
- *
- * Resolve --
- *
- *	Host and port to a socket address: numeric addresses directly, names
- *	through a synchronous getaddrinfo (IPv4 answers first), as Tcl's
- *	socket does.
- *
- *----------------------------------------------------------------------
- */
+/* Discard -- a state whose channel was never made, with its handle. */
 
-static int
-Resolve(
-    Tcl_Interp *interp,
-    TkuvBridge *bridge,
-    const char *host,
-    int port,
-    int passive,
-    struct sockaddr_storage *ss)
+static void
+Discard(
+    SockState *s)
 {
-    uv_getaddrinfo_t req;
-    struct addrinfo hints, *ai, *pick = NULL;
-    int err;
-
-    memset(ss, 0, sizeof(*ss));
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *) ss) == 0
-	    || uv_ip6_addr(host, port, (struct sockaddr_in6 *) ss) == 0) {
-	return TCL_OK;
+    if (s->sh != NULL) {
+	TkuvHandleClose(&s->sh->h);
     }
-    if (*host == '\0') {
-	return TkuvUsageError(interp,
-		"expected a host name or address but got \"\"");
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = passive ? AI_PASSIVE : 0;
-    err = uv_getaddrinfo(&bridge->loop, &req, NULL, host, NULL, &hints);
-    if (err != 0) {
-	return SocketError(interp, err);
-    }
-    for (ai = req.addrinfo; ai != NULL; ai = ai->ai_next) {
-	if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
-		&& (pick == NULL || (ai->ai_family == AF_INET
-		&& pick->ai_family != AF_INET))) {
-	    pick = ai;
-	}
-    }
-    if (pick == NULL) {
-	uv_freeaddrinfo(req.addrinfo);
-	return SocketError(interp, UV_EAI_NONAME);
-    }
-    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
-    if (ss->ss_family == AF_INET) {
-	((struct sockaddr_in *) ss)->sin_port = htons((unsigned short) port);
-    } else {
-	((struct sockaddr_in6 *) ss)->sin6_port = htons((unsigned short) port);
-    }
-    uv_freeaddrinfo(req.addrinfo);
-    return TCL_OK;
+    TkuvSockFreeState(s);
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * NewState, NewHandle, FreeState --
+ * NewHandle --
  *
- *	A driver state in the thread's list (creating the event source on
- *	first use), its libuv handle, and the state's release once both the
- *	channel and Tcl's events are done with it.
+ *	A fresh libuv TCP handle for the state, registered as a tkuv handle
+ *	in the state's interp.
  *
  *----------------------------------------------------------------------
  */
-
-static SockState *
-NewState(
-    TkuvBridge *bridge)
-{
-    ThreadData *tsd = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
-    SockState *s = TkuvAlloc(sizeof(SockState));
-
-    memset(s, 0, sizeof(SockState));
-    s->bridge = bridge;
-    if (!tsd->sourceCreated) {
-	tsd->sourceCreated = 1;
-	Tcl_CreateEventSource(SetupProc, CheckProc, NULL);
-	Tcl_CreateThreadExitHandler(ThreadExit, NULL);
-    }
-    s->next = tsd->states;
-    tsd->states = s;
-    return s;
-}
 
 static int
 NewHandle(
     Tcl_Interp *interp,
-    TkuvBridge *bridge,
     SockState *s)
 {
-    SockHandle *sh = TkuvHandleAlloc(&sockType);
+    SockHandle *sh = TkuvHandleAlloc(&TkuvSocketHandleType);
     Tcl_InterpState saved;
     int err;
 
-    if ((err = uv_tcp_init(&bridge->loop, &sh->uv)) != 0) {
+    if ((err = uv_tcp_init(&s->bridge->loop, &sh->uv)) != 0) {
 	TkuvFree(sh);
-	return SocketError(interp, err);
+	return interp ? TkuvSocketError(interp, err) : TCL_ERROR;
     }
-    /* Register sets the result; accept runs inside other commands. */
-    saved = Tcl_SaveInterpState(interp, TCL_OK);
-    TkuvHandleRegister(interp, bridge, &sh->h, (uv_handle_t *) &sh->uv, NULL);
-    Tcl_RestoreInterpState(interp, saved);
+    /* Register sets the result; this also runs inside other commands. */
+    saved = Tcl_SaveInterpState(s->interp, TCL_OK);
+    TkuvHandleRegister(s->interp, s->bridge, &sh->h, (uv_handle_t *) &sh->uv,
+	    NULL);
+    Tcl_RestoreInterpState(s->interp, saved);
     sh->state = s;
     s->sh = sh;
     return TCL_OK;
-}
-
-static void
-FreeState(
-    SockState *s)
-{
-    ThreadData *tsd = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
-    SockState **pp;
-
-    for (pp = &tsd->states; *pp != NULL; pp = &(*pp)->next) {
-	if (*pp == s) {
-	    *pp = s->next;
-	    break;
-	}
-    }
-    if (s->eventQueued) {
-	Tcl_DeleteEvents(DeleteSockEvent, s);
-    }
-    if (s->sh != NULL) {
-	s->sh->state = NULL;
-    }
-    if (s->acceptCmd != NULL) {
-	Tcl_DecrRefCount(s->acceptCmd);
-    }
-    if (s->in != NULL) {
-	TkuvFree(s->in);
-    }
-    TkuvFree(s);
-}
-
-static int
-DeleteSockEvent(
-    Tcl_Event *evPtr,
-    ClientData clientData)
-{
-    return evPtr->proc == SockEventProc
-	    && ((SockEvent *) evPtr)->s == clientData;
-}
-
-static void
-ThreadExit(
-    ClientData clientData)
-{
-    (void) clientData;
-    Tcl_DeleteEventSource(SetupProc, CheckProc, NULL);
 }
 
 /*
@@ -508,9 +262,10 @@ ThreadExit(
  *
  * HandleCmd, HandleClosed --
  *
- *	The handle's command ($h channel) and its closeProc: the libuv side
- *	is going away (channel closed, interp deleted, thread exit), so the
- *	state forgets it.
+ *	The companion handle's command ($h channel|close) and its closeProc:
+ *	the libuv side is going away (channel closed, $h close, interp
+ *	deleted, thread exit), so the state forgets it. A connect in progress
+ *	fails; a server drops the connections nobody was told about.
  *
  *----------------------------------------------------------------------
  */
@@ -550,18 +305,53 @@ HandleClosed(
     TkuvHandle *h)
 {
     SockHandle *sh = (SockHandle *) h;
+    SockState *s = sh->state;
 
-    if (sh->state != NULL) {
-	sh->state->sh = NULL;
-	sh->state->reading = 0;
-	sh->state = NULL;
+    if (s == NULL) {
+	return;
     }
+    sh->state = NULL;
+    s->sh = NULL;
+    s->reading = 0;
+    if (s->connecting) {
+	s->connecting = 0;
+	s->connectFailed = 1;
+	s->error = s->reportError = UV_ECONNABORTED;
+    }
+    DropAccepted(s);
+    TkuvSockChanged(s);
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * RunOnce --
+ * TkuvSocketForget --
+ *
+ *	The channel's state is being freed: abandon a name lookup, drop the
+ *	addresses and any connections accepted but not yet reported.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvSocketForget(
+    SockState *s)
+{
+    if (s->resolving != NULL) {
+	s->resolving->s = NULL;		/* OnResolved frees it. */
+	uv_cancel((uv_req_t *) &s->resolving->req);
+	s->resolving = NULL;
+    }
+    TkuvFree(s->addrs);
+    TkuvFree(s->localAddrs);
+    s->addrs = s->localAddrs = NULL;
+    DropAccepted(s);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSocketRunOnce --
  *
  *	Blocking channel operations: one blocking pass of the loop (see the
  *	file comment for why this is safe outside a tick).
@@ -572,8 +362,8 @@ HandleClosed(
  *----------------------------------------------------------------------
  */
 
-static int
-RunOnce(
+int
+TkuvSocketRunOnce(
     TkuvBridge *bridge)
 {
     if (bridge->inTick || bridge->finalizing) {
@@ -589,237 +379,231 @@ RunOnce(
 /*
  *----------------------------------------------------------------------
  *
- * Reading: libuv reads straight into the state's buffer, up to
- * SOCK_READ_LIMIT bytes; SockInput hands them to Tcl and resumes reading.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-StartReading(
-    SockState *s)
-{
-    if (s->sh == NULL || s->reading || s->eof || s->readClosed
-	    || !s->connected || s->inLen >= SOCK_READ_LIMIT) {
-	return;
-    }
-    if (uv_read_start((uv_stream_t *) &s->sh->uv, OnAlloc, OnRead) == 0) {
-	s->reading = 1;
-	TkuvBridgeKick(s->bridge);
-    }
-}
-
-static void
-OnAlloc(
-    uv_handle_t *handle,
-    size_t suggested,
-    uv_buf_t *buf)
-{
-    SockState *s = ((SockHandle *) handle->data)->state;
-
-    (void) suggested;
-    buf->base = NULL;
-    buf->len = 0;
-    if (s == NULL) {
-	return;
-    }
-    if (s->inStart > 0) {
-	memmove(s->in, s->in + s->inStart, s->inLen);
-	s->inStart = 0;
-    }
-    if (s->inCap - s->inLen < SOCK_READ_CHUNK) {
-	s->inCap = s->inLen + SOCK_READ_CHUNK;
-	s->in = s->in ? realloc(s->in, s->inCap) : TkuvAlloc(s->inCap);
-	if (s->in == NULL) {
-	    Tcl_Panic("tkuv: out of memory");
-	}
-    }
-    buf->base = s->in + s->inLen;
-    buf->len = s->inCap - s->inLen;
-}
-
-static void
-OnRead(
-    uv_stream_t *stream,
-    ssize_t nread,
-    const uv_buf_t *buf)
-{
-    SockState *s = ((SockHandle *) stream->data)->state;
-
-    (void) buf;
-    if (s == NULL || nread == 0) {
-	return;
-    }
-    if (nread > 0) {
-	s->inLen += (size_t) nread;
-	if (s->inLen >= SOCK_READ_LIMIT) {
-	    uv_read_stop(stream);	/* Backpressure. */
-	    s->reading = 0;
-	}
-	return;
-    }
-    if (nread != UV_EOF) {
-	s->error = (int) nread;
-	s->reportError = (int) nread;
-    }
-    s->eof = 1;
-    uv_read_stop(stream);
-    s->reading = 0;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * SockInput --
- *
- *	Buffered bytes, else EOF (0), an error, EAGAIN (non-blocking) or a
- *	blocking wait on the loop.
+ * Addresses: numeric ones directly; -myaddr and -server -myaddr names
+ * with a synchronous lookup (they are local names); the remote host on
+ * libuv's threadpool. IPv4 answers go first, as Tcl orders them.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-SockInput(
-    ClientData instanceData,
-    char *buf,
-    int toRead,
-    int *errorCodePtr)
+NumericAddress(
+    const char *host,
+    int port,
+    struct sockaddr_storage *ss)
 {
-    SockState *s = instanceData;
+    memset(ss, 0, sizeof(*ss));
+    return uv_ip4_addr(host, port, (struct sockaddr_in *) ss) == 0
+	    || uv_ip6_addr(host, port, (struct sockaddr_in6 *) ss) == 0;
+}
 
-    *errorCodePtr = 0;
-    for (;;) {
-	if (s->inLen > 0) {
-	    size_t n = s->inLen < (size_t) toRead ? s->inLen : (size_t) toRead;
+static void
+KeepAddresses(
+    struct addrinfo *res,
+    int port,
+    struct sockaddr_storage **addrsPtr,
+    int *numPtr)
+{
+    struct addrinfo *ai;
+    struct sockaddr_storage *addrs;
+    int n = 0, family, pass;
 
-	    memcpy(buf, s->in + s->inStart, n);
-	    s->inStart += n;
-	    s->inLen -= n;
-	    if (s->inLen == 0) {
-		s->inStart = 0;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+	n++;
+    }
+    addrs = TkuvAlloc((n ? n : 1) * sizeof(struct sockaddr_storage));
+    n = 0;
+    for (pass = 0; pass < 2; pass++) {
+	family = pass ? AF_INET6 : AF_INET;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	    if (ai->ai_family != family) {
+		continue;
 	    }
-	    StartReading(s);
-	    return (int) n;
-	}
-	if (s->connectFailed || s->error) {
-	    *errorCodePtr = ErrnoOf(s->error);
-	    return -1;
-	}
-	if (s->eof || s->readClosed || s->sh == NULL) {
-	    return 0;
-	}
-	StartReading(s);
-	if (!s->blocking) {
-	    *errorCodePtr = EAGAIN;
-	    return -1;
-	}
-	if (!RunOnce(s->bridge)) {
-	    *errorCodePtr = EWOULDBLOCK;
-	    return -1;
+	    memset(&addrs[n], 0, sizeof(addrs[n]));
+	    memcpy(&addrs[n], ai->ai_addr, ai->ai_addrlen);
+	    if (family == AF_INET) {
+		((struct sockaddr_in *) &addrs[n])->sin_port =
+			htons((unsigned short) port);
+	    } else {
+		((struct sockaddr_in6 *) &addrs[n])->sin6_port =
+			htons((unsigned short) port);
+	    }
+	    n++;
 	}
     }
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * SockOutput --
- *
- *	Copies the bytes into libuv's write queue (after trying to send them
- *	at once). Non-blocking: EAGAIN while connecting or above
- *	SOCK_WRITE_LIMIT queued. Blocking: waits until they are sent.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SockOutput(
-    ClientData instanceData,
-    const char *buf,
-    int toWrite,
-    int *errorCodePtr)
-{
-    SockState *s = instanceData;
-    uv_buf_t ub;
-    WriteReq *w;
-    int sent = 0, err;
-
-    *errorCodePtr = 0;
-    while (s->sh != NULL && (s->connecting
-	    || s->writeQueued >= SOCK_WRITE_LIMIT)) {
-	if (!s->blocking) {
-	    *errorCodePtr = EAGAIN;
-	    return -1;
-	}
-	if (!RunOnce(s->bridge)) {
-	    *errorCodePtr = EWOULDBLOCK;
-	    return -1;
-	}
-    }
-    if (s->connectFailed) {
-	*errorCodePtr = ErrnoOf(s->error);
-	return -1;
-    }
-    if (s->sh == NULL || s->writeClosed) {
-	*errorCodePtr = EPIPE;
-	return -1;
-    }
-    if (toWrite == 0) {
-	return 0;
-    }
-    if (s->writeQueued == 0) {
-	ub = uv_buf_init((char *) buf, (unsigned) toWrite);
-	sent = uv_try_write((uv_stream_t *) &s->sh->uv, &ub, 1);
-	if (sent < 0 && sent != UV_EAGAIN) {
-	    s->reportError = sent;
-	    *errorCodePtr = ErrnoOf(sent);
-	    return -1;
-	}
-	if (sent < 0) {
-	    sent = 0;
-	}
-    }
-    if (sent < toWrite) {
-	size_t len = (size_t) (toWrite - sent);
-
-	w = TkuvAlloc(sizeof(WriteReq) + len);
-	w->sh = s->sh;
-	w->len = len;
-	memcpy(w->data, buf + sent, len);
-	ub = uv_buf_init(w->data, (unsigned) len);
-	err = uv_write(&w->req, (uv_stream_t *) &s->sh->uv, &ub, 1, OnWrite);
-	if (err != 0) {
-	    TkuvFree(w);
-	    s->reportError = err;
-	    *errorCodePtr = ErrnoOf(err);
-	    return -1;
-	}
-	s->writeQueued += len;
-	TkuvBridgeKick(s->bridge);
-	while (s->blocking && s->writeQueued > 0 && s->sh != NULL
-		&& RunOnce(s->bridge)) {
-	    /* Blocking flush: wait until it is sent. */
-	}
-    }
-    return toWrite;
+    TkuvFree(*addrsPtr);
+    *addrsPtr = addrs;
+    *numPtr = n;
 }
 
 static void
-OnWrite(
-    uv_write_t *req,
-    int status)
+Hints(
+    struct addrinfo *hints,
+    int passive)
 {
-    WriteReq *w = (WriteReq *) req;
-    SockHandle *sh = w->sh;
-    SockState *s = sh->state;
+    memset(hints, 0, sizeof(*hints));
+    hints->ai_family = AF_UNSPEC;
+    hints->ai_socktype = SOCK_STREAM;
+    hints->ai_flags = passive ? AI_PASSIVE : 0;
+}
+
+static int
+LookUp(
+    Tcl_Interp *interp,
+    TkuvBridge *bridge,
+    const char *host,
+    int port,
+    struct sockaddr_storage **addrsPtr,
+    int *numPtr)
+{
+    uv_getaddrinfo_t req;
+    struct addrinfo hints;
+    int err;
+
+    TkuvFree(*addrsPtr);
+    *addrsPtr = TkuvAlloc(sizeof(struct sockaddr_storage));
+    *numPtr = 1;
+    if (NumericAddress(host, port, *addrsPtr)) {
+	return TCL_OK;
+    }
+    Hints(&hints, 1);
+    err = uv_getaddrinfo(&bridge->loop, &req, NULL, host, NULL, &hints);
+    if (err != 0) {
+	*numPtr = 0;
+	return TkuvSocketError(interp, err);
+    }
+    KeepAddresses(req.addrinfo, port, addrsPtr, numPtr);
+    uv_freeaddrinfo(req.addrinfo);
+    if (*numPtr == 0) {
+	return TkuvSocketError(interp, UV_EAI_NONAME);
+    }
+    return TCL_OK;
+}
+
+static int
+StartLookUp(
+    Tcl_Interp *interp,
+    SockState *s,
+    const char *host,
+    int port)
+{
+    ResolveReq *rr = TkuvAlloc(sizeof(ResolveReq));
+    struct addrinfo hints;
+    int err;
+
+    rr->s = s;
+    rr->port = port;
+    Hints(&hints, 0);
+    err = uv_getaddrinfo(&s->bridge->loop, &rr->req, OnResolved, host, NULL,
+	    &hints);
+    if (err != 0) {
+	TkuvFree(rr);
+	return TkuvSocketError(interp, err);
+    }
+    s->resolving = rr;
+    TkuvBridgeKick(s->bridge);
+    return TCL_OK;
+}
+
+static void
+OnResolved(
+    uv_getaddrinfo_t *req,
+    int status,
+    struct addrinfo *res)
+{
+    ResolveReq *rr = (ResolveReq *) req;
+    SockState *s = rr->s;
 
     if (s != NULL) {
-	s->writeQueued -= w->len;
-	if (status < 0 && status != UV_ECANCELED) {
-	    s->reportError = status;
+	s->resolving = NULL;
+	if (status == 0) {
+	    KeepAddresses(res, rr->port, &s->addrs, &s->numAddrs);
+	}
+	TryNext(s, status ? status : UV_EAI_NONAME);
+    }
+    uv_freeaddrinfo(res);
+    TkuvFree(rr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TryNext, OnConnect --
+ *
+ *	Connect to the next address; each attempt after the first gets a
+ *	fresh handle (a failed socket cannot be reused, and the family may
+ *	change). When none is left the channel reports the last error
+ *	(err: the error so far).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+PickLocal(
+    SockState *s,
+    int family,
+    struct sockaddr_storage **localPtr)
+{
+    int i;
+
+    *localPtr = NULL;
+    for (i = 0; i < s->numLocalAddrs; i++) {
+	if (s->localAddrs[i].ss_family == family) {
+	    *localPtr = &s->localAddrs[i];
+	    return 1;
 	}
     }
-    TkuvFree(w);
+    return s->numLocalAddrs == 0;
+}
+
+static void
+TryNext(
+    SockState *s,
+    int err)
+{
+    struct sockaddr_storage *to, *local;
+    uv_connect_t *req;
+
+    while (s->connecting && s->nextAddr < s->numAddrs) {
+	to = &s->addrs[s->nextAddr++];
+	if (s->nextAddr > 1) {
+	    SockHandle *old = s->sh;
+
+	    /* Detach first, so HandleClosed does not end the connect. */
+	    old->state = NULL;
+	    s->sh = NULL;
+	    TkuvHandleClose(&old->h);
+	    if (Tcl_InterpDeleted(s->interp)
+		    || NewHandle(NULL, s) != TCL_OK) {
+		err = UV_ECONNABORTED;
+		break;
+	    }
+	}
+	if (!PickLocal(s, to->ss_family, &local)) {
+	    err = UV_EAFNOSUPPORT;
+	    continue;
+	}
+	if (local != NULL && (err = uv_tcp_bind(&s->sh->uv,
+		(struct sockaddr *) local, 0)) != 0) {
+	    continue;
+	}
+	req = TkuvAlloc(sizeof(uv_connect_t));
+	req->data = s->sh;
+	err = uv_tcp_connect(req, &s->sh->uv, (struct sockaddr *) to,
+		OnConnect);
+	if (err != 0) {
+	    TkuvFree(req);
+	    continue;
+	}
+	TkuvBridgeKick(s->bridge);
+	return;
+    }
+    if (s->connecting) {
+	s->connecting = 0;
+	s->connectFailed = 1;
+	s->error = s->reportError = err;
+	TkuvSockChanged(s);
+    }
 }
 
 static void
@@ -834,30 +618,87 @@ OnConnect(
     if (s == NULL || status == UV_ECANCELED) {
 	return;
     }
-    s->connecting = 0;
     if (status < 0) {
-	s->connectFailed = 1;
-	s->error = status;
-	s->reportError = status;
+	TryNext(s, status);
 	return;
     }
-    s->connected = 1;
-    StartReading(s);
-    if (s->shutdownPending) {
-	uv_shutdown_t *sreq = TkuvAlloc(sizeof(uv_shutdown_t));
-
-	sreq->data = sh;
-	if (uv_shutdown(sreq, (uv_stream_t *) &sh->uv, OnShutdown) != 0) {
-	    TkuvFree(sreq);
-	}
-    }
+    TkuvSockConnected(s);
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * Server side: OnConnection only notes the pending connection; the
- * channel's event accepts it and runs the accept command.
+ * Listen --
+ *
+ *	Without -myaddr, one dual-stack socket on :: takes IPv4 and IPv6
+ *	(IPv4 peers are reported in their IPv4 form); a host without IPv6
+ *	gets 0.0.0.0. With -myaddr, the first address it names.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Listen(
+    Tcl_Interp *interp,
+    SockState *s,
+    const char *myaddr,
+    int port)
+{
+    struct sockaddr_storage *addrs = NULL;
+    int num = 0, err;
+
+    if (myaddr == NULL) {
+	addrs = TkuvAlloc(sizeof(struct sockaddr_storage));
+	NumericAddress("::", port, addrs);
+	err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
+	if (err == 0) {
+	    err = uv_listen((uv_stream_t *) &s->sh->uv, SOMAXCONN,
+		    OnConnection);
+	}
+	if (err == 0) {
+	    s->dualStack = 1;
+	    TkuvFree(addrs);
+	    TkuvBridgeKick(s->bridge);	/* The poll thread watches it. */
+	    return TCL_OK;
+	}
+	if (err == UV_EADDRINUSE || err == UV_EACCES) {
+	    TkuvFree(addrs);
+	    return TkuvSocketError(interp, err);
+	}
+	/* No IPv6 here: a fresh handle on 0.0.0.0. */
+	TkuvHandleClose(&s->sh->h);
+	if (NewHandle(interp, s) != TCL_OK) {
+	    TkuvFree(addrs);
+	    return TCL_ERROR;
+	}
+	NumericAddress("0.0.0.0", port, addrs);
+	num = 1;
+    } else if (LookUp(interp, s->bridge, myaddr, port, &addrs, &num)
+	    != TCL_OK) {
+	TkuvFree(addrs);
+	return TCL_ERROR;
+    }
+    err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
+    if (err == 0) {
+	err = uv_listen((uv_stream_t *) &s->sh->uv, SOMAXCONN, OnConnection);
+    }
+    TkuvFree(addrs);
+    if (err != 0) {
+	return TkuvSocketError(interp, err);
+    }
+    TkuvBridgeKick(s->bridge);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnConnection, TkuvSocketAccept --
+ *
+ *	libuv accepts every pending connection in one pass (each into a
+ *	handle not yet registered, queued on the server); the server's
+ *	channel event then makes one channel at a time and runs the accept
+ *	command, so a burst of connections never starves other events.
  *
  *----------------------------------------------------------------------
  */
@@ -868,6 +709,7 @@ OnConnection(
     int status)
 {
     SockState *s = ((SockHandle *) server->data)->state;
+    SockHandle *c;
 
     if (s == NULL) {
 	return;
@@ -876,449 +718,100 @@ OnConnection(
 	s->reportError = status;
 	return;
     }
-    s->pendingAccept = 1;
+    c = TkuvHandleAlloc(&TkuvSocketHandleType);
+    if (uv_tcp_init(&s->bridge->loop, &c->uv) != 0) {
+	TkuvFree(c);
+	return;
+    }
+    c->uv.data = c;
+    if (uv_accept(server, (uv_stream_t *) &c->uv) != 0) {
+	uv_close((uv_handle_t *) &c->uv, FreeUnregistered);
+	return;
+    }
+    if (s->acceptLast != NULL) {
+	s->acceptLast->nextAccepted = c;
+    } else {
+	s->acceptFirst = c;
+    }
+    s->acceptLast = c;
+    TkuvSockChanged(s);
 }
 
 static void
-DoAccept(
+FreeUnregistered(
+    uv_handle_t *handle)
+{
+    TkuvFree(handle->data);
+}
+
+static void
+DropAccepted(
+    SockState *s)
+{
+    SockHandle *c;
+
+    while ((c = s->acceptFirst) != NULL) {
+	s->acceptFirst = c->nextAccepted;
+	uv_close((uv_handle_t *) &c->uv, FreeUnregistered);
+    }
+    s->acceptLast = NULL;
+}
+
+void
+TkuvSocketAccept(
     SockState *s)
 {
     Tcl_Interp *interp = s->interp;
-    SockState *c;
+    SockHandle *c = s->acceptFirst;
+    SockState *cs;
+    Tcl_InterpState saved;
+    Tcl_Channel chan;
     Tcl_Obj *cmd;
     struct sockaddr_storage ss;
-    int len = sizeof(ss), code;
-    char name[64];
-    char host[64];
-    int port = 0;
+    char host[TKUV_ADDRSTRLEN];
+    int len = sizeof(ss), port = 0, code;
 
-    s->pendingAccept = 0;
+    s->acceptFirst = c->nextAccepted;
+    if (s->acceptFirst == NULL) {
+	s->acceptLast = NULL;
+    }
     if (Tcl_InterpDeleted(interp)) {
+	uv_close((uv_handle_t *) &c->uv, FreeUnregistered);
 	return;
     }
-    c = NewState(s->bridge);
-    if (NewHandle(interp, s->bridge, c) != TCL_OK) {
-	FreeState(c);
-	return;
-    }
-    if (uv_accept((uv_stream_t *) &s->sh->uv, (uv_stream_t *) &c->sh->uv)
-	    != 0) {
-	TkuvHandleClose(&c->sh->h);
-	FreeState(c);
-	return;
-    }
-    TkuvBridgeKick(s->bridge);	/* libuv watches the listener again. */
-    c->connected = 1;
-    StartReading(c);
+    saved = Tcl_SaveInterpState(interp, TCL_OK);
+    TkuvHandleRegister(interp, s->bridge, &c->h, (uv_handle_t *) &c->uv,
+	    NULL);
+    Tcl_RestoreInterpState(interp, saved);
+    cs = TkuvSockNewState(s->bridge, interp);
+    cs->sh = c;
+    c->state = cs;
+    TkuvSockConnected(cs);
 
     host[0] = '\0';
-    if (uv_tcp_getpeername(&c->sh->uv, (struct sockaddr *) &ss, &len) == 0) {
+    if (uv_tcp_getpeername(&c->uv, (struct sockaddr *) &ss, &len) == 0) {
 	port = TkuvSockaddrName((struct sockaddr *) &ss, host, sizeof(host));
     }
-    snprintf(name, sizeof(name), "tkuvsock%p", (void *) c);
-    c->blocking = 1;
-    c->chan = Tcl_CreateChannel(&sockChannelType, name, c,
-	    TCL_READABLE | TCL_WRITABLE);
-    Tcl_SetChannelOption(NULL, c->chan, "-translation", "auto crlf");
-    Tcl_RegisterChannel(interp, c->chan);
+    TkuvSockMakeChannel(cs);
+    chan = cs->chan;
 
     cmd = Tcl_DuplicateObj(s->acceptCmd);
     Tcl_IncrRefCount(cmd);
-    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(name, -1));
+    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(
+	    Tcl_GetChannelName(chan), -1));
     Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(host, -1));
     Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewIntObj(port));
+
+    /* As Tcl does: hold the channel over the script; on error, drop it. */
+    Tcl_RegisterChannel(NULL, chan);
     Tcl_Preserve(interp);
     code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
     if (code != TCL_OK) {
 	Tcl_BackgroundException(interp, code);
-	Tcl_UnregisterChannel(interp, c->chan);	/* As Tcl does. */
+	Tcl_UnregisterChannel(interp, chan);
     }
     Tcl_ResetResult(interp);
+    Tcl_UnregisterChannel(NULL, chan);
     Tcl_Release(interp);
     Tcl_DecrRefCount(cmd);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * Notification: the event source queues one SockEvent per ready channel
- * that asked (watchProc); the event calls Tcl_NotifyChannel.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ReadyMask(
-    SockState *s)
-{
-    int mask = 0;
-
-    if (s->isServer) {
-	return (s->pendingAccept && s->sh != NULL) ? TCL_READABLE : 0;
-    }
-    if (s->inLen > 0 || s->eof || s->error || s->connectFailed
-	    || s->sh == NULL) {
-	mask |= TCL_READABLE;
-    }
-    if ((s->connected && s->writeQueued < SOCK_WRITE_LIMIT)
-	    || s->connectFailed || s->sh == NULL) {
-	mask |= TCL_WRITABLE;
-    }
-    return mask;
-}
-
-static int
-Wanted(
-    SockState *s)
-{
-    if (s->isServer) {
-	return ReadyMask(s);
-    }
-    return ReadyMask(s) & s->interest;
-}
-
-static void
-SetupProc(
-    ClientData clientData,
-    int flags)
-{
-    ThreadData *tsd = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
-    SockState *s;
-    Tcl_Time zero = {0, 0};
-
-    (void) clientData;
-    if (!(flags & TCL_FILE_EVENTS)) {
-	return;
-    }
-    for (s = tsd->states; s != NULL; s = s->next) {
-	if (s->chan != NULL && !s->eventQueued && Wanted(s)) {
-	    Tcl_SetMaxBlockTime(&zero);
-	    return;
-	}
-    }
-}
-
-static void
-CheckProc(
-    ClientData clientData,
-    int flags)
-{
-    ThreadData *tsd = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
-    SockState *s;
-
-    (void) clientData;
-    if (!(flags & TCL_FILE_EVENTS)) {
-	return;
-    }
-    for (s = tsd->states; s != NULL; s = s->next) {
-	if (s->chan != NULL && !s->eventQueued && Wanted(s)) {
-	    SockEvent *ev = (SockEvent *) ckalloc(sizeof(SockEvent));
-
-	    ev->header.proc = SockEventProc;
-	    ev->s = s;
-	    s->eventQueued = 1;
-	    Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
-	}
-    }
-}
-
-static int
-SockEventProc(
-    Tcl_Event *evPtr,
-    int flags)
-{
-    SockState *s = ((SockEvent *) evPtr)->s;
-    int mask;
-
-    if (!(flags & TCL_FILE_EVENTS)) {
-	return 0;
-    }
-    s->eventQueued = 0;
-    if (s->isServer) {
-	if (ReadyMask(s)) {
-	    DoAccept(s);
-	}
-	return 1;
-    }
-    mask = ReadyMask(s) & s->interest;
-    if (mask != 0) {
-	/* May close the channel and free s. */
-	Tcl_NotifyChannel(s->chan, mask);
-    }
-    return 1;
-}
-
-static void
-SockWatch(
-    ClientData instanceData,
-    int mask)
-{
-    SockState *s = instanceData;
-
-    s->interest = mask;
-    if (mask & TCL_READABLE) {
-	StartReading(s);
-    }
-}
-
-static int
-SockGetHandle(
-    ClientData instanceData,
-    int direction,
-    ClientData *handlePtr)
-{
-    (void) instanceData;
-    (void) direction;
-    (void) handlePtr;
-    return TCL_ERROR;	/* No fd for Tcl's notifier: that is the point. */
-}
-
-static int
-SockBlockMode(
-    ClientData instanceData,
-    int mode)
-{
-    SockState *s = instanceData;
-
-    s->blocking = (mode == TCL_MODE_BLOCKING);
-    return 0;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * SockClose2 --
- *
- *	close (flags 0): close the libuv side, after pending writes have
- *	been sent; close $ch write: uv_shutdown; close $ch read: stop
- *	reading.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SockClose2(
-    ClientData instanceData,
-    Tcl_Interp *interp,
-    int flags)
-{
-    SockState *s = instanceData;
-    SockHandle *sh = s->sh;
-    uv_shutdown_t *req;
-    int err = 0;
-
-    (void) interp;
-    if (flags & TCL_CLOSE_READ) {
-	s->readClosed = 1;
-	if (sh != NULL && s->reading) {
-	    uv_read_stop((uv_stream_t *) &sh->uv);
-	    s->reading = 0;
-	}
-	s->inLen = 0;
-	return 0;
-    }
-    if (flags & TCL_CLOSE_WRITE) {
-	if (sh == NULL || s->writeClosed) {
-	    return 0;
-	}
-	s->writeClosed = 1;
-	if (s->connecting) {
-	    s->shutdownPending = 1;	/* OnConnect shuts down. */
-	    return 0;
-	}
-	req = TkuvAlloc(sizeof(uv_shutdown_t));
-	req->data = sh;
-	err = uv_shutdown(req, (uv_stream_t *) &sh->uv, OnShutdown);
-	if (err != 0) {
-	    TkuvFree(req);
-	    return ErrnoOf(err);
-	}
-	TkuvBridgeKick(s->bridge);
-	return 0;
-    }
-
-    if (sh != NULL) {
-	if (s->writeQueued > 0 && !s->writeClosed && !s->isServer) {
-	    /* Let libuv send what is queued, then close. */
-	    req = TkuvAlloc(sizeof(uv_shutdown_t));
-	    req->data = sh;
-	    if (uv_shutdown(req, (uv_stream_t *) &sh->uv, OnShutdownThenClose)
-		    == 0) {
-		sh->closeWhenDrained = 1;
-		s->sh = NULL;
-		sh->state = NULL;
-		if (s->reading) {
-		    uv_read_stop((uv_stream_t *) &sh->uv);
-		}
-		TkuvBridgeKick(s->bridge);
-		FreeState(s);
-		return 0;
-	    }
-	    TkuvFree(req);
-	}
-	TkuvHandleClose(&sh->h);
-    }
-    if (s->reportError != 0 && s->error == 0 && err == 0) {
-	err = 0;
-    }
-    FreeState(s);
-    return err;
-}
-
-static void
-OnShutdown(
-    uv_shutdown_t *req,
-    int status)
-{
-    SockHandle *sh = req->data;
-
-    if (sh->state != NULL && status < 0 && status != UV_ECANCELED) {
-	sh->state->reportError = status;
-    }
-    TkuvFree(req);
-}
-
-static void
-OnShutdownThenClose(
-    uv_shutdown_t *req,
-    int status)
-{
-    SockHandle *sh = req->data;
-
-    (void) status;
-    TkuvFree(req);
-    if (!sh->h.closed) {
-	TkuvHandleClose(&sh->h);
-    }
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * SockGetOption --
- *
- *	-error, -peername, -sockname (as {address host port}; host is the
- *	address too: no reverse lookup on the GUI thread).
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SockGetOption(
-    ClientData instanceData,
-    Tcl_Interp *interp,
-    const char *optionName,
-    Tcl_DString *dsPtr)
-{
-    SockState *s = instanceData;
-    struct sockaddr_storage ss;
-    int len, all = (optionName == NULL), err;
-    const char *msg;
-
-    if (all || strcmp(optionName, "-error") == 0) {
-	if (all) {
-	    Tcl_DStringAppendElement(dsPtr, "-error");
-	}
-	msg = s->reportError ? uv_strerror(s->reportError) : "";
-	s->reportError = 0;
-	if (!all) {
-	    Tcl_DStringAppend(dsPtr, msg, -1);
-	    return TCL_OK;
-	}
-	Tcl_DStringAppendElement(dsPtr, msg);
-    }
-    if (!s->isServer && (all || strcmp(optionName, "-peername") == 0)) {
-	len = sizeof(ss);
-	err = (s->sh == NULL) ? UV_ENOTCONN : uv_tcp_getpeername(&s->sh->uv,
-		(struct sockaddr *) &ss, &len);
-	if (err == 0) {
-	    if (all) {
-		Tcl_DStringAppendElement(dsPtr, "-peername");
-		Tcl_DStringStartSublist(dsPtr);
-	    }
-	    AppendAddress(dsPtr, (struct sockaddr *) &ss);
-	    if (all) {
-		Tcl_DStringEndSublist(dsPtr);
-	    } else {
-		return TCL_OK;
-	    }
-	} else if (!all) {
-	    if (interp != NULL) {
-		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-			"can't get peername: %s", uv_strerror(err)));
-		Tcl_SetErrorCode(interp, "TKUV", uv_err_name(err),
-			uv_strerror(err), NULL);
-	    }
-	    return TCL_ERROR;
-	}
-    }
-    if (all || strcmp(optionName, "-sockname") == 0) {
-	len = sizeof(ss);
-	err = (s->sh == NULL) ? UV_EBADF : uv_tcp_getsockname(&s->sh->uv,
-		(struct sockaddr *) &ss, &len);
-	if (err == 0) {
-	    if (all) {
-		Tcl_DStringAppendElement(dsPtr, "-sockname");
-		Tcl_DStringStartSublist(dsPtr);
-	    }
-	    AppendAddress(dsPtr, (struct sockaddr *) &ss);
-	    if (all) {
-		Tcl_DStringEndSublist(dsPtr);
-	    }
-	    return TCL_OK;
-	} else if (!all) {
-	    if (interp != NULL) {
-		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-			"can't get sockname: %s", uv_strerror(err)));
-		Tcl_SetErrorCode(interp, "TKUV", uv_err_name(err),
-			uv_strerror(err), NULL);
-	    }
-	    return TCL_ERROR;
-	}
-	return TCL_OK;
-    }
-    return Tcl_BadChannelOption(interp, optionName,
-	    s->isServer ? "error sockname" : "error peername sockname");
-}
-
-static void
-AppendAddress(
-    Tcl_DString *dsPtr,
-    const struct sockaddr *sa)
-{
-    char name[64], port[16];
-    int p = TkuvSockaddrName(sa, name, sizeof(name));
-
-    snprintf(port, sizeof(port), "%d", p);
-    Tcl_DStringAppendElement(dsPtr, name);
-    Tcl_DStringAppendElement(dsPtr, name);
-    Tcl_DStringAppendElement(dsPtr, port);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * ErrnoOf --
- *
- *	A libuv error as an errno value for Tcl's channel layer.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ErrnoOf(
-    int uvErr)
-{
-    if (uvErr == 0) {
-	return EIO;
-    }
-#ifndef _WIN32
-    return -uvErr;			/* libuv errors are -errno on Unix. */
-#else
-    switch (uvErr) {
-    case UV_EPIPE: return EPIPE;
-    case UV_EAGAIN: return EAGAIN;
-    default: return EIO;
-    }
-#endif
 }

@@ -767,7 +767,7 @@ static Tcl_Obj *
 AddressObj(
     const struct sockaddr *sa)
 {
-    char name[64];
+    char name[TKUV_ADDRSTRLEN];
     int port = TkuvSockaddrName(sa, name, sizeof(name));
     Tcl_Obj *pair = Tcl_NewListObj(0, NULL);
 

@@ -357,10 +357,9 @@ GetBoolean(
  *
  * AddressToObjs --
  *
- *	The host (numeric) and port of a socket address. An IPv4 address
- *	seen through a dual-stack IPv6 socket (::ffff:a.b.c.d) is given in
- *	its IPv4 form, so that replying with `send $host $port` works on
- *	either kind of socket; an IPv6 zone is kept as %IFNAME.
+ *	The host (numeric, see TkuvSockaddrName) and port of a socket
+ *	address, so that replying with `send $host $port` works on either
+ *	kind of socket.
  *
  *----------------------------------------------------------------------
  */
@@ -371,42 +370,9 @@ AddressToObjs(
     Tcl_Obj **hostPtr,
     Tcl_Obj **portPtr)
 {
-    char name[64 + MAX_IFACE];
-    int port = 0;
+    char name[TKUV_ADDRSTRLEN];
+    int port = TkuvSockaddrName(sa, name, sizeof(name));
 
-    name[0] = '\0';
-    if (sa->sa_family == AF_INET) {
-	const struct sockaddr_in *sin = (const struct sockaddr_in *) sa;
-
-	uv_ip4_name(sin, name, sizeof(name));
-	port = ntohs(sin->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) sa;
-	const unsigned char *b = sin6->sin6_addr.s6_addr;
-	static const unsigned char mapped[12] = {
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
-
-	port = ntohs(sin6->sin6_port);
-	if (memcmp(b, mapped, sizeof(mapped)) == 0) {
-	    snprintf(name, sizeof(name), "%u.%u.%u.%u", b[12], b[13], b[14],
-		    b[15]);
-	} else {
-	    uv_ip6_name(sin6, name, sizeof(name));
-	    if (sin6->sin6_scope_id != 0) {
-		char iface[MAX_IFACE];
-		size_t size = sizeof(iface);
-		size_t used = strlen(name);
-
-		if (uv_if_indextoname(sin6->sin6_scope_id, iface, &size) == 0) {
-		    snprintf(name + used, sizeof(name) - used, "%%%s", iface);
-		} else {
-		    snprintf(name + used, sizeof(name) - used, "%%%u",
-			    (unsigned) sin6->sin6_scope_id);
-		}
-	    }
-	}
-    }
     *hostPtr = Tcl_NewStringObj(name, -1);
     *portPtr = Tcl_NewIntObj(port);
 }
