@@ -77,9 +77,9 @@ Tkuv_Init(
  *	Loads tkuv into a safe interp (Tcl's `load` calls this one there):
  *	only tkuv::timer and tkuv::info. Timers give a safe script nothing
  *	that `after` does not; every other command reaches the network, the
- *	file system, other processes, process-wide signal dispositions or
- *	raw file descriptors (tkuv::guest -fd), so none of them exists in a
- *	safe interp. Handles are commands of the interp that made them: a
+ *	file system, other processes, process-wide signal dispositions and
+ *	descriptor limits (tkuv::fdlimit) or raw file descriptors
+ *	(tkuv::guest -fd), so none of them exists in a safe interp. Handles are commands of the interp that made them: a
  *	safe child never sees its parent's.
  *
  *----------------------------------------------------------------------
