@@ -440,16 +440,43 @@ TkuvHandleInvoke(
     TkuvHandle *h,
     Tcl_Obj *eventArgs)
 {
-    Tcl_Obj *cmd = Tcl_DuplicateObj(h->callback);
-    int code;
+    Tcl_Obj *stackWords[16], **words = stackWords, **prefix, **args = NULL;
+    int numPrefix, numArgs = 0, numWords, i, code;
 
-    Tcl_IncrRefCount(cmd);
-    Tcl_ListObjAppendElement(NULL, cmd, h->nameObj);
-    if (eventArgs != NULL) {
-	Tcl_ListObjAppendList(NULL, cmd, eventArgs);
+    /*
+     * The words go straight to Tcl_EvalObjv (no list is copied and grown
+     * for every event). Each word is held for the call: the script may
+     * replace the callback or shimmer the list meanwhile.
+     */
+    if (Tcl_ListObjGetElements(NULL, h->callback, &numPrefix, &prefix)
+	    != TCL_OK) {
+	numPrefix = 0;		/* Checked when set; cannot happen. */
     }
-    code = Tcl_EvalObjEx(h->interp, cmd, TCL_EVAL_GLOBAL);
-    Tcl_DecrRefCount(cmd);
+    if (eventArgs != NULL && Tcl_ListObjGetElements(NULL, eventArgs,
+	    &numArgs, &args) != TCL_OK) {
+	numArgs = 0;
+    }
+    numWords = numPrefix + 1 + numArgs;
+    if (numWords > (int) (sizeof(stackWords) / sizeof(stackWords[0]))) {
+	words = (Tcl_Obj **) ckalloc(numWords * sizeof(Tcl_Obj *));
+    }
+    for (i = 0; i < numPrefix; i++) {
+	words[i] = prefix[i];
+    }
+    words[numPrefix] = h->nameObj;
+    for (i = 0; i < numArgs; i++) {
+	words[numPrefix + 1 + i] = args[i];
+    }
+    for (i = 0; i < numWords; i++) {
+	Tcl_IncrRefCount(words[i]);
+    }
+    code = Tcl_EvalObjv(h->interp, numWords, words, TCL_EVAL_GLOBAL);
+    for (i = 0; i < numWords; i++) {
+	Tcl_DecrRefCount(words[i]);
+    }
+    if (words != stackWords) {
+	ckfree((char *) words);
+    }
     if (code != TCL_OK && code != TCL_ERROR) {
 	Tcl_SetObjResult(h->interp, Tcl_ObjPrintf(
 		"callback of %s: unexpected %s", Tcl_GetString(h->nameObj),

@@ -11,6 +11,12 @@
  *	TICKCMD) and hands off again. So the poll thread never touches loop
  *	state, and at most one tick event is ever queued.
  *
+ *	Two shortcuts keep the Tcl thread from waking the poll thread only to
+ *	be alerted back: a kick (the loop changed outside a tick) queues a
+ *	"direct" tick on the owner while the poll thread keeps its turn, and a
+ *	tick that leaves work for right away is followed by another one from
+ *	the owner's own check proc (TkuvPumpKick, TickAgain).
+ *
  *	Why a flag + Tcl_ThreadAlert rather than Tcl_ThreadQueueEvent from the
  *	poll thread: the owner queues its own events, so no event is ever pushed
  *	into a thread that is tearing down, and the "one tick queued" rule is
@@ -43,7 +49,13 @@ struct TkuvPump {
     /* Owner thread only. */
     int waiting;		/* The poll thread holds the turn. */
     int kicked;			/* A wake was sent during this turn. */
+    uint64_t waitDue;		/* uv_hrtime (ms) the poll thread's wait ends
+				 * by itself; UINT64_MAX for none. */
     int tickQueued;
+    int again;			/* The last tick left work for right away:
+				 * tick again without a thread round trip. */
+    int idleWait;		/* ... but first let idle handlers (Tk's
+				 * redraws) run once: IdleMark pending. */
     int inTick;
     int freeAfterTick;		/* Destroyed from inside its own tick. */
     uint64_t ticks;
@@ -54,6 +66,8 @@ struct TkuvPump {
 typedef struct TickEvent {
     Tcl_Event header;		/* Must be first. */
     TkuvPump *pump;
+    int direct;			/* Queued by a kick while the poll thread
+				 * holds the turn (see TkuvPumpKick). */
 } TickEvent;
 
 TCL_DECLARE_MUTEX(registryMutex)
@@ -65,6 +79,10 @@ static void	PumpCheckProc(ClientData clientData, int flags);
 static int	TickEventProc(Tcl_Event *evPtr, int flags);
 static int	IsTickOf(Tcl_Event *evPtr, ClientData clientData);
 static void	Handoff(TkuvPump *pump, int timeout);
+static void	QueueTick(TkuvPump *pump, int direct);
+static uint64_t	NowMs(void);
+static void	TickAgain(TkuvPump *pump);
+static void	IdleMark(ClientData clientData);
 static void	StopThread(TkuvPump *pump);
 
 /*
@@ -211,7 +229,7 @@ PumpSetupProc(
     uv_mutex_lock(&pump->lock);
     ready = pump->ready;
     uv_mutex_unlock(&pump->lock);
-    if (ready) {
+    if (ready || pump->again) {
 	Tcl_Time zero = {0, 0};
 
 	Tcl_SetMaxBlockTime(&zero);
@@ -225,7 +243,6 @@ PumpCheckProc(
 {
     TkuvPump *pump = clientData;
     int ready;
-    TickEvent *ev;
 
     if (!(flags & TCL_FILE_EVENTS) || pump->tickQueued) {
 	return;
@@ -234,14 +251,32 @@ PumpCheckProc(
     ready = pump->ready;
     pump->ready = 0;
     uv_mutex_unlock(&pump->lock);
-    if (!ready) {
-	return;
+    if (ready) {
+	pump->waiting = 0;
+	pump->again = 0;
+	QueueTick(pump, 0);
+    } else if (pump->again
+	    && (!pump->idleWait || !(flags & TCL_IDLE_EVENTS))) {
+	/*
+	 * Direct while the poll thread holds the turn, a normal tick (that
+	 * hands off) when this thread does.
+	 */
+	pump->again = 0;
+	QueueTick(pump, pump->waiting);
     }
-    pump->waiting = 0;
-    pump->tickQueued = 1;
-    ev = (TickEvent *) ckalloc(sizeof(TickEvent));
+}
+
+static void
+QueueTick(
+    TkuvPump *pump,
+    int direct)
+{
+    TickEvent *ev = (TickEvent *) ckalloc(sizeof(TickEvent));
+
     ev->header.proc = TickEventProc;
     ev->pump = pump;
+    ev->direct = direct;
+    pump->tickQueued = 1;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
 
@@ -261,6 +296,7 @@ TickEventProc(
     int flags)
 {
     TkuvPump *pump = ((TickEvent *) evPtr)->pump;
+    int direct = ((TickEvent *) evPtr)->direct;
     int timeout;
 
     if (!(flags & TCL_FILE_EVENTS)) {
@@ -272,11 +308,15 @@ TickEventProc(
     /*
      * Wakes asked for from here on need another tick: this one may already
      * be past the point where it would see their work. Wakes asked for
-     * before this point are served by this tick.
+     * before this point are served by this tick. (A direct tick leaves the
+     * flag alone: the poll thread has not returned, so the wake that set
+     * it is still to come.)
      */
-    uv_mutex_lock(&pump->lock);
-    pump->wakePending = 0;
-    uv_mutex_unlock(&pump->lock);
+    if (!direct) {
+	uv_mutex_lock(&pump->lock);
+	pump->wakePending = 0;
+	uv_mutex_unlock(&pump->lock);
+    }
 
     pump->inTick = 1;
     timeout = pump->tickProc(pump->tickData);
@@ -285,8 +325,64 @@ TickEventProc(
 	TkuvFree(pump);
 	return 1;
     }
-    Handoff(pump, timeout);
+    if (timeout == 0) {
+	TickAgain(pump);
+    } else if (!direct) {
+	Handoff(pump, timeout);
+    } else if (pump->waiting && !pump->kicked && timeout >= 0
+	    && NowMs() + (uint64_t) timeout < pump->waitDue) {
+	/*
+	 * The poll thread still holds the turn, waiting with a deadline
+	 * later than the one this tick found (an earlier timer): it must come
+	 * back and take the new one.
+	 */
+	pump->kicked = 1;
+	TkuvPollerWake(pump->poller);
+    }
     return 1;
+}
+
+static uint64_t
+NowMs(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TickAgain, IdleMark --
+ *
+ *	A tick that leaves work for right away (timeout 0: a guest's ready
+ *	callbacks, libuv's pending queue) is followed by another tick queued
+ *	by this thread's own check proc, instead of handing the turn to the
+ *	poll thread only to be alerted back at once: that round trip cost two
+ *	thread wake-ups per loop iteration. The next tick comes from the check
+ *	proc, not straight from here, so timers and window-system events
+ *	queued by other event sources go first; and it waits for one pass of
+ *	idle handlers, so that Tk's redraws (idle handlers, which Tcl runs
+ *	only when a pass finds no event) are not starved by a loop that keeps
+ *	returning 0.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TickAgain(
+    TkuvPump *pump)
+{
+    pump->again = 1;
+    if (!pump->idleWait) {
+	pump->idleWait = 1;
+	Tcl_DoWhenIdle(IdleMark, pump);
+    }
+}
+
+static void
+IdleMark(
+    ClientData clientData)
+{
+    ((TkuvPump *) clientData)->idleWait = 0;
 }
 
 /*
@@ -309,6 +405,7 @@ Handoff(
     uv_mutex_unlock(&pump->lock);
     pump->waiting = 1;
     pump->kicked = 0;
+    pump->waitDue = (timeout < 0) ? UINT64_MAX : NowMs() + (uint64_t) timeout;
     uv_sem_post(&pump->handoff);
 }
 
@@ -318,9 +415,18 @@ Handoff(
  * TkuvPumpKick --
  *
  *	Owner thread: something changed that the poll thread's current wait
- *	does not cover (an earlier deadline, a new fd). Makes it return now.
- *	Many kicks in one turn send one wake. When the owner holds the turn
- *	(a tick is queued or running), nothing is needed: the tick recomputes.
+ *	does not cover (an earlier deadline, a new fd, a write to complete).
+ *	When the owner holds the turn (a tick is queued or running), nothing
+ *	is needed: the tick recomputes.
+ *
+ *	Otherwise the owner queues a "direct" tick for itself instead of
+ *	waking the poll thread: the tick runs the loop on this thread while
+ *	the poll thread keeps waiting (it only observes the backend, so that
+ *	is safe), which costs no thread switch. New fds and watchers reach
+ *	the backend in that tick, so the poll thread's wait covers them; only
+ *	if the tick finds an earlier deadline than the poll thread's (or work
+ *	left for right away) is the poll thread woken to take the new one.
+ *	Many kicks before the tick runs queue one tick.
  *
  *----------------------------------------------------------------------
  */
@@ -329,9 +435,9 @@ void
 TkuvPumpKick(
     TkuvPump *pump)
 {
-    if (pump->waiting && !pump->kicked) {
-	pump->kicked = 1;
-	TkuvPollerWake(pump->poller);
+    if (pump->waiting && !pump->kicked && !pump->tickQueued
+	    && !pump->inTick) {
+	QueueTick(pump, 1);
     }
 }
 
@@ -460,6 +566,9 @@ TkuvPumpDestroy(
 
     Tcl_DeleteEventSource(PumpSetupProc, PumpCheckProc, pump);
     Tcl_DeleteEvents(IsTickOf, pump);
+    if (pump->idleWait) {
+	Tcl_CancelIdleCall(IdleMark, pump);
+    }
     TkuvPollerDestroy(pump->poller);
     uv_sem_destroy(&pump->handoff);
     uv_mutex_destroy(&pump->lock);

@@ -101,10 +101,141 @@ UpdateReading(
 /*
  *----------------------------------------------------------------------
  *
+ * Read buffers (Unix) --
+ *
+ *	libuv reads straight into the byte array of a Tcl object, the
+ *	thread's "spare". A large read (a bulk transfer) hands that object
+ *	itself to the data event: no copy. A small read is copied into an
+ *	object of its own size and the spare stays, so a 64-byte message does
+ *	not keep 64 KiB alive.
+ *
+ *	Objects handed out stay on a short per-thread list; once the event
+ *	has run and nobody else holds one (reference count 1, still a byte
+ *	array), it becomes the spare again. Reusing the same few blocks is
+ *	what keeps a bulk transfer from allocating and faulting in fresh
+ *	memory for every 64 KiB (glibc gives large freed blocks back to the
+ *	kernel).
+ *
+ *----------------------------------------------------------------------
+ */
+
+#ifndef _WIN32
+#define REUSE_SLOTS	32
+#define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
+
+typedef struct ReadTsd {
+    Tcl_Obj *spare;		/* Holds TKUV_READ_BUFFER_SIZE bytes. */
+    Tcl_Obj *given[REUSE_SLOTS]; /* Handed to data events; one ref each. */
+    const Tcl_ObjType *byteArrayType;
+    int initialized;
+    int finalized;
+} ReadTsd;
+
+static Tcl_ThreadDataKey readKey;
+
+static void
+FreeReadBuffers(
+    ClientData clientData)
+{
+    ReadTsd *t = Tcl_GetThreadData(&readKey, sizeof(ReadTsd));
+    int i;
+
+    (void) clientData;
+    for (i = 0; i < REUSE_SLOTS; i++) {
+	if (t->given[i] != NULL) {
+	    Tcl_DecrRefCount(t->given[i]);
+	    t->given[i] = NULL;
+	}
+    }
+    if (t->spare != NULL) {
+	Tcl_DecrRefCount(t->spare);
+	t->spare = NULL;
+    }
+    t->finalized = 1;
+}
+
+/* The spare, or NULL once the thread is being finalized. */
+static Tcl_Obj *
+GetSpare(
+    ReadTsd *t)
+{
+    int i;
+
+    if (t->finalized) {
+	return NULL;
+    }
+    if (!t->initialized) {
+	Tcl_Obj *probe = Tcl_NewByteArrayObj(NULL, 0);
+
+	t->byteArrayType = probe->typePtr;
+	Tcl_IncrRefCount(probe);
+	Tcl_DecrRefCount(probe);
+	t->initialized = 1;
+	Tcl_CreateThreadExitHandler(FreeReadBuffers, NULL);
+    }
+    if (t->spare != NULL) {
+	return t->spare;
+    }
+    for (i = 0; i < REUSE_SLOTS; i++) {
+	Tcl_Obj *o = t->given[i];
+
+	if (o != NULL && o->refCount == 1) {
+	    t->given[i] = NULL;
+	    if (o->typePtr == t->byteArrayType) {
+		t->spare = o;
+		Tcl_SetByteArrayLength(o, TKUV_READ_BUFFER_SIZE);
+		return o;
+	    }
+	    Tcl_DecrRefCount(o);	/* Shimmered: let it go. */
+	}
+    }
+    t->spare = Tcl_NewByteArrayObj(NULL, 0);
+    Tcl_IncrRefCount(t->spare);
+    Tcl_SetByteArrayLength(t->spare, TKUV_READ_BUFFER_SIZE);
+    return t->spare;
+}
+
+/*
+ * ReadProc: the object for `nread` bytes that libuv put in `base`. When
+ * *dropPtr is set the caller releases one reference once the event's list
+ * holds the object.
+ */
+static Tcl_Obj *
+TakeData(
+    const char *base,
+    int nread,
+    int *dropPtr)
+{
+    ReadTsd *t = Tcl_GetThreadData(&readKey, sizeof(ReadTsd));
+    Tcl_Obj *o = t->spare;
+    int i;
+
+    *dropPtr = 0;
+    if (o == NULL || nread < BIG_READ
+	    || (char *) Tcl_GetByteArrayFromObj(o, NULL) != base) {
+	return Tcl_NewByteArrayObj((const unsigned char *) base, nread);
+    }
+    t->spare = NULL;
+    Tcl_SetByteArrayLength(o, nread);
+    for (i = 0; i < REUSE_SLOTS; i++) {
+	if (t->given[i] == NULL) {
+	    t->given[i] = o;		/* The spare's reference moves here. */
+	    return o;
+	}
+    }
+    *dropPtr = 1;			/* No free slot: just hand it over. */
+    return o;
+}
+#endif /* !_WIN32 */
+
+/*
+ *----------------------------------------------------------------------
+ *
  * AllocProc, ReadProc, AfterData --
  *
- *	Reading. libuv fills the thread's shared buffer, ReadProc copies it
- *	into a byte array at once and queues the data event.
+ *	Reading. libuv fills the thread's spare byte array (or, on Windows,
+ *	a buffer of its own); ReadProc turns it into a byte array object and
+ *	queues the data event.
  *
  *----------------------------------------------------------------------
  */
@@ -126,8 +257,14 @@ AllocProc(
 #else
     /* Unix reads are synchronous: alloc, fill, ReadProc, one at a time. */
     TkuvBridge *bridge = ((TkuvStream *) h->data)->owner->bridge;
+    Tcl_Obj *spare = GetSpare(Tcl_GetThreadData(&readKey, sizeof(ReadTsd)));
 
     (void) suggested;
+    if (spare != NULL) {
+	buf->base = (char *) Tcl_GetByteArrayFromObj(spare, NULL);
+	buf->len = TKUV_READ_BUFFER_SIZE;
+	return;
+    }
     if (bridge->readBuffer == NULL) {
 	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
     }
@@ -147,10 +284,20 @@ ReadProc(
     Tcl_Obj *args;
 
     if (nread > 0) {
-	args = Tcl_NewListObj(0, NULL);
-	Tcl_ListObjAppendElement(NULL, args, Tcl_NewStringObj(s->dataEvent, -1));
-	Tcl_ListObjAppendElement(NULL, args,
-		Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread));
+	Tcl_Obj *words[2];
+	int drop = 0;
+
+	words[0] = Tcl_NewStringObj(s->dataEvent, -1);
+
+#ifdef _WIN32
+	words[1] = Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread);
+#else
+	words[1] = TakeData(buf->base, (int) nread, &drop);
+#endif
+	args = Tcl_NewListObj(2, words);
+	if (drop) {
+	    Tcl_DecrRefCount(words[1]);
+	}
 	s->undelivered += (size_t) nread;
 	TkuvHandleQueueEvent(owner, args, AfterData, s, (size_t) nread);
 	if (s->undelivered > s->readLimit) {
@@ -256,6 +403,26 @@ TkuvStreamWrite(
     if (length == 0) {
 	Tcl_SetObjResult(interp, Tcl_NewWideIntObj((Tcl_WideInt) s->writeQueued));
 	return TCL_OK;
+    }
+    if (s->connected && s->writeQueued == 0) {
+	/*
+	 * Nothing is queued, so the kernel may take the bytes now: no
+	 * request, no copy, and no tick needed to complete it. Only what the
+	 * socket does not take goes through uv_write (as does everything
+	 * after an error, so that failures still arrive as error events).
+	 */
+	uv_buf_t buf = uv_buf_init((char *) data, (unsigned int) length);
+	int n = uv_try_write(s->uv, &buf, 1);
+
+	if (n == length) {
+	    QueueSimpleEvent(s, "drain");
+	    Tcl_SetObjResult(interp, Tcl_NewWideIntObj(0));
+	    return TCL_OK;
+	}
+	if (n > 0) {
+	    data += n;
+	    length -= n;
+	}
     }
     wr = TkuvAlloc(sizeof(TkuvWriteReq) + (size_t) length);
     wr->stream = s;

@@ -42,3 +42,62 @@ proc ::tkuv::sleep {ms} {
 	unset -nocomplain $var
     }
 }
+
+# tkuv::install ?interp? --
+#
+#	Makes `socket` in an interp (this one by default) be tkuv::socket, so
+#	code written for Tcl's sockets (the http package, servers using
+#	fileevent) runs on tkuv unchanged. Tcl's own command stays reachable as
+#	::tkuv::tclsocket. Off until called; installing twice is harmless.
+#	Another interp gets tkuv loaded first; a safe interp is refused, as its
+#	`socket` is hidden on purpose.
+
+proc ::tkuv::install {{interp {}}} {
+    if {$interp ne "" && [::interp issafe $interp]} {
+	return -code error -errorcode {TKUV USAGE} \
+		"tkuv::install: \"$interp\" is a safe interp"
+    }
+    if {$interp ne ""} {
+	::tkuv::Load $interp
+	::interp eval $interp ::tkuv::install
+	return
+    }
+    if {[::info commands ::tkuv::tclsocket] ne ""} {
+	return
+    }
+    if {[::info commands ::socket] ne ""} {
+	rename ::socket ::tkuv::tclsocket
+    }
+    ::interp alias {} ::socket {} ::tkuv::socket
+    return
+}
+
+# tkuv::uninstall ?interp? --
+#
+#	Gives the interp Tcl's own `socket` back. Channels already open stay
+#	as they are.
+
+proc ::tkuv::uninstall {{interp {}}} {
+    if {$interp ne ""} {
+	if {[::interp eval $interp {::info commands ::tkuv::uninstall}] ne ""} {
+	    ::interp eval $interp ::tkuv::uninstall
+	}
+	return
+    }
+    if {[::info commands ::tkuv::tclsocket] eq ""} {
+	return
+    }
+    ::interp alias {} ::socket {}
+    rename ::tkuv::tclsocket ::socket
+    return
+}
+
+# tkuv::Load interp -- load tkuv into another interp of this thread, from
+# the same place this one came from.
+
+proc ::tkuv::Load {interp} {
+    set version [package present tkuv]
+    ::interp eval $interp [list package ifneeded tkuv $version \
+	    [package ifneeded tkuv $version]]
+    ::interp eval $interp [list package require tkuv $version]
+}

@@ -5,9 +5,10 @@
 #   2. the same, built with --with-poller=select (the macOS code path)
 #   3. the same, built with ASan+UBSan
 #   4. make check-win (the Windows sources compiled with mingw)
-#   5. the Python package's unittest suite (asyncio, uvloop, Trio in Tk)
-#   6. valgrind over the tcltest suite (TKUV_TEST_VALGRIND=0 skips it)
-#   7. a short soak run (make soak, 100,000 messages, 20,000 handles)
+#   5. make bench-smoke (every benchmark workload, tiny: proves they run)
+#   6. the Python package's unittest suite (asyncio, uvloop, Trio in Tk)
+#   7. valgrind over the tcltest suite (TKUV_TEST_VALGRIND=0 skips it)
+#   8. a short soak run (make soak, 100,000 messages, 20,000 handles)
 # Ends with one line "N passed, N failed, N skipped" summing every suite, and
 # exits non-zero when anything failed.
 set -uo pipefail
@@ -19,7 +20,7 @@ cd "$root"
 
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
-    python3 python3-tk python3-uvloop python3-trio || exit 1
+    python3 python3-tk python3-uvloop python3-trio gnuplot-nox || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"
@@ -72,10 +73,22 @@ check_win() {
     fi
 }
 
+# bench-smoke has no test count of its own either: every benchmark workload,
+# tiny, must run (no speed is asserted); one check, passed or failed.
+bench_smoke() {
+    if make bench-smoke; then
+        echo "all.tcl: Total 1 Passed 1 Skipped 0 Failed 0"
+    else
+        echo "all.tcl: Total 1 Passed 0 Skipped 0 Failed 1"
+        return 1
+    fi
+}
+
 suite tcltest-epoll make test
 suite tcltest-select make test-select
 suite tcltest-asan make test-asan
 suite check-win check_win
+suite bench-smoke bench_smoke
 if [ -x tools/test-python.sh ]; then
     suite python bash tools/test-python.sh
 fi
