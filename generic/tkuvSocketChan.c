@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SOCK_ACCEPT_BATCH 32	/* Connections accepted per server event. */
 #define SOCK_KEEP_BUFFER 4096	/* An emptied input buffer up to this size
 				 * is kept for the next read. */
 
@@ -84,6 +85,9 @@ static int	SockEventProc(Tcl_Event *evPtr, int flags);
 static int	DeleteSockEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	ThreadExit(ClientData clientData);
 static void	DropCandidate(SockState *s);
+static Tcl_FreeProc FreeStateMemory;
+static void	MarkCandidate(SockState *s);
+static void	QueueSockEvent(SockState *s);
 static int	Wanted(SockState *s);
 static void	StartReading(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
@@ -159,7 +163,16 @@ TkuvSockFreeState(
 	Tcl_DecrRefCount(s->acceptCmd);
     }
     TkuvFree(s->in);
-    TkuvFree(s);
+    s->in = NULL;
+    s->dead = 1;
+    Tcl_EventuallyFree(s, FreeStateMemory);	/* SockEventProc may hold it. */
+}
+
+static void
+FreeStateMemory(
+    char *blockPtr)
+{
+    TkuvFree(blockPtr);
 }
 
 static int
@@ -209,16 +222,33 @@ TkuvSockMakeChannel(
 /*
  *----------------------------------------------------------------------
  *
- * TkuvSockChanged, DropCandidate --
+ * TkuvSockChanged, MarkCandidate, DropCandidate --
  *
- *	Something happened that may make the channel ready: look at it
- *	after the next event-loop pass.
+ *	libuv changed the channel's state (bytes, EOF, a finished write or
+ *	connect, a new connection): if that makes it ready for what the
+ *	script waits on, its event is queued at once, so it runs right after
+ *	the tick without another pass through Tcl's notifier. Otherwise, and
+ *	for changes made by Tcl itself (watch mask, an event just handled),
+ *	it becomes a candidate that the event source looks at in the next
+ *	pass: a channel that stays ready never starves other event sources.
  *
  *----------------------------------------------------------------------
  */
 
 void
 TkuvSockChanged(
+    SockState *s)
+{
+    if (Wanted(s)) {
+	DropCandidate(s);
+	QueueSockEvent(s);
+    } else {
+	MarkCandidate(s);
+    }
+}
+
+static void
+MarkCandidate(
     SockState *s)
 {
     SockThread *tsd = s->tsd;
@@ -352,16 +382,23 @@ CheckProc(
     for (s = tsd->cands; s != NULL; s = next) {
 	next = s->nextCand;
 	if (Wanted(s)) {
-	    SockEvent *ev = (SockEvent *) ckalloc(sizeof(SockEvent));
-
-	    ev->header.proc = SockEventProc;
-	    ev->s = s;
-	    s->eventQueued = 1;
-	    Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
+	    QueueSockEvent(s);
 	}
 	/* The event puts it back; a change puts back an unready one. */
 	DropCandidate(s);
     }
+}
+
+static void
+QueueSockEvent(
+    SockState *s)
+{
+    SockEvent *ev = (SockEvent *) ckalloc(sizeof(SockEvent));
+
+    ev->header.proc = SockEventProc;
+    ev->s = s;
+    s->eventQueued = 1;
+    Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
 
 static int
@@ -376,11 +413,16 @@ SockEventProc(
 	return 0;
     }
     s->eventQueued = 0;
-    TkuvSockChanged(s);		/* Level-triggered: look again next pass. */
+    MarkCandidate(s);		/* Level-triggered: look again next pass. */
     if (s->isServer) {
-	if (ReadyMask(s)) {
-	    TkuvSocketAccept(s);	/* May close the server and free s. */
+	/* A burst of connections: several per event, fewer passes. */
+	int n;
+
+	Tcl_Preserve(s);
+	for (n = 0; n < SOCK_ACCEPT_BATCH && !s->dead && ReadyMask(s); n++) {
+	    TkuvSocketAccept(s);	/* May close the server. */
 	}
+	Tcl_Release(s);
 	return 1;
     }
     mask = ReadyMask(s) & s->interest;
@@ -401,7 +443,7 @@ SockWatch(
     if (mask & TCL_READABLE) {
 	StartReading(s);
     }
-    TkuvSockChanged(s);
+    MarkCandidate(s);
 }
 
 static int
@@ -430,9 +472,12 @@ SockBlockMode(
 /*
  *----------------------------------------------------------------------
  *
- * Reading: libuv reads into a shared buffer and OnRead appends what came
- * to the channel's own buffer, which holds at most about SOCK_READ_LIMIT
- * bytes: above it reading stops until SockInput has taken some.
+ * Reading. The channel's own buffer holds at most about SOCK_READ_LIMIT
+ * bytes: above it reading stops until SockInput has taken some. While it
+ * is empty, libuv reads into the thread's shared buffer and OnRead copies
+ * what came (an idle connection then holds no buffer at all); while bytes
+ * are waiting, as in a bulk transfer, libuv reads straight into the free
+ * end of the channel's buffer.
  *
  *----------------------------------------------------------------------
  */
@@ -451,56 +496,74 @@ StartReading(
     }
 }
 
+/*
+ * Room --
+ *	Makes n free bytes at the end of the buffer: slides the waiting bytes
+ *	to the front when the consumed space there is at least as large as
+ *	they are (so each byte moves at most once on average), else grows.
+ */
+
+static void
+Room(
+    SockState *s,
+    size_t n)
+{
+    size_t cap;
+
+    if (s->inCap - s->inStart - s->inLen >= n) {
+	return;
+    }
+    if (s->inStart > 0 && s->inStart >= s->inLen
+	    && s->inCap - s->inLen >= n) {
+	memmove(s->in, s->in + s->inStart, s->inLen);
+	s->inStart = 0;
+	return;
+    }
+    cap = s->inCap * 2;
+    if (cap < s->inStart + s->inLen + n) {
+	cap = s->inStart + s->inLen + n;
+    }
+    if (cap < 512) {
+	cap = 512;
+    }
+    s->in = realloc(s->in, cap);
+    if (s->in == NULL) {
+	Tcl_Panic("tkuv: out of memory");
+    }
+    s->inCap = cap;
+}
+
 static void
 OnAlloc(
     uv_handle_t *handle,
     size_t suggested,
     uv_buf_t *buf)
 {
-#ifdef _WIN32
-    /* Windows may hold a buffer across a pending read: one per read. */
-    (void) handle;
-    buf->base = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
-#else
-    /* Unix reads are synchronous: alloc, fill, OnRead, one at a time. */
-    TkuvBridge *bridge = ((SockHandle *) handle->data)->h.bridge;
+    SockState *s = ((SockHandle *) handle->data)->state;
 
-    if (bridge->readBuffer == NULL) {
-	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
-    }
-    buf->base = bridge->readBuffer;
-#endif
     (void) suggested;
+#ifndef _WIN32
+    if (s != NULL && s->inLen > 0) {
+	Room(s, TKUV_READ_BUFFER_SIZE);
+	buf->base = s->in + s->inStart + s->inLen;
+	buf->len = TKUV_READ_BUFFER_SIZE;
+	return;
+    }
+    /* Unix reads are synchronous: alloc, fill, OnRead, one at a time. */
+    {
+	TkuvBridge *bridge = ((SockHandle *) handle->data)->h.bridge;
+
+	if (bridge->readBuffer == NULL) {
+	    bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
+	}
+	buf->base = bridge->readBuffer;
+    }
+#else
+    /* Windows may hold a buffer across a pending read: one per read. */
+    (void) s;
+    buf->base = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
+#endif
     buf->len = TKUV_READ_BUFFER_SIZE;
-}
-
-static void
-Append(
-    SockState *s,
-    const char *bytes,
-    size_t n)
-{
-    if (s->inStart > 0 && s->inCap - s->inStart - s->inLen < n) {
-	memmove(s->in, s->in + s->inStart, s->inLen);
-	s->inStart = 0;
-    }
-    if (s->inCap - s->inStart - s->inLen < n) {
-	size_t cap = s->inCap * 2;
-
-	if (cap < s->inLen + n) {
-	    cap = s->inLen + n;
-	}
-	if (cap < 512) {
-	    cap = 512;
-	}
-	s->in = realloc(s->in, cap);
-	if (s->in == NULL) {
-	    Tcl_Panic("tkuv: out of memory");
-	}
-	s->inCap = cap;
-    }
-    memcpy(s->in + s->inStart + s->inLen, bytes, n);
-    s->inLen += n;
 }
 
 static void
@@ -512,7 +575,13 @@ OnRead(
     SockState *s = ((SockHandle *) stream->data)->state;
 
     if (s != NULL && nread > 0) {
-	Append(s, buf->base, (size_t) nread);
+	if (s->in != NULL && buf->base == s->in + s->inStart + s->inLen) {
+	    s->inLen += (size_t) nread;		/* Read in place. */
+	} else {
+	    Room(s, (size_t) nread);
+	    memcpy(s->in + s->inStart + s->inLen, buf->base, (size_t) nread);
+	    s->inLen += (size_t) nread;
+	}
 	if (s->inLen >= SOCK_READ_LIMIT) {
 	    uv_read_stop(stream);	/* Backpressure. */
 	    s->reading = 0;
@@ -581,6 +650,12 @@ SockInput(
 	}
 	StartReading(s);
 	if (!s->blocking) {
+	    /*
+	     * The script wants more: a direct pass of the loop on this thread
+	     * (a kick) usually finds it already arrived, which is far cheaper
+	     * than waiting for the poll thread to wake this one.
+	     */
+	    TkuvBridgeKick(s->bridge);
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}

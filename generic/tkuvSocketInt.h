@@ -73,6 +73,7 @@ struct SockState {
     SockState *prev, *next;	/* Every state of the thread. */
     SockState *prevCand, *nextCand;	/* Candidates for readiness. */
     int isCand;
+    int dead;			/* Freed; memory kept while preserved. */
 };
 
 /* tkuvSocket.c */
