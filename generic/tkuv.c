@@ -1,7 +1,8 @@
 /*
  * tkuv.c --
  *
- *	Package entry point (Tkuv_Init) and tkuv::info.
+ *	Package entry points (Tkuv_Init, and Tkuv_SafeInit for safe interps)
+ *	and tkuv::info.
  */
 
 #include "tkuvInt.h"
@@ -11,6 +12,7 @@
 extern "C" {
 #endif
 DLLEXPORT int	Tkuv_Init(Tcl_Interp *interp);
+DLLEXPORT int	Tkuv_SafeInit(Tcl_Interp *interp);
 #ifdef __cplusplus
 }
 #endif
@@ -27,10 +29,15 @@ DLLEXPORT int	Tkuv_Init(Tcl_Interp *interp);
  *----------------------------------------------------------------------
  */
 
-static const struct {
+typedef struct {
     const char *name;
     Tcl_ObjCmdProc *proc;
-} commands[] = {
+} CommandDef;
+
+static int	InitCommands(Tcl_Interp *interp, const CommandDef *defs,
+		    size_t numDefs);
+
+static const CommandDef commands[] = {
     {"::tkuv::info",	TkuvInfoObjCmd},
     {"::tkuv::timer",	TkuvTimerObjCmd},
     {"::tkuv::guest",	TkuvGuestObjCmd},
@@ -49,14 +56,73 @@ int
 Tkuv_Init(
     Tcl_Interp *interp)
 {
-    TkuvBridge *bridge;
-    size_t i;
-
 #ifdef USE_TCL_STUBS
     if (Tcl_InitStubs(interp, "8.6-", 0) == NULL) {
 	return TCL_ERROR;
     }
 #endif
+    if (Tcl_IsSafe(interp)) {
+	/* Whoever calls Tkuv_Init directly still gets only the safe set. */
+	return Tkuv_SafeInit(interp);
+    }
+    return InitCommands(interp, commands,
+	    sizeof(commands) / sizeof(commands[0]));
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Tkuv_SafeInit --
+ *
+ *	Loads tkuv into a safe interp (Tcl's `load` calls this one there):
+ *	only tkuv::timer and tkuv::info. Timers give a safe script nothing
+ *	that `after` does not; every other command reaches the network, the
+ *	file system, other processes, process-wide signal dispositions and
+ *	descriptor limits (tkuv::fdlimit) or raw file descriptors
+ *	(tkuv::guest -fd), so none of them exists in a safe interp. Handles are commands of the interp that made them: a
+ *	safe child never sees its parent's.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static const CommandDef safeCommands[] = {
+    {"::tkuv::info",	TkuvInfoObjCmd},
+    {"::tkuv::timer",	TkuvTimerObjCmd},
+};
+
+int
+Tkuv_SafeInit(
+    Tcl_Interp *interp)
+{
+#ifdef USE_TCL_STUBS
+    if (Tcl_InitStubs(interp, "8.6-", 0) == NULL) {
+	return TCL_ERROR;
+    }
+#endif
+    return InitCommands(interp, safeCommands,
+	    sizeof(safeCommands) / sizeof(safeCommands[0]));
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * InitCommands --
+ *
+ *	Makes sure this thread has its loop and poll thread, creates the
+ *	given ::tkuv commands and provides the package.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+InitCommands(
+    Tcl_Interp *interp,
+    const CommandDef *defs,
+    size_t numDefs)
+{
+    TkuvBridge *bridge;
+    size_t i;
+
     if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -64,9 +130,8 @@ Tkuv_Init(
 	    && Tcl_FindNamespace(interp, "::tkuv", NULL, 0) == NULL) {
 	return TCL_ERROR;
     }
-    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-	Tcl_CreateObjCommand(interp, commands[i].name, commands[i].proc,
-		NULL, NULL);
+    for (i = 0; i < numDefs; i++) {
+	Tcl_CreateObjCommand(interp, defs[i].name, defs[i].proc, NULL, NULL);
     }
     return Tcl_PkgProvide(interp, "tkuv", TKUV_VERSION);
 }

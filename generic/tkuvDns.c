@@ -340,7 +340,10 @@ AddressList(
 	    continue;
 	}
 	words[1] = Tcl_NewStringObj(buf, -1);
-	words[2] = Tcl_NewIntObj(port);
+	if (withPort) {
+	    /* Made only when used: an unused new object would leak. */
+	    words[2] = Tcl_NewIntObj(port);
+	}
 	entry = Tcl_NewListObj(withPort ? 3 : 2, words);
 
 	/* /etc/hosts may list one address on several lines. */

@@ -212,12 +212,8 @@ TkuvGetBytes(
     Tcl_Obj *obj,
     int *lengthPtr)
 {
-    static const Tcl_ObjType *byteArrayType = NULL;
-
-    if (byteArrayType == NULL) {
-	byteArrayType = Tcl_GetObjType("bytearray");
-    }
-    if (obj->typePtr != byteArrayType) {
+    /* Looked up each time: a static cache would be shared by threads. */
+    if (obj->typePtr != Tcl_GetObjType("bytearray")) {
 	int length, i;
 	const char *s = Tcl_GetStringFromObj(obj, &length);
 	Tcl_UniChar ch = 0;

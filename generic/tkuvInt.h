@@ -9,6 +9,16 @@
 #ifndef TKUV_INT_H
 #define TKUV_INT_H
 
+/*
+ * tkuv runs a poll thread and needs a threaded Tcl (configure checks). Without
+ * TCL_THREADS, tcl.h turns Tcl_MutexLock/Unlock and TCL_DECLARE_MUTEX into
+ * nothing, and the process-wide state they guard (the list of pumps, the
+ * signal dispositions) would be shared between threads unlocked.
+ */
+#ifndef TCL_THREADS
+#define TCL_THREADS 1
+#endif
+
 #include <tcl.h>
 #include <uv.h>
 #include <stdint.h>
@@ -179,7 +189,14 @@ MODULE_SCOPE Tcl_Obj *	TkuvErrorEventArgs(int err);
  * --------------------------------------------------------------------------
  */
 
-MODULE_SCOPE int	TkuvUsageError(Tcl_Interp *interp, const char *format, ...);
+/* The format is always a literal of ours: user data only ever goes in as %s. */
+#if defined(__GNUC__)
+#define TKUV_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TKUV_PRINTF(f, a)
+#endif
+MODULE_SCOPE int	TkuvUsageError(Tcl_Interp *interp, const char *format, ...)
+			    TKUV_PRINTF(2, 3);
 MODULE_SCOPE int	TkuvUvError(Tcl_Interp *interp, const char *what, int err);
 MODULE_SCOPE int	TkuvWrongNumArgs(Tcl_Interp *interp, int objc,
 			    Tcl_Obj *const objv[], const char *message);

@@ -131,6 +131,11 @@ CreateWatch(
     if (TkuvCheckCallback(interp, callback) != TCL_OK) {
 	return TCL_ERROR;
     }
+    if (strstr(Tcl_GetString(pathArg), "\xC0\x80") != NULL) {
+	/* Tcl's encoded NUL: the system would watch a shorter name. */
+	return TkuvUsageError(interp, "file name \"%s\" contains a NUL "
+		"character", Tcl_GetString(pathArg));
+    }
     pathObj = Tcl_FSGetNormalizedPath(NULL, pathArg);
     if (pathObj == NULL) {
 	return TkuvUsageError(interp, "bad path \"%s\"",

@@ -15,7 +15,34 @@ namespace eval ::tkuv {
 #	timer is cancelled. Elsewhere it enters the event loop with vwait, like
 #	`after ms` would, while Tk and tkuv events keep flowing.
 
-proc ::tkuv::sleep {ms} {
+# tkuv::Usage msg -- a {TKUV USAGE msg} error, as the C commands raise.
+
+proc ::tkuv::Usage {msg} {
+    return -level 2 -code error -errorcode [list TKUV USAGE $msg] $msg
+}
+
+# tkuv::CheckInterp cmd args -- the optional interp argument of install and
+# uninstall: at most one, naming an interp that exists.
+
+proc ::tkuv::CheckInterp {cmd arglist} {
+    if {[llength $arglist] > 1} {
+	return -level 2 -code error -errorcode [list TKUV USAGE \
+		"wrong # args: should be \"$cmd ?interp?\""] \
+		"wrong # args: should be \"$cmd ?interp?\""
+    }
+    set interp [lindex $arglist 0]
+    if {[llength $arglist] && ![::interp exists $interp]} {
+	set msg "$cmd: no interp \"$interp\""
+	return -level 2 -code error -errorcode [list TKUV USAGE $msg] $msg
+    }
+    return $interp
+}
+
+proc ::tkuv::sleep {args} {
+    if {[llength $args] != 1} {
+	Usage {wrong # args: should be "tkuv::sleep ms"}
+    }
+    set ms [lindex $args 0]
     set coro [::info coroutine]
     if {$coro ne ""} {
 	set timer [::tkuv::timer after $ms [list ::apply {{coro args} {
@@ -52,10 +79,10 @@ proc ::tkuv::sleep {ms} {
 #	Another interp gets tkuv loaded first; a safe interp is refused, as its
 #	`socket` is hidden on purpose.
 
-proc ::tkuv::install {{interp {}}} {
+proc ::tkuv::install {args} {
+    set interp [CheckInterp tkuv::install $args]
     if {$interp ne "" && [::interp issafe $interp]} {
-	return -code error -errorcode {TKUV USAGE} \
-		"tkuv::install: \"$interp\" is a safe interp"
+	Usage "tkuv::install: \"$interp\" is a safe interp"
     }
     if {$interp ne ""} {
 	::tkuv::Load $interp
@@ -77,7 +104,8 @@ proc ::tkuv::install {{interp {}}} {
 #	Gives the interp Tcl's own `socket` back. Channels already open stay
 #	as they are.
 
-proc ::tkuv::uninstall {{interp {}}} {
+proc ::tkuv::uninstall {args} {
+    set interp [CheckInterp tkuv::uninstall $args]
     if {$interp ne ""} {
 	if {[::interp eval $interp {::info commands ::tkuv::uninstall}] ne ""} {
 	    ::interp eval $interp ::tkuv::uninstall

@@ -71,8 +71,11 @@ TkuvPollerWait(
     int n, result = TKUV_POLL_TIMEOUT;
     char buf[64];
 
+  again:
     FD_ZERO(&readable);
-    FD_SET(p->backend, &readable);
+    if (p->backend >= 0) {
+	FD_SET(p->backend, &readable);
+    }
     FD_SET(p->wakeRead, &readable);
     if (timeoutMs >= 0) {
 	tv.tv_sec = timeoutMs / 1000;
@@ -81,6 +84,17 @@ TkuvPollerWait(
     }
     n = select((p->backend > p->wakeRead ? p->backend : p->wakeRead) + 1,
 	    &readable, NULL, NULL, tvPtr);
+    if (n < 0 && errno == EBADF && p->backend >= 0
+	    && fcntl(p->backend, F_GETFD) < 0) {
+	/*
+	 * The backend was closed under us (a guest's foreign loop closed
+	 * its fd). Forget it, as epoll does with a closed fd, and wait for
+	 * wakes and the timeout only: failing at once would make every turn
+	 * a tick, a busy loop between the two threads.
+	 */
+	p->backend = -1;
+	goto again;
+    }
     if (n < 0) {
 	return errno == EINTR ? TKUV_POLL_WOKEN : uv_translate_sys_error(errno);
     }
@@ -90,7 +104,8 @@ TkuvPollerWait(
 	}
 	result = TKUV_POLL_WOKEN;
     }
-    if (n > 0 && FD_ISSET(p->backend, &readable) && result == TKUV_POLL_TIMEOUT) {
+    if (n > 0 && p->backend >= 0 && FD_ISSET(p->backend, &readable)
+	    && result == TKUV_POLL_TIMEOUT) {
 	result = TKUV_POLL_READY;
     }
     return result;

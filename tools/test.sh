@@ -8,6 +8,7 @@
 #   5. make bench-smoke (every benchmark workload, tiny: proves they run)
 #   6. the Python package's unittest suite (asyncio, uvloop, Trio in Tk)
 #   7. valgrind over the tcltest suite (TKUV_TEST_VALGRIND=0 skips it)
+#   8. a short soak run (make soak, 100,000 messages, 20,000 handles)
 # Ends with one line "N passed, N failed, N skipped" summing every suite, and
 # exits non-zero when anything failed.
 set -uo pipefail
@@ -54,7 +55,7 @@ suite() {
     say "$name"
     "$@" > "$logs/$name.log" 2>&1
     status=$?
-    grep -E '^(all\.tcl:|python:|==== .* FAILED|check-win:|valgrind:)' "$logs/$name.log" | tail -40
+    grep -E '^(all\.tcl:|python:|==== .* FAILED|check-win:|valgrind:|soak )' "$logs/$name.log" | tail -40
     if [ $status -ne 0 ]; then
         echo "    ($name exited $status; full log: $logs/$name.log)"
         tail -30 "$logs/$name.log"
@@ -91,9 +92,15 @@ suite bench-smoke bench_smoke
 if [ -x tools/test-python.sh ]; then
     suite python bash tools/test-python.sh
 fi
+# A short seeded run of the command-surface fuzzer (issue 9) under
+# ASan+UBSan: one counted test per chunk of 2000 cases.
+suite fuzz make fuzz FUZZ_CASES=6000 FUZZ_CHUNK=2000 FUZZ_SEED=${TKUV_FUZZ_SEED:-1} \
+    FUZZ_PARSE_RUNS=200000
 if [ "${TKUV_TEST_VALGRIND:-1}" != 0 ]; then
     suite valgrind make test-valgrind
 fi
+# A short soak: the full one (make soak) takes minutes.
+suite soak make soak SOAK_MESSAGES=100000 SOAK_HANDLES=20000
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
