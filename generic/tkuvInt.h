@@ -34,17 +34,17 @@
 
 /*
  * --------------------------------------------------------------------------
- * Pump (tkuvPump.c): one poll thread watching one waitable, handing turns back
- * and forth with its owning Tcl thread. The loop bridge runs one; each guest
- * (a foreign event loop) runs another.
+ * Pump (tkuvPump.c): one poll thread watching one waitable and alerting its
+ * owning Tcl thread, which runs the ticks and keeps the deadlines itself. The
+ * loop bridge runs one; each guest (a foreign event loop) runs another.
  * --------------------------------------------------------------------------
  */
 
 typedef struct TkuvPump TkuvPump;
 
 /*
- * Runs on the owning thread when the poll thread saw readiness, a timeout or
- * a wake. Returns the next timeout in ms for the poll thread (-1 = none).
+ * Runs on the owning thread when the poll thread saw readiness or a wake, or
+ * the last timeout has passed. Returns the next timeout in ms (-1 = none).
  */
 typedef int (TkuvTickProc)(void *clientData);
 
