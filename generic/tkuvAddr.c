@@ -12,6 +12,31 @@
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvNumericAddress --
+ *
+ *	A numeric IPv4 or IPv6 address (an IPv6 one may carry a %zone) and
+ *	a port as a socket address; no resolver is involved.
+ *
+ * Results:
+ *	1 when host is numeric (*ss filled), 0 otherwise.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvNumericAddress(
+    const char *host,
+    int port,
+    struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    return uv_ip4_addr(host, port, (struct sockaddr_in *) ss) == 0
+	    || uv_ip6_addr(host, port, (struct sockaddr_in6 *) ss) == 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvSockaddrName --
  *
  *	The numeric address of an IPv4 or IPv6 socket address into name

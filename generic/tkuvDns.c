@@ -197,9 +197,7 @@ StartReverse(
     Resolve *r;
     int err;
 
-    memset(&ss, 0, sizeof(ss));
-    if (uv_ip4_addr(addr, 0, (struct sockaddr_in *) &ss) != 0
-	    && uv_ip6_addr(addr, 0, (struct sockaddr_in6 *) &ss) != 0) {
+    if (!TkuvNumericAddress(addr, 0, &ss)) {
 	return TkuvUsageError(interp, "expected a numeric IPv4 or IPv6 "
 		"address but got \"%s\"", addr);
     }

@@ -230,6 +230,8 @@ MODULE_SCOPE void	TkuvFree(void *ptr);
 
 /* Socket addresses as text (tkuvAddr.c): returns the port. */
 #define TKUV_ADDRSTRLEN	192	/* INET6_ADDRSTRLEN + "%" + interface name. */
+MODULE_SCOPE int	TkuvNumericAddress(const char *host, int port,
+			    struct sockaddr_storage *ss);
 MODULE_SCOPE int	TkuvSockaddrName(const struct sockaddr *sa, char *name,
 			    size_t size);
 

@@ -35,8 +35,6 @@ const TkuvHandleType TkuvSocketHandleType = {
 };
 
 static int	NewHandle(Tcl_Interp *interp, SockState *s);
-static int	NumericAddress(const char *host, int port,
-		    struct sockaddr_storage *ss);
 static int	LookUp(Tcl_Interp *interp, TkuvBridge *bridge, const char *host,
 		    int port, struct sockaddr_storage **addrsPtr, int *numPtr);
 static void	KeepAddresses(struct addrinfo *res, int port,
@@ -168,8 +166,8 @@ TkuvSocketObjCmd(
 	    if (myaddr == NULL) {
 		s->localAddrs = TkuvAlloc(2 * sizeof(struct sockaddr_storage));
 		s->numLocalAddrs = 2;
-		NumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
-		NumericAddress("::", myport, &s->localAddrs[1]);
+		TkuvNumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
+		TkuvNumericAddress("::", myport, &s->localAddrs[1]);
 	    } else if (LookUp(interp, bridge, myaddr, myport, &s->localAddrs,
 		    &s->numLocalAddrs) != TCL_OK) {
 		Discard(s);
@@ -178,7 +176,7 @@ TkuvSocketObjCmd(
 	}
 	s->connecting = 1;
 	s->addrs = TkuvAlloc(sizeof(struct sockaddr_storage));
-	if (NumericAddress(host, port, &s->addrs[0])) {
+	if (TkuvNumericAddress(host, port, &s->addrs[0])) {
 	    s->numAddrs = 1;
 	    TryNext(s, UV_EAI_NONAME);
 	} else if (StartLookUp(interp, s, host, port) != TCL_OK) {
@@ -386,17 +384,6 @@ TkuvSocketRunOnce(
  *----------------------------------------------------------------------
  */
 
-static int
-NumericAddress(
-    const char *host,
-    int port,
-    struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    return uv_ip4_addr(host, port, (struct sockaddr_in *) ss) == 0
-	    || uv_ip6_addr(host, port, (struct sockaddr_in6 *) ss) == 0;
-}
-
 static void
 KeepAddresses(
     struct addrinfo *res,
@@ -463,7 +450,7 @@ LookUp(
     TkuvFree(*addrsPtr);
     *addrsPtr = TkuvAlloc(sizeof(struct sockaddr_storage));
     *numPtr = 1;
-    if (NumericAddress(host, port, *addrsPtr)) {
+    if (TkuvNumericAddress(host, port, *addrsPtr)) {
 	return TCL_OK;
     }
     Hints(&hints, 1);
@@ -649,7 +636,7 @@ Listen(
 
     if (myaddr == NULL) {
 	addrs = TkuvAlloc(sizeof(struct sockaddr_storage));
-	NumericAddress("::", port, addrs);
+	TkuvNumericAddress("::", port, addrs);
 	err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
 	if (err == 0) {
 	    err = uv_listen((uv_stream_t *) &s->sh->uv, SOMAXCONN,
@@ -671,7 +658,7 @@ Listen(
 	    TkuvFree(addrs);
 	    return TCL_ERROR;
 	}
-	NumericAddress("0.0.0.0", port, addrs);
+	TkuvNumericAddress("0.0.0.0", port, addrs);
 	num = 1;
     } else if (LookUp(interp, s->bridge, myaddr, port, &addrs, &num)
 	    != TCL_OK) {

@@ -185,8 +185,7 @@ Connect(
 	return TkuvUvError(interp, "couldn't bind socket", err);
     }
 
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *) &ss) == 0
-	    || uv_ip6_addr(host, port, (struct sockaddr_in6 *) &ss) == 0) {
+    if (TkuvNumericAddress(host, port, &ss)) {
 	/* A numeric address: no resolver needed. */
 	if ((err = StartConnect(t, (struct sockaddr *) &ss)) != 0) {
 	    TkuvHandleClose(&t->h);
@@ -754,9 +753,7 @@ ParseAddress(
     int port,
     struct sockaddr_storage *ss)
 {
-    memset(ss, 0, sizeof(*ss));
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *) ss) != 0
-	    && uv_ip6_addr(host, port, (struct sockaddr_in6 *) ss) != 0) {
+    if (!TkuvNumericAddress(host, port, ss)) {
 	return TkuvUsageError(interp, "%s: expected a numeric IPv4 or IPv6 "
 		"address but got \"%s\"", what, host);
     }

@@ -300,13 +300,7 @@ GetAddress(
     int port,
     struct sockaddr_storage *ss)
 {
-    memset(ss, 0, sizeof(*ss));
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *) ss) == 0) {
-	return TCL_OK;
-    }
-    memset(ss, 0, sizeof(*ss));
-    if (strchr(host, ':') != NULL
-	    && uv_ip6_addr(host, port, (struct sockaddr_in6 *) ss) == 0) {
+    if (TkuvNumericAddress(host, port, ss)) {
 	return TCL_OK;
     }
     if (interp == NULL) {
