@@ -21,13 +21,15 @@ proc ::screenshot::headlessError {message options} {
 }
 
 proc ::screenshot::take {file args} {
-    # Flush every pending redraw to the X server and give it a moment.
-    update
+    # Only redraws: `update` here would also run every other event that
+    # keeps arriving (the demo's 1 ms timer and ping-pong never leave the
+    # queue empty), and would not return until they stopped.
+    update idletasks
     tkuv::timer after 150 [list ::screenshot::capture $file]
 }
 
 proc ::screenshot::capture {file args} {
-    update
+    update idletasks
     # The toplevel's outer (wrapper) window: `winfo id .` would miss the
     # border area around the client window.
     set id [wm frame .]

@@ -10,6 +10,8 @@
  */
 
 #include "tkuvInt.h"
+#include <limits.h>
+#include <string.h>
 #ifndef _WIN32
 #include <fcntl.h>
 #endif
@@ -23,6 +25,7 @@ typedef struct Guest {
 
 static int	CreateGuest(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	GuestTick(void *clientData);
+static int	GetTickTimeout(Tcl_Obj *obj, int *timeoutPtr);
 static Tcl_ObjCmdProc GuestHandleCmd;
 static void	GuestClosed(TkuvHandle *h);
 
@@ -175,8 +178,8 @@ GuestTick(
     Tcl_IncrRefCount(tickArgs);
     code = TkuvHandleInvoke(&g->h, tickArgs);
     Tcl_DecrRefCount(tickArgs);
-    if (code == TCL_OK && Tcl_GetIntFromObj(NULL, Tcl_GetObjResult(interp),
-	    &timeout) != TCL_OK) {
+    if (code == TCL_OK && GetTickTimeout(Tcl_GetObjResult(interp), &timeout)
+	    != TCL_OK) {
 	TkuvUsageError(interp, "guest %s: TICKCMD returned \"%s\", expected "
 		"the next timeout in ms (an integer, -1 for none)",
 		Tcl_GetString(g->h.nameObj),
@@ -189,12 +192,54 @@ GuestTick(
     }
     Tcl_ResetResult(interp);
     Tcl_Release(interp);
-    if (timeout < -1) {
-	timeout = -1;
-    }
     g->lastTimeout = timeout;
     TkuvHandleRelease(&g->h);
     return timeout;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetTickTimeout --
+ *
+ *	Reads TICKCMD's result: any integer, of any size. Negative means no
+ *	timeout (-1); a timeout longer than the pump can count (INT_MAX ms,
+ *	about 24.8 days) is cut to that, which only brings a tick early.
+ *	Tcl_GetIntFromObj would not do: it takes 2^31..2^32-1 as negative
+ *	(wrapped) numbers and refuses wider ones.
+ *
+ * Results:
+ *	TCL_OK and *timeoutPtr set, or TCL_ERROR for a non-integer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetTickTimeout(
+    Tcl_Obj *obj,
+    int *timeoutPtr)
+{
+    Tcl_WideInt ms;
+    double d;
+
+    /*
+     * The double gives the sign of any number, and parsing it leaves a
+     * bignum internal rep when (and only when) the value is an integer too
+     * wide for 64 bits, which tells "1e30" and "1.5" apart from those. The
+     * sign check also catches 2^63..2^64-1, which Tcl_GetWideIntFromObj
+     * returns wrapped to negative numbers.
+     */
+    if (Tcl_GetDoubleFromObj(NULL, obj, &d) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (Tcl_GetWideIntFromObj(NULL, obj, &ms) != TCL_OK || (ms < 0) != (d < 0)) {
+	if (obj->typePtr == NULL || strcmp(obj->typePtr->name, "bignum") != 0) {
+	    return TCL_ERROR;
+	}
+	ms = (d < 0) ? -1 : INT_MAX;
+    }
+    *timeoutPtr = (ms < 0) ? -1 : (ms > INT_MAX) ? INT_MAX : (int) ms;
+    return TCL_OK;
 }
 
 /*

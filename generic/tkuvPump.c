@@ -250,8 +250,8 @@ PumpSetupProc(
     TkuvPump *pump = clientData;
     int ready;
 
-    if (!(flags & TCL_FILE_EVENTS)) {
-	return;
+    if (!(flags & TCL_FILE_EVENTS) || pump->inTick) {
+	return;				/* See PumpCheckProc. */
     }
     uv_mutex_lock(&pump->lock);
     ready = pump->ready;
@@ -279,7 +279,16 @@ PumpCheckProc(
     TkuvPump *pump = clientData;
     int ready;
 
-    if (!(flags & TCL_FILE_EVENTS) || pump->tickQueued) {
+    /*
+     * A tick is never re-entered: a tick that runs a nested event loop
+     * (vwait, update, a dialog) would otherwise be run again inside itself
+     * for every readiness or deadline the nested loop sees, and a guest
+     * closed by the inner run would be freed under the outer one. What is
+     * reported meanwhile stays in `ready` for the first pass after the
+     * tick; the setup proc does not shorten the nested loop's waits for it
+     * either, so a nested loop costs nothing while it waits.
+     */
+    if (!(flags & TCL_FILE_EVENTS) || pump->tickQueued || pump->inTick) {
 	return;
     }
     uv_mutex_lock(&pump->lock);

@@ -32,6 +32,10 @@ testConstraint xvfbOrDisplay [expr {[info exists ::env(DISPLAY)]
 	|| [auto_execok xvfb-run] ne ""}]
 testConstraint poller-epoll [expr {[dict get [tkuv::info] poller] eq "epoll"}]
 testConstraint poller-select [expr {[dict get [tkuv::info] poller] eq "select"}]
+# The headless examples capture their window with ImageMagick's import (or
+# xwd and convert).
+testConstraint screenshot [expr {[auto_execok import] ne ""
+	|| ([auto_execok xwd] ne "" && [auto_execok convert] ne "")}]
 testConstraint notValgrind [expr {![info exists ::env(TKUV_VALGRIND_LOGS)]}]
 
 # tkuvtest::wait varName ?ms? --

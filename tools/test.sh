@@ -20,7 +20,7 @@ cd "$root"
 
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
-    python3 python3-tk python3-uvloop python3-trio gnuplot-nox || exit 1
+    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"
