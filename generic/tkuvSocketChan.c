@@ -836,15 +836,28 @@ OnConnectReady(
     ConnectWait *cw = poll->data;
     SockState *s = cw->s;
     int err = 0;
+    struct sockaddr_storage peer;
     socklen_t len = sizeof(err);
 
+    /* The outcome is read from the socket (libuv reports POLLERR as a
+     * status of its own). */
+    (void) status;
     (void) events;
-    if (status < 0) {
-	err = status;
-    } else if (getsockopt(cw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    if (getsockopt(cw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
 	err = -errno;
-    } else {
+    } else if (err != 0) {
 	err = -err;
+    } else {
+	len = sizeof(peer);
+	if (getpeername(cw->fd, (struct sockaddr *) &peer, &len) != 0) {
+	    /*
+	     * Not connected, and no error left to read: connect() itself
+	     * returned the refusal on the old thread, and libuv kept it for
+	     * its callback, which never ran there (the only error it
+	     * defers).
+	     */
+	    err = UV_ECONNREFUSED;
+	}
     }
     AbandonConnectWait(s);
     if (s == NULL) {
