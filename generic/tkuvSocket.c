@@ -698,7 +698,7 @@ TkuvSocketListen(
  * OnConnection, TkuvSocketAccept --
  *
  *	libuv accepts every pending connection in one pass (each into a
- *	handle not yet registered, queued on the server); the server's
+ *	handle with no state yet, queued on the server); the server's
  *	channel event then makes one channel at a time and runs the accept
  *	command, so a burst of connections never starves other events.
  *
