@@ -65,8 +65,12 @@ Tkuv_Init(
 	/* Whoever calls Tkuv_Init directly still gets only the safe set. */
 	return Tkuv_SafeInit(interp);
     }
-    return InitCommands(interp, commands,
-	    sizeof(commands) / sizeof(commands[0]));
+    if (InitCommands(interp, commands,
+	    sizeof(commands) / sizeof(commands[0])) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    TkuvSocketInterpAdd(interp);	/* Where a moved server may accept. */
+    return TCL_OK;
 }
 
 /*

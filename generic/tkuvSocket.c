@@ -5,10 +5,12 @@
  *	the thread's libuv loop, so fileevent on it never goes through Tcl's
  *	select() notifier (the channel driver is tkuvSocketChan.c).
  *
- *	This half parses the command, looks host names up on libuv's
- *	threadpool (so -async never blocks the GUI), tries each address in
- *	turn until one connects, listens (on :: for IPv4 and IPv6 alike when
- *	no -myaddr is given, as Tcl listens on both), and accepts.
+ *	This half parses the command, looks host names up (on libuv's
+ *	threadpool for -async, so it never blocks the GUI; on the calling
+ *	thread for a blocking connect, as Tcl does, so that a busy threadpool
+ *	cannot hold it), tries each address in turn until one connects,
+ *	listens (on :: for IPv4 and IPv6 alike when no -myaddr is given, as
+ *	Tcl listens on both), and accepts.
  *
  *	Blocking operations run the loop with TkuvSocketRunOnce: one
  *	uv_run(UV_RUN_ONCE) outside a tick. That is safe because the poll
@@ -28,28 +30,25 @@ struct ResolveReq {
 };
 
 static Tcl_ObjCmdProc HandleCmd;
-static void	HandleClosed(TkuvHandle *h);
+static void	CompanionClosed(TkuvHandle *h);
 
 const TkuvHandleType TkuvSocketHandleType = {
-    "socket", HandleCmd, sizeof(SockHandle), HandleClosed
+    "socket", HandleCmd, sizeof(SockCompanion), CompanionClosed
 };
 
-static int	NewHandle(Tcl_Interp *interp, SockState *s);
+static void	MakeCompanion(Tcl_Interp *interp, SockState *s);
 static int	LookUp(Tcl_Interp *interp, TkuvBridge *bridge, const char *host,
-		    int port, struct sockaddr_storage **addrsPtr, int *numPtr);
+		    int port, int passive, struct sockaddr_storage **addrsPtr,
+		    int *numPtr);
 static void	KeepAddresses(struct addrinfo *res, int port,
 		    struct sockaddr_storage **addrsPtr, int *numPtr);
-static int	StartLookUp(Tcl_Interp *interp, SockState *s, const char *host,
-		    int port);
 static void	OnResolved(uv_getaddrinfo_t *req, int status,
 		    struct addrinfo *res);
-static void	TryNext(SockState *s, int err);
 static void	OnConnect(uv_connect_t *req, int status);
 static int	Listen(Tcl_Interp *interp, SockState *s, const char *myaddr,
 		    int port);
 static void	OnConnection(uv_stream_t *server, int status);
 static void	DropAccepted(SockState *s);
-static void	FreeUnregistered(uv_handle_t *handle);
 static void	Discard(SockState *s);
 
 /*
@@ -82,6 +81,7 @@ TkuvSocketObjCmd(
 	    "host port | -server command ?-myaddr addr? port";
     TkuvBridge *bridge;
     SockState *s;
+    struct sockaddr_storage probe;
     Tcl_Obj *serverCmd = NULL;
     const char *myaddr = NULL, *host = NULL;
     int async = 0, myport = 0, port, i, index, err;
@@ -149,9 +149,9 @@ TkuvSocketObjCmd(
     }
 
     s = TkuvSockNewState(bridge, interp);
-    if (NewHandle(interp, s) != TCL_OK) {
+    if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	TkuvSockFreeState(s);
-	return TCL_ERROR;
+	return TkuvSocketError(interp, err);
     }
     if (serverCmd != NULL) {
 	s->isServer = 1;
@@ -168,20 +168,39 @@ TkuvSocketObjCmd(
 		s->numLocalAddrs = 2;
 		TkuvNumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
 		TkuvNumericAddress("::", myport, &s->localAddrs[1]);
-	    } else if (LookUp(interp, bridge, myaddr, myport, &s->localAddrs,
-		    &s->numLocalAddrs) != TCL_OK) {
+	    } else if (LookUp(interp, bridge, myaddr, myport, 1,
+		    &s->localAddrs, &s->numLocalAddrs) != TCL_OK) {
 		Discard(s);
 		return TCL_ERROR;
 	    }
 	}
 	s->connecting = 1;
-	s->addrs = TkuvAlloc(sizeof(struct sockaddr_storage));
-	if (TkuvNumericAddress(host, port, &s->addrs[0])) {
-	    s->numAddrs = 1;
-	    TryNext(s, UV_EAI_NONAME);
-	} else if (StartLookUp(interp, s, host, port) != TCL_OK) {
+	s->port = port;
+	s->host = TkuvAlloc(strlen(host) + 1);
+	strcpy(s->host, host);
+	if (!async || TkuvNumericAddress(host, port, &probe)) {
+	    /*
+	     * A blocking connect looks the name up here, as Tcl does, not on
+	     * the threadpool, which other work may hold for any time.
+	     */
+	    if (LookUp(interp, bridge, host, port, 0, &s->addrs,
+		    &s->numAddrs) != TCL_OK) {
+		Discard(s);
+		return TCL_ERROR;
+	    }
+	    TkuvSocketTryNext(s, UV_EAI_NONAME);
+	} else if (TkuvSocketStartLookUp(interp, s) != TCL_OK) {
 	    Discard(s);
 	    return TCL_ERROR;
+	}
+	if (s->connectFailed) {
+	    /*
+	     * Every address failed at once (a -myaddr that cannot be bound,
+	     * say): an error now, as Tcl gives, even for -async.
+	     */
+	    err = s->error;
+	    Discard(s);
+	    return TkuvSocketError(interp, err);
 	}
 	if (!async) {
 	    /* Tcl's socket connects synchronously unless -async. */
@@ -195,6 +214,7 @@ TkuvSocketObjCmd(
 	    }
 	}
     }
+    MakeCompanion(interp, s);
     TkuvSockMakeChannel(s);
     Tcl_SetObjResult(interp, Tcl_NewStringObj(Tcl_GetChannelName(s->chan),
 	    -1));
@@ -215,55 +235,45 @@ static void
 Discard(
     SockState *s)
 {
-    if (s->sh != NULL) {
-	TkuvHandleClose(&s->sh->h);
-    }
     TkuvSockFreeState(s);
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * NewHandle --
+ * MakeCompanion --
  *
- *	A fresh libuv TCP handle for the state, registered as a tkuv handle
- *	in the state's interp.
+ *	The channel's companion handle, registered as a tkuv handle in
+ *	interp.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-NewHandle(
+static void
+MakeCompanion(
     Tcl_Interp *interp,
     SockState *s)
 {
-    SockHandle *sh = TkuvHandleAlloc(&TkuvSocketHandleType);
+    SockCompanion *c = TkuvHandleAlloc(&TkuvSocketHandleType);
     Tcl_InterpState saved;
-    int err;
 
-    if ((err = uv_tcp_init(&s->bridge->loop, &sh->uv)) != 0) {
-	TkuvFree(sh);
-	return interp ? TkuvSocketError(interp, err) : TCL_ERROR;
-    }
     /* Register sets the result; this also runs inside other commands. */
-    saved = Tcl_SaveInterpState(s->interp, TCL_OK);
-    TkuvHandleRegister(s->interp, s->bridge, &sh->h, (uv_handle_t *) &sh->uv,
-	    NULL);
-    Tcl_RestoreInterpState(s->interp, saved);
-    sh->state = s;
-    s->sh = sh;
-    return TCL_OK;
+    saved = Tcl_SaveInterpState(interp, TCL_OK);
+    TkuvHandleRegister(interp, s->bridge, &c->h, NULL, NULL);
+    Tcl_RestoreInterpState(interp, saved);
+    c->state = s;
+    s->companion = c;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * HandleCmd, HandleClosed --
+ * HandleCmd, CompanionClosed --
  *
- *	The companion handle's command ($h channel|close) and its closeProc:
- *	the libuv side is going away (channel closed, $h close, interp
- *	deleted, thread exit), so the state forgets it. A connect in progress
- *	fails; a server drops the connections nobody was told about.
+ *	The companion handle's command ($h channel|close) and its closeProc.
+ *	$h close (or renaming the command away) ends the connection; when the
+ *	interp or the thread is going away, the channel is left to Tcl, which
+ *	flushes and closes it as it does its own sockets.
  *
  *----------------------------------------------------------------------
  */
@@ -277,7 +287,7 @@ HandleCmd(
 {
     static const char *const subcommands[] = { "channel", "close", NULL };
     enum { H_CHANNEL, H_CLOSE };
-    SockHandle *sh = clientData;
+    SockCompanion *c = clientData;
     int index;
 
     if (TkuvGetSubcommand(interp, objc, objv, subcommands, "channel|close",
@@ -288,36 +298,33 @@ HandleCmd(
 	return TkuvWrongNumArgs(interp, 2, objv, "");
     }
     if (index == H_CLOSE) {
-	TkuvHandleClose(&sh->h);
+	TkuvHandleClose(&c->h);
 	return TCL_OK;
     }
-    if (sh->state != NULL && sh->state->chan != NULL) {
+    if (c->state != NULL && c->state->chan != NULL) {
 	Tcl_SetObjResult(interp, Tcl_NewStringObj(
-		Tcl_GetChannelName(sh->state->chan), -1));
+		Tcl_GetChannelName(c->state->chan), -1));
     }
     return TCL_OK;
 }
 
 static void
-HandleClosed(
+CompanionClosed(
     TkuvHandle *h)
 {
-    SockHandle *sh = (SockHandle *) h;
-    SockState *s = sh->state;
+    SockCompanion *c = (SockCompanion *) h;
+    SockState *s = c->state;
 
     if (s == NULL) {
 	return;
     }
-    sh->state = NULL;
-    s->sh = NULL;
-    s->reading = 0;
-    if (s->connecting) {
-	s->connecting = 0;
-	s->connectFailed = 1;
-	s->error = s->reportError = UV_ECONNABORTED;
+    c->state = NULL;
+    s->companion = NULL;
+    if (h->bridge->finalizing || Tcl_InterpDeleted(h->interp)) {
+	/* Tcl closes (and flushes) the channel as it closes its own. */
+	return;
     }
-    DropAccepted(s);
-    TkuvSockChanged(s);
+    TkuvSockDisconnect(s);
 }
 
 /*
@@ -325,8 +332,8 @@ HandleClosed(
  *
  * TkuvSocketForget --
  *
- *	The channel's state is being freed: abandon a name lookup, drop the
- *	addresses and any connections accepted but not yet reported.
+ *	The channel's state is being freed, moved or disconnected: abandon a
+ *	name lookup, drop any connections accepted but not yet reported.
  *
  *----------------------------------------------------------------------
  */
@@ -340,9 +347,6 @@ TkuvSocketForget(
 	uv_cancel((uv_req_t *) &s->resolving->req);
 	s->resolving = NULL;
     }
-    TkuvFree(s->addrs);
-    TkuvFree(s->localAddrs);
-    s->addrs = s->localAddrs = NULL;
     DropAccepted(s);
 }
 
@@ -377,9 +381,10 @@ TkuvSocketRunOnce(
 /*
  *----------------------------------------------------------------------
  *
- * Addresses: numeric ones directly; -myaddr and -server -myaddr names
- * with a synchronous lookup (they are local names); the remote host on
- * libuv's threadpool. IPv4 answers go first, as Tcl orders them.
+ * Addresses: numeric ones directly; -myaddr and -server -myaddr names,
+ * and the remote host of a blocking connect, with a synchronous lookup;
+ * the remote host of an -async connect on libuv's threadpool. IPv4
+ * answers go first, as Tcl orders them.
  *
  *----------------------------------------------------------------------
  */
@@ -440,6 +445,7 @@ LookUp(
     TkuvBridge *bridge,
     const char *host,
     int port,
+    int passive,
     struct sockaddr_storage **addrsPtr,
     int *numPtr)
 {
@@ -453,7 +459,7 @@ LookUp(
     if (TkuvNumericAddress(host, port, *addrsPtr)) {
 	return TCL_OK;
     }
-    Hints(&hints, 1);
+    Hints(&hints, passive);
     err = uv_getaddrinfo(&bridge->loop, &req, NULL, host, NULL, &hints);
     if (err != 0) {
 	*numPtr = 0;
@@ -467,25 +473,23 @@ LookUp(
     return TCL_OK;
 }
 
-static int
-StartLookUp(
+int
+TkuvSocketStartLookUp(
     Tcl_Interp *interp,
-    SockState *s,
-    const char *host,
-    int port)
+    SockState *s)
 {
     ResolveReq *rr = TkuvAlloc(sizeof(ResolveReq));
     struct addrinfo hints;
     int err;
 
     rr->s = s;
-    rr->port = port;
+    rr->port = s->port;
     Hints(&hints, 0);
-    err = uv_getaddrinfo(&s->bridge->loop, &rr->req, OnResolved, host, NULL,
-	    &hints);
+    err = uv_getaddrinfo(&s->bridge->loop, &rr->req, OnResolved, s->host,
+	    NULL, &hints);
     if (err != 0) {
 	TkuvFree(rr);
-	return TkuvSocketError(interp, err);
+	return interp ? TkuvSocketError(interp, err) : TCL_ERROR;
     }
     s->resolving = rr;
     TkuvBridgeKick(s->bridge);
@@ -506,7 +510,7 @@ OnResolved(
 	if (status == 0) {
 	    KeepAddresses(res, rr->port, &s->addrs, &s->numAddrs);
 	}
-	TryNext(s, status ? status : UV_EAI_NONAME);
+	TkuvSocketTryNext(s, status ? status : UV_EAI_NONAME);
     }
     uv_freeaddrinfo(res);
     TkuvFree(rr);
@@ -515,7 +519,7 @@ OnResolved(
 /*
  *----------------------------------------------------------------------
  *
- * TryNext, OnConnect --
+ * TkuvSocketTryNext, OnConnect --
  *
  *	Connect to the next address; each attempt after the first gets a
  *	fresh handle (a failed socket cannot be reused, and the family may
@@ -543,8 +547,8 @@ PickLocal(
     return s->numLocalAddrs == 0;
 }
 
-static void
-TryNext(
+void
+TkuvSocketTryNext(
     SockState *s,
     int err)
 {
@@ -553,16 +557,11 @@ TryNext(
 
     while (s->connecting && s->nextAddr < s->numAddrs) {
 	to = &s->addrs[s->nextAddr++];
-	if (s->nextAddr > 1) {
-	    SockHandle *old = s->sh;
-
-	    /* Detach first, so HandleClosed does not end the connect. */
-	    old->state = NULL;
-	    s->sh = NULL;
-	    TkuvHandleClose(&old->h);
-	    if (Tcl_InterpDeleted(s->interp)
-		    || NewHandle(NULL, s) != TCL_OK) {
-		err = UV_ECONNABORTED;
+	if (s->nextAddr > 1 || s->sh == NULL) {
+	    if (s->sh != NULL) {
+		TkuvSockCloseHandle(s->sh);
+	    }
+	    if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 		break;
 	    }
 	}
@@ -606,7 +605,7 @@ OnConnect(
 	return;
     }
     if (status < 0) {
-	TryNext(s, status);
+	TkuvSocketTryNext(s, status);
 	return;
     }
     TkuvSockConnected(s);
@@ -639,13 +638,11 @@ Listen(
 	TkuvNumericAddress("::", port, addrs);
 	err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
 	if (err == 0) {
-	    err = uv_listen((uv_stream_t *) &s->sh->uv, SOMAXCONN,
-		    OnConnection);
+	    err = TkuvSocketListen(s);
 	}
 	if (err == 0) {
 	    s->dualStack = 1;
 	    TkuvFree(addrs);
-	    TkuvBridgeKick(s->bridge);	/* The poll thread watches it. */
 	    return TCL_OK;
 	}
 	if (err == UV_EADDRINUSE || err == UV_EACCES) {
@@ -653,28 +650,46 @@ Listen(
 	    return TkuvSocketError(interp, err);
 	}
 	/* No IPv6 here: a fresh handle on 0.0.0.0. */
-	TkuvHandleClose(&s->sh->h);
-	if (NewHandle(interp, s) != TCL_OK) {
+	TkuvSockCloseHandle(s->sh);
+	if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	    TkuvFree(addrs);
-	    return TCL_ERROR;
+	    return TkuvSocketError(interp, err);
 	}
 	TkuvNumericAddress("0.0.0.0", port, addrs);
 	num = 1;
-    } else if (LookUp(interp, s->bridge, myaddr, port, &addrs, &num)
+    } else if (LookUp(interp, s->bridge, myaddr, port, 1, &addrs, &num)
 	    != TCL_OK) {
 	TkuvFree(addrs);
 	return TCL_ERROR;
     }
     err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
     if (err == 0) {
-	err = uv_listen((uv_stream_t *) &s->sh->uv, SOMAXCONN, OnConnection);
+	err = TkuvSocketListen(s);
     }
     TkuvFree(addrs);
     if (err != 0) {
 	return TkuvSocketError(interp, err);
     }
-    TkuvBridgeKick(s->bridge);
     return TCL_OK;
+}
+
+/*
+ * TkuvSocketListen --
+ *	Listens on the state's bound (or adopted) socket. Returns 0 or a
+ *	libuv error.
+ */
+
+int
+TkuvSocketListen(
+    SockState *s)
+{
+    int err = uv_listen((uv_stream_t *) &s->sh->uv, SOMAXCONN,
+	    OnConnection);
+
+    if (err == 0) {
+	TkuvBridgeKick(s->bridge);	/* The poll thread watches it. */
+    }
+    return err;
 }
 
 /*
@@ -683,7 +698,7 @@ Listen(
  * OnConnection, TkuvSocketAccept --
  *
  *	libuv accepts every pending connection in one pass (each into a
- *	handle not yet registered, queued on the server); the server's
+ *	handle with no state yet, queued on the server); the server's
  *	channel event then makes one channel at a time and runs the accept
  *	command, so a burst of connections never starves other events.
  *
@@ -697,6 +712,7 @@ OnConnection(
 {
     SockState *s = ((SockHandle *) server->data)->state;
     SockHandle *c;
+    int err;
 
     if (s == NULL) {
 	return;
@@ -705,14 +721,12 @@ OnConnection(
 	s->reportError = status;
 	return;
     }
-    c = TkuvHandleAlloc(&TkuvSocketHandleType);
-    if (uv_tcp_init(&s->bridge->loop, &c->uv) != 0) {
-	TkuvFree(c);
+    c = TkuvSockNewHandle(s->bridge, s->tsd, &err);
+    if (c == NULL) {
 	return;
     }
-    c->uv.data = c;
     if (uv_accept(server, (uv_stream_t *) &c->uv) != 0) {
-	uv_close((uv_handle_t *) &c->uv, FreeUnregistered);
+	TkuvSockCloseHandle(c);
 	return;
     }
     if (s->acceptLast != NULL) {
@@ -725,13 +739,6 @@ OnConnection(
 }
 
 static void
-FreeUnregistered(
-    uv_handle_t *handle)
-{
-    TkuvFree(handle->data);
-}
-
-static void
 DropAccepted(
     SockState *s)
 {
@@ -739,7 +746,7 @@ DropAccepted(
 
     while ((c = s->acceptFirst) != NULL) {
 	s->acceptFirst = c->nextAccepted;
-	uv_close((uv_handle_t *) &c->uv, FreeUnregistered);
+	TkuvSockCloseHandle(c);
     }
     s->acceptLast = NULL;
 }
@@ -748,10 +755,9 @@ void
 TkuvSocketAccept(
     SockState *s)
 {
-    Tcl_Interp *interp = s->interp;
+    Tcl_Interp *interp = TkuvSockAcceptInterp(s);
     SockHandle *c = s->acceptFirst;
     SockState *cs;
-    Tcl_InterpState saved;
     Tcl_Channel chan;
     Tcl_Obj *cmd;
     struct sockaddr_storage ss;
@@ -762,17 +768,15 @@ TkuvSocketAccept(
     if (s->acceptFirst == NULL) {
 	s->acceptLast = NULL;
     }
-    if (Tcl_InterpDeleted(interp)) {
-	uv_close((uv_handle_t *) &c->uv, FreeUnregistered);
+    if (interp == NULL || Tcl_InterpDeleted(interp)) {
+	/* A server moved to a thread where no interp with tkuv holds it. */
+	TkuvSockCloseHandle(c);
 	return;
     }
-    saved = Tcl_SaveInterpState(interp, TCL_OK);
-    TkuvHandleRegister(interp, s->bridge, &c->h, (uv_handle_t *) &c->uv,
-	    NULL);
-    Tcl_RestoreInterpState(interp, saved);
     cs = TkuvSockNewState(s->bridge, interp);
     cs->sh = c;
     c->state = cs;
+    MakeCompanion(interp, cs);
     TkuvSockConnected(cs);
 
     host[0] = '\0';

@@ -1,8 +1,9 @@
 /*
  * tkuvSocketChan.c --
  *
- *	The Tcl channel driver behind tkuv::socket, and the notifier that
- *	drives its fileevents from the tkuv bridge instead of Tcl's select().
+ *	The Tcl channel driver behind tkuv::socket, the notifier that drives
+ *	its fileevents from the tkuv bridge instead of Tcl's select(), and
+ *	moving a channel from one thread's loop to another's.
  *
  *	libuv callbacks only update a channel's state (received bytes are
  *	copied into a per-channel buffer sized to what is waiting) and mark it
@@ -15,6 +16,16 @@
  *
  *	Blocking operations (blocking connect, gets on an empty buffer, a
  *	blocking flush) run the loop with TkuvSocketRunOnce.
+ *
+ *	libuv handles belong to one loop, and so to one thread. When the
+ *	Thread package moves a channel (thread::transfer, detach/attach), Tcl
+ *	calls the threadActionProc: on REMOVE the socket leaves libuv as a
+ *	plain descriptor, taking the bytes libuv had not sent yet, and nothing
+ *	of the old thread (events, candidates, lists, the companion command)
+ *	keeps pointing at the channel; on INSERT the new thread's loop adopts
+ *	the descriptor. Received bytes stay in the state's buffer throughout.
+ *	Thread end (and exit) orphans every channel the same way before the
+ *	loop goes, so that Tcl's final flush and close can still write.
  */
 
 #include "tkuvSocketInt.h"
@@ -22,23 +33,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
 
 #define SOCK_ACCEPT_BATCH 32	/* Connections accepted per server event. */
 #define SOCK_KEEP_BUFFER 4096	/* An emptied input buffer up to this size
 				 * is kept for the next read. */
 
 struct SockThread {
-    SockState *states;		/* Every state of this thread. */
+    SockState *states;		/* Every homed state of this thread. */
     SockState *cands;		/* States whose readiness may have changed. */
+    SockHandle *handles;	/* Every open libuv handle of this thread. */
+    Tcl_Interp **interps;	/* Interps that loaded tkuv here: where a
+				 * server moved to this thread accepts. */
+    int numInterps;
     int sourceCreated;
 };
 
-typedef struct WriteReq {
+struct WriteReq {
     uv_write_t req;
     SockHandle *sh;
+    WriteReq *prev, *next;	/* In sh's list, in order. */
     size_t len;
     char data[1];
-} WriteReq;
+};
+
+struct ConnectWait {
+    uv_poll_t poll;		/* On a duplicate of the socket. */
+    SockState *s;		/* NULL once abandoned. */
+    int fd;			/* The duplicate, closed with the poll. */
+};
 
 typedef struct SockEvent {
     Tcl_Event header;
@@ -58,9 +86,15 @@ static void	SockWatch(ClientData instanceData, int mask);
 static int	SockGetHandle(ClientData instanceData, int direction,
 		    ClientData *handlePtr);
 static int	SockBlockMode(ClientData instanceData, int mode);
+static void	SockThreadAction(ClientData instanceData, int action);
+
+/*
+ * "tcp", as Tcl's own: the channel layer gives only that type name CRLF
+ * output under -translation auto, so scripts see the same bytes.
+ */
 
 static const Tcl_ChannelType sockChannelType = {
-    "tkuvsocket",
+    "tcp",
     TCL_CHANNEL_VERSION_5,
     TCL_CLOSE2PROC,
     SockInput,
@@ -75,15 +109,20 @@ static const Tcl_ChannelType sockChannelType = {
     NULL,			/* flushProc */
     NULL,			/* handlerProc */
     NULL,			/* wideSeekProc */
-    NULL,			/* threadActionProc */
+    SockThreadAction,
     NULL			/* truncateProc */
 };
 
+static SockThread *GetThread(void);
+static void	Home(SockState *s, TkuvBridge *bridge);
+static void	Unhome(SockState *s, int moving);
+static void	Rehome(SockState *s);
 static void	SetupProc(ClientData clientData, int flags);
 static void	CheckProc(ClientData clientData, int flags);
 static int	SockEventProc(Tcl_Event *evPtr, int flags);
 static int	DeleteSockEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	ThreadExit(ClientData clientData);
+static void	InterpGone(ClientData clientData, Tcl_Interp *interp);
 static void	DropCandidate(SockState *s);
 static Tcl_FreeProc FreeStateMemory;
 static void	MarkCandidate(SockState *s);
@@ -92,21 +131,31 @@ static int	Wanted(SockState *s);
 static void	StartReading(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void	OnRead(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static int	QueueWrite(SockState *s, const char *buf, size_t len);
 static void	OnWrite(uv_write_t *req, int status);
 static void	OnShutdown(uv_shutdown_t *req, int status);
 static void	OnShutdownThenClose(uv_shutdown_t *req, int status);
 static int	Shutdown(SockHandle *sh, uv_shutdown_cb cb);
+static void	OnHandleClosed(uv_handle_t *handle);
+static void	AbandonConnectWait(SockState *s);
 static int	AddressOption(Tcl_Interp *interp, SockState *s,
 		    const char *which, Tcl_DString *dsPtr);
+#ifndef _WIN32
+static int	TakeSocket(SockHandle *sh, char **outPtr, size_t *lenPtr);
+static void	StartConnectWait(SockState *s);
+static void	OnConnectReady(uv_poll_t *poll, int status, int events);
+static void	OnConnectWaitClosed(uv_handle_t *handle);
+static int	WriteFd(int fd, const char *buf, size_t len);
+#endif
 
 /*
  *----------------------------------------------------------------------
  *
  * TkuvSockNewState, TkuvSockFreeState --
  *
- *	A driver state in the thread's list (creating the event source on
- *	first use), and its release once the channel is closed or was never
- *	made.
+ *	A driver state homed on the calling thread, and its release once the
+ *	channel is closed or was never made (its companion and libuv handle
+ *	are closed too).
  *
  *----------------------------------------------------------------------
  */
@@ -116,24 +165,13 @@ TkuvSockNewState(
     TkuvBridge *bridge,
     Tcl_Interp *interp)
 {
-    SockThread *tsd = Tcl_GetThreadData(&dataKey, sizeof(SockThread));
     SockState *s = TkuvAlloc(sizeof(SockState));
 
     memset(s, 0, sizeof(SockState));
-    s->bridge = bridge;
     s->interp = interp;
-    s->tsd = tsd;
     s->blocking = 1;
-    if (!tsd->sourceCreated) {
-	tsd->sourceCreated = 1;
-	Tcl_CreateEventSource(SetupProc, CheckProc, tsd);
-	Tcl_CreateThreadExitHandler(ThreadExit, tsd);
-    }
-    s->next = tsd->states;
-    if (tsd->states != NULL) {
-	tsd->states->prev = s;
-    }
-    tsd->states = s;
+    s->fd = -1;
+    Home(s, bridge);
     return s;
 }
 
@@ -141,29 +179,56 @@ void
 TkuvSockFreeState(
     SockState *s)
 {
-    SockThread *tsd = s->tsd;
+    if (s->tsd != NULL) {
+	SockThread *tsd = s->tsd;
 
-    DropCandidate(s);
-    if (s->prev != NULL) {
-	s->prev->next = s->next;
-    } else {
-	tsd->states = s->next;
-    }
-    if (s->next != NULL) {
-	s->next->prev = s->prev;
-    }
-    if (s->eventQueued) {
-	Tcl_DeleteEvents(DeleteSockEvent, s);
+	DropCandidate(s);
+	if (s->prev != NULL) {
+	    s->prev->next = s->next;
+	} else {
+	    tsd->states = s->next;
+	}
+	if (s->next != NULL) {
+	    s->next->prev = s->prev;
+	}
+	if (s->eventQueued) {
+	    Tcl_DeleteEvents(DeleteSockEvent, s);
+	}
+	s->tsd = NULL;
     }
     TkuvSocketForget(s);
+    AbandonConnectWait(s);
+    TkuvFree(s->addrs);
+    TkuvFree(s->localAddrs);
+    s->addrs = s->localAddrs = NULL;
+    if (s->companion != NULL) {
+	SockCompanion *c = s->companion;
+
+	c->state = NULL;
+	s->companion = NULL;
+	TkuvHandleClose(&c->h);
+    }
     if (s->sh != NULL) {
-	s->sh->state = NULL;
+	TkuvSockCloseHandle(s->sh);
     }
     if (s->acceptCmd != NULL) {
 	Tcl_DecrRefCount(s->acceptCmd);
     }
+#ifndef _WIN32
+    if (s->fd >= 0) {
+	close(s->fd);
+    }
+    while (s->numAcceptFds > 0) {
+	close(s->acceptFds[--s->numAcceptFds]);
+    }
+#endif
+    TkuvFree(s->acceptFds);
+    TkuvFree(s->acceptText);
+    TkuvFree(s->host);
+    TkuvFree(s->out);
     TkuvFree(s->in);
-    s->in = NULL;
+    s->in = s->out = s->host = s->acceptText = NULL;
+    s->acceptFds = NULL;
     s->dead = 1;
     Tcl_EventuallyFree(s, FreeStateMemory);	/* SockEventProc may hold it. */
 }
@@ -184,12 +249,774 @@ DeleteSockEvent(
 	    && ((SockEvent *) evPtr)->s == clientData;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetThread, Home --
+ *
+ *	The calling thread's socket data (its event source and exit handler
+ *	are made on first use), and linking a state into it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static SockThread *
+GetThread(void)
+{
+    SockThread *tsd = Tcl_GetThreadData(&dataKey, sizeof(SockThread));
+
+    if (!tsd->sourceCreated) {
+	/*
+	 * Always after the bridge (callers got it first), so this exit
+	 * handler runs before the bridge's: the loop is still whole.
+	 */
+	tsd->sourceCreated = 1;
+	Tcl_CreateEventSource(SetupProc, CheckProc, tsd);
+	Tcl_CreateThreadExitHandler(ThreadExit, tsd);
+    }
+    return tsd;
+}
+
+static void
+Home(
+    SockState *s,
+    TkuvBridge *bridge)
+{
+    SockThread *tsd = GetThread();
+
+    s->bridge = bridge;
+    s->tsd = tsd;
+    s->prev = NULL;
+    s->next = tsd->states;
+    if (tsd->states != NULL) {
+	tsd->states->prev = s;
+    }
+    tsd->states = s;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSocketInterpAdd, InterpGone, TkuvSockAcceptInterp --
+ *
+ *	The interps of each thread that loaded tkuv. A server created in an
+ *	interp accepts there; once moved to another thread it accepts in the
+ *	interp of that thread whose channel table now holds it, if tkuv is
+ *	loaded there.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvSocketInterpAdd(
+    Tcl_Interp *interp)
+{
+    SockThread *tsd = Tcl_GetThreadData(&dataKey, sizeof(SockThread));
+    int i;
+
+    for (i = 0; i < tsd->numInterps; i++) {
+	if (tsd->interps[i] == interp) {
+	    return;
+	}
+    }
+    tsd->interps = realloc(tsd->interps,
+	    (tsd->numInterps + 1) * sizeof(Tcl_Interp *));
+    if (tsd->interps == NULL) {
+	Tcl_Panic("tkuv: out of memory");
+    }
+    tsd->interps[tsd->numInterps++] = interp;
+    Tcl_CallWhenDeleted(interp, InterpGone, tsd);
+}
+
+static void
+InterpGone(
+    ClientData clientData,
+    Tcl_Interp *interp)
+{
+    SockThread *tsd = clientData;
+    int i;
+
+    for (i = 0; i < tsd->numInterps; i++) {
+	if (tsd->interps[i] == interp) {
+	    tsd->interps[i] = tsd->interps[--tsd->numInterps];
+	    break;
+	}
+    }
+    if (tsd->numInterps == 0) {
+	free(tsd->interps);
+	tsd->interps = NULL;
+    }
+}
+
+Tcl_Interp *
+TkuvSockAcceptInterp(
+    SockState *s)
+{
+    const char *name;
+    int i;
+
+    if (s->interp != NULL || s->tsd == NULL || s->chan == NULL) {
+	return s->interp;
+    }
+    name = Tcl_GetChannelName(s->chan);
+    for (i = 0; i < s->tsd->numInterps; i++) {
+	Tcl_Interp *interp = s->tsd->interps[i];
+	Tcl_InterpState saved;
+	Tcl_Channel found;
+
+	if (Tcl_InterpDeleted(interp)) {
+	    continue;
+	}
+	saved = Tcl_SaveInterpState(interp, TCL_OK);
+	found = Tcl_GetChannel(interp, name, NULL);
+	Tcl_RestoreInterpState(interp, saved);
+	if (found == s->chan) {
+	    s->interp = interp;
+	    break;
+	}
+    }
+    return s->interp;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSockNewHandle, TkuvSockAttachNewHandle, TkuvSockCloseHandle --
+ *
+ *	A libuv TCP handle on the bridge's loop (not attached to a state:
+ *	accepted connections wait so), a fresh one attached to a state, and
+ *	closing one: it forgets its state at once, writes still queued are
+ *	cancelled, and the memory goes when libuv's close callback has run.
+ *
+ *----------------------------------------------------------------------
+ */
+
+SockHandle *
+TkuvSockNewHandle(
+    TkuvBridge *bridge,
+    SockThread *tsd,
+    int *errPtr)
+{
+    SockHandle *sh = TkuvAlloc(sizeof(SockHandle));
+
+    memset(sh, 0, sizeof(SockHandle));
+    *errPtr = uv_tcp_init(&bridge->loop, &sh->uv);
+    if (*errPtr != 0) {
+	TkuvFree(sh);
+	return NULL;
+    }
+    sh->uv.data = sh;
+    sh->bridge = bridge;
+    sh->tsd = tsd;
+    sh->next = tsd->handles;
+    if (tsd->handles != NULL) {
+	tsd->handles->prev = sh;
+    }
+    tsd->handles = sh;
+    return sh;
+}
+
+int
+TkuvSockAttachNewHandle(
+    SockState *s)
+{
+    int err;
+    SockHandle *sh = TkuvSockNewHandle(s->bridge, s->tsd, &err);
+
+    if (sh != NULL) {
+	sh->state = s;
+	s->sh = sh;
+    }
+    return err;
+}
+
+void
+TkuvSockCloseHandle(
+    SockHandle *sh)
+{
+    if (sh->state != NULL) {
+	sh->state->sh = NULL;
+	sh->state = NULL;
+    }
+    if (!sh->closing) {
+	sh->closing = 1;
+	uv_close((uv_handle_t *) &sh->uv, OnHandleClosed);
+	TkuvBridgeKick(sh->bridge);	/* The close callback needs a tick. */
+    }
+}
+
+static void
+OnHandleClosed(
+    uv_handle_t *handle)
+{
+    SockHandle *sh = handle->data;
+
+    if (sh->prev != NULL) {
+	sh->prev->next = sh->next;
+    } else {
+	sh->tsd->handles = sh->next;
+    }
+    if (sh->next != NULL) {
+	sh->next->prev = sh->prev;
+    }
+    TkuvFree(sh);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSockDisconnect --
+ *
+ *	The companion handle was closed by the script: the connection ends
+ *	here (queued writes are dropped), a connect in progress fails, a
+ *	server drops the connections nobody was told about. The channel then
+ *	reads EOF and writes EPIPE.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvSockDisconnect(
+    SockState *s)
+{
+    if (s->sh != NULL) {
+	TkuvSockCloseHandle(s->sh);
+    }
+    TkuvSocketForget(s);
+    AbandonConnectWait(s);
+    s->reading = 0;
+    s->writeQueued = 0;
+    if (s->connecting) {
+	s->connecting = 0;
+	s->connectFailed = 1;
+	s->error = s->reportError = UV_ECONNABORTED;
+    }
+    if (s->tsd != NULL) {
+	TkuvSockChanged(s);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SockThreadAction --
+ *
+ *	Tcl cut the channel out of this thread (REMOVE: thread::transfer,
+ *	thread::detach) or spliced it into this one (INSERT).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SockThreadAction(
+    ClientData instanceData,
+    int action)
+{
+    SockState *s = instanceData;
+
+    if (action == TCL_CHANNEL_THREAD_REMOVE) {
+	Unhome(s, 1);
+    } else if (s->tsd == NULL && !s->orphaned) {
+	Rehome(s);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Unhome --
+ *
+ *	Takes a homed state off its thread: the socket leaves libuv as a
+ *	descriptor with the bytes libuv has not sent, a listener's waiting
+ *	connections likewise; a name lookup in flight is abandoned (the new
+ *	thread makes it again); the companion command goes; no event,
+ *	candidate or list entry of this thread refers to the state any more.
+ *	`moving`: 0 at thread end, where waiting connections are closed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Unhome(
+    SockState *s,
+    int moving)
+{
+    SockThread *tsd = s->tsd;
+    SockHandle *c;
+
+    if (tsd == NULL) {
+	return;
+    }
+    if (s->resolving != NULL) {
+	s->lookUpAgain = 1;
+    }
+    AbandonConnectWait(s);
+    if (s->companion != NULL) {
+	SockCompanion *comp = s->companion;
+
+	comp->state = NULL;
+	s->companion = NULL;
+	TkuvHandleClose(&comp->h);
+    }
+#ifndef _WIN32
+    if (s->sh != NULL && s->fd < 0) {
+	s->fd = TakeSocket(s->sh, &s->out, &s->outLen);
+    }
+    while ((c = s->acceptFirst) != NULL) {
+	int fd = moving ? TakeSocket(c, NULL, NULL) : -1;
+
+	s->acceptFirst = c->nextAccepted;
+	if (fd >= 0) {
+	    s->acceptFds = realloc(s->acceptFds,
+		    (s->numAcceptFds + 1) * sizeof(int));
+	    if (s->acceptFds == NULL) {
+		Tcl_Panic("tkuv: out of memory");
+	    }
+	    s->acceptFds[s->numAcceptFds++] = fd;
+	}
+	TkuvSockCloseHandle(c);
+    }
+    s->acceptLast = NULL;
+#else
+    /* No portable way to hand a SOCKET to another loop: it disconnects. */
+    (void) c;
+    (void) moving;
+    TkuvSockDisconnect(s);
+#endif
+    TkuvSocketForget(s);	/* The lookup; addresses stay for the move. */
+    if (s->sh != NULL) {
+	TkuvSockCloseHandle(s->sh);
+    }
+    s->reading = 0;
+    s->writeQueued = 0;
+
+    DropCandidate(s);
+    if (s->prev != NULL) {
+	s->prev->next = s->next;
+    } else {
+	tsd->states = s->next;
+    }
+    if (s->next != NULL) {
+	s->next->prev = s->prev;
+    }
+    s->prev = s->next = NULL;
+    if (s->eventQueued) {
+	Tcl_DeleteEvents(DeleteSockEvent, s);
+	s->eventQueued = 0;
+    }
+    if (s->acceptCmd != NULL) {
+	/* Tcl_Objs belong to a thread: the command travels as text. */
+	const char *text = Tcl_GetString(s->acceptCmd);
+
+	s->acceptText = TkuvAlloc(strlen(text) + 1);
+	strcpy(s->acceptText, text);
+	Tcl_DecrRefCount(s->acceptCmd);
+	s->acceptCmd = NULL;
+    }
+    s->tsd = NULL;
+    s->bridge = NULL;
+    s->interp = NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Rehome --
+ *
+ *	Homes a moved state on the calling thread: a new uv_tcp_t on this
+ *	thread's loop adopts the descriptor; a listener listens again and
+ *	its waiting connections are queued again; a connect under way is
+ *	watched until it finishes (or the name lookup is made again); bytes
+ *	not sent before the move are queued first. When this thread's loop
+ *	has already ended the state stays orphaned (synchronous I/O).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Rehome(
+    SockState *s)
+{
+    TkuvBridge *bridge;
+    int err = 0, i;
+
+    if (TkuvBridgeGet(NULL, &bridge) != TCL_OK) {
+	s->orphaned = 1;
+	return;
+    }
+    Home(s, bridge);
+    if (s->acceptText != NULL) {
+	s->acceptCmd = Tcl_NewStringObj(s->acceptText, -1);
+	Tcl_IncrRefCount(s->acceptCmd);
+	TkuvFree(s->acceptText);
+	s->acceptText = NULL;
+    }
+    if (s->fd < 0 && !s->connecting) {
+	TkuvSockChanged(s);	/* Closed meanwhile, or never connected. */
+	return;
+    }
+    err = TkuvSockAttachNewHandle(s);
+#ifndef _WIN32
+    if (err == 0 && s->fd >= 0) {
+	err = uv_tcp_open(&s->sh->uv, s->fd);
+	if (err == 0) {
+	    s->fd = -1;		/* libuv closes it now. */
+	}
+    }
+#endif
+    if (err != 0) {
+	if (s->connecting) {
+	    s->connecting = 0;
+	    s->connectFailed = 1;
+	}
+	s->error = s->reportError = err;
+	s->eof = 1;
+    } else if (s->isServer) {
+	err = TkuvSocketListen(s);
+	if (err != 0) {
+	    s->reportError = err;
+	}
+#ifndef _WIN32
+	for (i = 0; i < s->numAcceptFds; i++) {
+	    SockHandle *c = TkuvSockNewHandle(bridge, s->tsd, &err);
+
+	    if (c == NULL || uv_tcp_open(&c->uv, s->acceptFds[i]) != 0) {
+		close(s->acceptFds[i]);
+		if (c != NULL) {
+		    TkuvSockCloseHandle(c);
+		}
+		continue;
+	    }
+	    if (s->acceptLast != NULL) {
+		s->acceptLast->nextAccepted = c;
+	    } else {
+		s->acceptFirst = c;
+	    }
+	    s->acceptLast = c;
+	}
+#endif
+	s->numAcceptFds = 0;
+    } else if (s->connecting) {
+	if (s->lookUpAgain) {
+	    s->lookUpAgain = 0;
+	    if (TkuvSocketStartLookUp(NULL, s) != TCL_OK) {
+		TkuvSocketTryNext(s, UV_EAI_NONAME);
+	    }
+	}
+#ifndef _WIN32
+	else {
+	    StartConnectWait(s);
+	}
+#endif
+    } else if (s->connected) {
+	StartReading(s);
+	if (s->outLen > 0) {
+	    if (QueueWrite(s, s->out, s->outLen) != 0) {
+		s->reportError = UV_EPIPE;
+	    }
+	}
+	if (s->writeClosed) {
+	    Shutdown(s->sh, OnShutdown);
+	}
+    }
+    TkuvFree(s->out);
+    s->out = NULL;
+    s->outLen = 0;
+    TkuvBridgeKick(bridge);
+    TkuvSockChanged(s);
+}
+
+#ifndef _WIN32
+/*
+ *----------------------------------------------------------------------
+ *
+ * TakeSocket --
+ *
+ *	A duplicate of the handle's socket, to outlive the handle, and
+ *	(when outPtr is given) the bytes libuv has not sent yet appended to
+ *	*outPtr. libuv sends a stream's writes in order and counts the bytes
+ *	not yet written (uv_stream_get_write_queue_size), so those are the
+ *	last that many bytes of the requests still queued.
+ *
+ * Results:
+ *	The descriptor, or -1 (no socket yet).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+TakeSocket(
+    SockHandle *sh,
+    char **outPtr,
+    size_t *lenPtr)
+{
+    uv_os_fd_t fd;
+    int copy;
+    WriteReq *w;
+    size_t unsent, total = 0, skip;
+
+    if (uv_fileno((uv_handle_t *) &sh->uv, &fd) != 0) {
+	return -1;
+    }
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (outPtr == NULL || copy < 0) {
+	return copy;
+    }
+    unsent = uv_stream_get_write_queue_size((uv_stream_t *) &sh->uv);
+    for (w = sh->writeFirst; w != NULL; w = w->next) {
+	total += w->len;
+    }
+    if (unsent > total) {
+	unsent = total;
+    }
+    if (unsent == 0) {
+	return copy;
+    }
+    *outPtr = realloc(*outPtr, *lenPtr + unsent);
+    if (*outPtr == NULL) {
+	Tcl_Panic("tkuv: out of memory");
+    }
+    skip = total - unsent;
+    for (w = sh->writeFirst; w != NULL; w = w->next) {
+	if (skip >= w->len) {
+	    skip -= w->len;
+	    continue;
+	}
+	memcpy(*outPtr + *lenPtr, w->data + skip, w->len - skip);
+	*lenPtr += w->len - skip;
+	skip = 0;
+    }
+    return copy;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * StartConnectWait, OnConnectReady --
+ *
+ *	A connect begun on another thread's loop: a poll handle on a
+ *	duplicate of the socket waits until it is writable, then SO_ERROR
+ *	says whether it connected (else the next address is tried).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+StartConnectWait(
+    SockState *s)
+{
+    ConnectWait *cw = TkuvAlloc(sizeof(ConnectWait));
+    uv_os_fd_t fd;
+
+    cw->s = s;
+    cw->fd = -1;
+    if (uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
+	cw->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    }
+    if (cw->fd < 0 || uv_poll_init(&s->bridge->loop, &cw->poll, cw->fd)
+	    != 0) {
+	if (cw->fd >= 0) {
+	    close(cw->fd);
+	}
+	TkuvFree(cw);
+	TkuvSocketTryNext(s, UV_ECONNABORTED);
+	return;
+    }
+    cw->poll.data = cw;
+    s->connectWait = cw;
+    uv_poll_start(&cw->poll, UV_WRITABLE | UV_DISCONNECT, OnConnectReady);
+}
+
+static void
+OnConnectReady(
+    uv_poll_t *poll,
+    int status,
+    int events)
+{
+    ConnectWait *cw = poll->data;
+    SockState *s = cw->s;
+    int err = 0;
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof(err);
+
+    /* The outcome is read from the socket (libuv reports POLLERR as a
+     * status of its own). */
+    (void) status;
+    (void) events;
+    if (getsockopt(cw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+	err = -errno;
+    } else if (err != 0) {
+	err = -err;
+    } else {
+	len = sizeof(peer);
+	if (getpeername(cw->fd, (struct sockaddr *) &peer, &len) != 0) {
+	    /*
+	     * Not connected, and no error left to read: connect() itself
+	     * returned the refusal on the old thread, and libuv kept it for
+	     * its callback, which never ran there (the only error it
+	     * defers).
+	     */
+	    err = UV_ECONNREFUSED;
+	}
+    }
+    AbandonConnectWait(s);
+    if (s == NULL) {
+	return;
+    }
+    if (err != 0) {
+	TkuvSocketTryNext(s, err);
+    } else {
+	TkuvSockConnected(s);
+    }
+}
+
+static void
+OnConnectWaitClosed(
+    uv_handle_t *handle)
+{
+    ConnectWait *cw = handle->data;
+
+    close(cw->fd);
+    TkuvFree(cw);
+}
+#endif /* !_WIN32 */
+
+static void
+AbandonConnectWait(
+    SockState *s)
+{
+#ifndef _WIN32
+    ConnectWait *cw = (s != NULL) ? s->connectWait : NULL;
+
+    if (cw == NULL) {
+	return;
+    }
+    s->connectWait = NULL;
+    cw->s = NULL;
+    uv_close((uv_handle_t *) &cw->poll, OnConnectWaitClosed);
+#else
+    (void) s;
+#endif
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ThreadExit --
+ *
+ *	The thread (or process) is ending; this runs before the bridge's
+ *	exit handler, while the loop is whole, and before Tcl's last flush
+ *	and close of the thread's channels. Every channel is orphaned: its
+ *	socket leaves libuv with the bytes not sent yet, so that Tcl's flush
+ *	and close write them synchronously (WriteFd). Connections already
+ *	closed whose queued bytes were still being sent in the background
+ *	are finished the same way here.
+ *
+ *----------------------------------------------------------------------
+ */
+
 static void
 ThreadExit(
     ClientData clientData)
 {
-    Tcl_DeleteEventSource(SetupProc, CheckProc, clientData);
+    SockThread *tsd = clientData;
+    SockHandle *sh, *next;
+
+    while (tsd->states != NULL) {
+	SockState *s = tsd->states;
+
+	Unhome(s, 0);
+	s->orphaned = 1;
+    }
+    for (sh = tsd->handles; sh != NULL; sh = next) {
+	next = sh->next;
+	if (sh->closing) {
+	    continue;
+	}
+#ifndef _WIN32
+	if (sh->writeFirst != NULL) {
+	    char *out = NULL;
+	    size_t len = 0;
+	    int fd = TakeSocket(sh, &out, &len);
+
+	    if (fd >= 0) {
+		WriteFd(fd, out, len);
+		close(fd);
+	    }
+	    TkuvFree(out);
+	}
+#endif
+	TkuvSockCloseHandle(sh);
+    }
+    Tcl_DeleteEventSource(SetupProc, CheckProc, tsd);
+    free(tsd->interps);
+    tsd->interps = NULL;
+    tsd->numInterps = 0;
 }
+
+#ifndef _WIN32
+/*
+ *----------------------------------------------------------------------
+ *
+ * WriteFd --
+ *
+ *	Writes everything to a (non-blocking) socket outside libuv, waiting
+ *	for room with poll(). Gives up when the peer has taken nothing for
+ *	SOCK_FLUSH_IDLE_MS, so a peer that stopped reading cannot hold the
+ *	end of a thread or process for ever.
+ *
+ * Results:
+ *	0, or an errno value (ETIMEDOUT when it gave up).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+WriteFd(
+    int fd,
+    const char *buf,
+    size_t len)
+{
+    struct pollfd pfd;
+    Tcl_Time now;
+    long long deadline = -1, nowMs;
+    ssize_t n;
+    int flags = 0;
+
+#ifdef MSG_NOSIGNAL
+    flags = MSG_NOSIGNAL;	/* A gone peer is an error, not SIGPIPE. */
+#endif
+    while (len > 0) {
+	n = send(fd, buf, len, flags);
+	if (n > 0) {
+	    buf += n;
+	    len -= (size_t) n;
+	    deadline = -1;
+	    continue;
+	}
+	if (n < 0 && errno == EINTR) {
+	    continue;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+	    return errno;
+	}
+	Tcl_GetTime(&now);
+	nowMs = (long long) now.sec * 1000 + now.usec / 1000;
+	if (deadline < 0) {
+	    deadline = nowMs + SOCK_FLUSH_IDLE_MS;
+	} else if (nowMs >= deadline) {
+	    return ETIMEDOUT;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, (int) (deadline - nowMs)) < 0 && errno != EINTR) {
+	    return errno;
+	}
+    }
+    return 0;
+}
+#endif /* !_WIN32 */
 
 /*
  *----------------------------------------------------------------------
@@ -239,6 +1066,9 @@ void
 TkuvSockChanged(
     SockState *s)
 {
+    if (s->tsd == NULL) {
+	return;
+    }
     if (Wanted(s)) {
 	DropCandidate(s);
 	QueueSockEvent(s);
@@ -253,7 +1083,7 @@ MarkCandidate(
 {
     SockThread *tsd = s->tsd;
 
-    if (s->isCand) {
+    if (s->isCand || tsd == NULL) {
 	return;
     }
     s->isCand = 1;
@@ -551,7 +1381,7 @@ OnAlloc(
     }
     /* Unix reads are synchronous: alloc, fill, OnRead, one at a time. */
     {
-	TkuvBridge *bridge = ((SockHandle *) handle->data)->h.bridge;
+	TkuvBridge *bridge = ((SockHandle *) handle->data)->bridge;
 
 	if (bridge->readBuffer == NULL) {
 	    bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
@@ -645,7 +1475,7 @@ SockInput(
 	    *errorCodePtr = TkuvSockErrno(s->error);
 	    return -1;
 	}
-	if (s->eof || s->readClosed || s->sh == NULL) {
+	if (s->eof || s->readClosed || s->sh == NULL || s->tsd == NULL) {
 	    return 0;
 	}
 	StartReading(s);
@@ -687,10 +1517,29 @@ SockOutput(
 {
     SockState *s = instanceData;
     uv_buf_t ub;
-    WriteReq *w;
     int sent = 0, err;
 
     *errorCodePtr = 0;
+    if (s->tsd == NULL) {
+	/* Orphaned at thread end: Tcl's last flush writes directly. */
+	err = EPIPE;
+#ifndef _WIN32
+	if (s->fd >= 0 && !s->writeClosed) {
+	    err = WriteFd(s->fd, s->out, s->outLen);
+	    TkuvFree(s->out);
+	    s->out = NULL;
+	    s->outLen = 0;
+	    if (err == 0) {
+		err = WriteFd(s->fd, buf, (size_t) toWrite);
+	    }
+	}
+#endif
+	if (err != 0) {
+	    *errorCodePtr = err;
+	    return -1;
+	}
+	return toWrite;
+    }
     while (s->sh != NULL && (s->connecting
 	    || s->writeQueued >= SOCK_WRITE_LIMIT)) {
 	if (!s->blocking) {
@@ -726,22 +1575,12 @@ SockOutput(
 	}
     }
     if (sent < toWrite) {
-	size_t len = (size_t) (toWrite - sent);
-
-	w = TkuvAlloc(sizeof(WriteReq) + len);
-	w->sh = s->sh;
-	w->len = len;
-	memcpy(w->data, buf + sent, len);
-	ub = uv_buf_init(w->data, (unsigned) len);
-	err = uv_write(&w->req, (uv_stream_t *) &s->sh->uv, &ub, 1, OnWrite);
+	err = QueueWrite(s, buf + sent, (size_t) (toWrite - sent));
 	if (err != 0) {
-	    TkuvFree(w);
 	    s->reportError = err;
 	    *errorCodePtr = TkuvSockErrno(err);
 	    return -1;
 	}
-	s->writeQueued += len;
-	TkuvBridgeKick(s->bridge);
 	while (s->blocking && s->writeQueued > 0 && s->sh != NULL
 		&& TkuvSocketRunOnce(s->bridge)) {
 	    /* Blocking flush: wait until it is sent. */
@@ -750,20 +1589,73 @@ SockOutput(
     return toWrite;
 }
 
+/*
+ * QueueWrite --
+ *	A copy of the bytes goes to libuv's write queue; the request is
+ *	listed on the handle, in order, so that the bytes libuv has not sent
+ *	can be taken back (TakeSocket). Returns 0 or a libuv error.
+ */
+
+static int
+QueueWrite(
+    SockState *s,
+    const char *buf,
+    size_t len)
+{
+    SockHandle *sh = s->sh;
+    WriteReq *w = TkuvAlloc(sizeof(WriteReq) + len);
+    uv_buf_t ub;
+    int err;
+
+    w->sh = sh;
+    w->len = len;
+    memcpy(w->data, buf, len);
+    ub = uv_buf_init(w->data, (unsigned) len);
+    err = uv_write(&w->req, (uv_stream_t *) &sh->uv, &ub, 1, OnWrite);
+    if (err != 0) {
+	TkuvFree(w);
+	return err;
+    }
+    w->next = NULL;
+    w->prev = sh->writeLast;
+    if (sh->writeLast != NULL) {
+	sh->writeLast->next = w;
+    } else {
+	sh->writeFirst = w;
+    }
+    sh->writeLast = w;
+    s->writeQueued += len;
+    TkuvBridgeKick(s->bridge);
+    return 0;
+}
+
 static void
 OnWrite(
     uv_write_t *req,
     int status)
 {
     WriteReq *w = (WriteReq *) req;
-    SockState *s = w->sh->state;
+    SockHandle *sh = w->sh;
+    SockState *s = sh->state;
 
+    if (w->prev != NULL) {
+	w->prev->next = w->next;
+    } else {
+	sh->writeFirst = w->next;
+    }
+    if (w->next != NULL) {
+	w->next->prev = w->prev;
+    } else {
+	sh->writeLast = w->prev;
+    }
     if (s != NULL) {
 	s->writeQueued -= w->len;
 	if (status < 0 && status != UV_ECANCELED) {
 	    s->reportError = status;
 	}
 	TkuvSockChanged(s);
+    } else if (sh->closeWhenSent && sh->writeFirst == NULL) {
+	TkuvSockCloseHandle(sh);
     }
     TkuvFree(w);
 }
@@ -788,7 +1680,7 @@ SockClose2(
 {
     SockState *s = instanceData;
     SockHandle *sh = s->sh;
-    int err;
+    int err = 0;
 
     (void) interp;
     if (flags & TCL_CLOSE_READ) {
@@ -800,6 +1692,24 @@ SockClose2(
 	s->inLen = 0;
 	return 0;
     }
+#ifndef _WIN32
+    if (s->tsd == NULL && s->fd >= 0) {
+	/* Orphaned: send what is left and close, synchronously. */
+	if (!s->writeClosed) {
+	    err = WriteFd(s->fd, s->out, s->outLen);
+	    TkuvFree(s->out);
+	    s->out = NULL;
+	    s->outLen = 0;
+	}
+	if (flags & TCL_CLOSE_WRITE) {
+	    s->writeClosed = 1;
+	    shutdown(s->fd, SHUT_WR);
+	    return err;
+	}
+	TkuvSockFreeState(s);		/* Closes the descriptor. */
+	return 0;
+    }
+#endif
     if (flags & TCL_CLOSE_WRITE) {
 	if (sh == NULL || s->writeClosed) {
 	    return 0;
@@ -813,16 +1723,19 @@ SockClose2(
 	return err ? TkuvSockErrno(err) : 0;
     }
 
-    if (sh != NULL) {
-	if (s->writeQueued > 0 && !s->writeClosed
-		&& Shutdown(sh, OnShutdownThenClose) == 0) {
-	    /* libuv sends what is queued; the shutdown callback closes. */
-	    if (s->reading) {
-		uv_read_stop((uv_stream_t *) &sh->uv);
-	    }
-	} else {
-	    TkuvHandleClose(&sh->h);
+    if (sh != NULL && s->writeQueued > 0 && (s->writeClosed
+	    || Shutdown(sh, OnShutdownThenClose) == 0)) {
+	/*
+	 * libuv sends what is queued in the background, then the handle
+	 * closes (after the shutdown, or once sent when the script already
+	 * shut down); thread end sends the rest synchronously.
+	 */
+	if (s->reading) {
+	    uv_read_stop((uv_stream_t *) &sh->uv);
 	}
+	sh->closeWhenSent = s->writeClosed;
+	sh->state = NULL;
+	s->sh = NULL;
     }
     TkuvSockFreeState(s);
     return 0;
@@ -842,7 +1755,7 @@ Shutdown(
 	TkuvFree(req);
 	return err;
     }
-    TkuvBridgeKick(sh->h.bridge);
+    TkuvBridgeKick(sh->bridge);
     return 0;
 }
 
@@ -868,9 +1781,7 @@ OnShutdownThenClose(
 
     (void) status;
     TkuvFree(req);
-    if (!sh->h.closed) {
-	TkuvHandleClose(&sh->h);
-    }
+    TkuvSockCloseHandle(sh);
 }
 
 /*
@@ -901,6 +1812,8 @@ SockGetOption(
 		s->reportError ? uv_strerror(s->reportError) : "");
 	s->reportError = 0;
 	if (!s->isServer) {
+	    Tcl_DStringAppendElement(dsPtr, "-connecting");
+	    Tcl_DStringAppendElement(dsPtr, s->connecting ? "1" : "0");
 	    AddressOption(NULL, s, "-peername", dsPtr);
 	}
 	AddressOption(NULL, s, "-sockname", dsPtr);
@@ -912,12 +1825,17 @@ SockGetOption(
 	Tcl_DStringAppend(dsPtr, msg, -1);
 	return TCL_OK;
     }
+    if (!s->isServer && strcmp(optionName, "-connecting") == 0) {
+	Tcl_DStringAppend(dsPtr, s->connecting ? "1" : "0", 1);
+	return TCL_OK;
+    }
     if ((!s->isServer && strcmp(optionName, "-peername") == 0)
 	    || strcmp(optionName, "-sockname") == 0) {
 	return AddressOption(interp, s, optionName, dsPtr);
     }
     return Tcl_BadChannelOption(interp, optionName,
-	    s->isServer ? "error sockname" : "error peername sockname");
+	    s->isServer ? "error sockname"
+	    : "connecting error peername sockname");
 }
 
 /*
