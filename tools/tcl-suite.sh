@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# tools/tcl-suite.sh -- run Tcl 8.6's own test files twice, once with Tcl's
+# socket and once with `tkuv::install` in effect, and print both counts.
+#
+#   bash tools/tcl-suite.sh [test files ...]   (default: socket.test http.test
+#                                               http11.test)
+#
+# The test files come from Debian's source package of the installed Tcl
+# (`apt-get source tcl8.6`, fetched once into tests-tmp/tclsrc with a
+# deb-src line for the running release); nothing of them is committed.
+# With tkuv, the install runs in the test interpreter and in every tclsh
+# the tests start (their `interpreter` is a wrapper that installs it first).
+# Assumes the C build exists in the repository root.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work="$root/tests-tmp/tclsrc"
+mkdir -p "$work"
+tclsh=${TCLSH:-tclsh8.6}
+
+src=$(ls -d "$work"/tcl8.6-*/ 2>/dev/null | head -1)
+if [ -z "$src" ]; then
+    if ! apt-get source --print-uris tcl8.6 >/dev/null 2>&1; then
+        . /etc/os-release
+        echo "deb-src http://deb.debian.org/debian $VERSION_CODENAME main" \
+            > /etc/apt/sources.list.d/tkuv-tcl-src.list
+        apt-get update -qq
+    fi
+    command -v dpkg-source >/dev/null || \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev >/dev/null
+    (cd "$work" && apt-get source -qq tcl8.6 >/dev/null 2>&1) || {
+        echo "tcl-suite: apt-get source tcl8.6 failed" >&2; exit 1; }
+    src=$(ls -d "$work"/tcl8.6-*/ | head -1)
+fi
+
+# boot.tcl MODE FILE ARGS...: MODE tkuv installs tkuv::socket first.
+boot="$work/boot.tcl"
+cat > "$boot" <<'TCL'
+set mode [lindex $argv 0]
+set argv0 [lindex $argv 1]
+set argv [lrange $argv 2 end]
+set argc [llength $argv]
+if {$mode eq "tkuv"} {
+    set auto_path [linsert $auto_path 0 $env(TKUV_BUILD_DIR)]
+    package require tkuv
+    tkuv::install
+}
+set ::tkuvSuiteMode $mode
+if {$argv0 eq ""} {
+    # Run as a filter (a script on stdin), as some tests start tclsh.
+    # Commands run as they complete, as tclsh reads a piped script.
+    set argv0 [info nameofexecutable]
+    set tkuvSuiteBuf ""
+    while {[gets stdin tkuvSuiteLine] >= 0} {
+        append tkuvSuiteBuf $tkuvSuiteLine \n
+        if {[info complete $tkuvSuiteBuf]} {
+            # tclsh reports a failing command and goes on with the next.
+            if {[catch {uplevel #0 $tkuvSuiteBuf} tkuvSuiteMsg]} {
+                puts stderr $tkuvSuiteMsg
+            }
+            set tkuvSuiteBuf ""
+        }
+    }
+} else {
+    if {[file tail $argv0] ne "remote.tcl"} {
+        package require tcltest
+        namespace import -force ::tcltest::*
+        tcltest::interpreter $env(TKUV_SUITE_INTERP)
+    }
+    source $argv0
+}
+TCL
+for mode in tcl tkuv; do
+    cat > "$work/tclsh-$mode" <<SH
+#!/bin/sh
+exec $tclsh "$boot" $mode "\$@"
+SH
+    chmod +x "$work/tclsh-$mode"
+done
+
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=(socket.test http.test http11.test)
+cd "$src/tests"
+for f in "${files[@]}"; do
+    for mode in tcl tkuv; do
+        log="$work/$mode-${f%.test}.log"
+        TKUV_BUILD_DIR=$root TKUV_SUITE_INTERP="$work/tclsh-$mode" \
+            timeout 600 "$tclsh" "$boot" $mode "$f" > "$log" 2>&1
+        status=$?
+        line=$(grep -E "^$f:[[:space:]]+Total" "$log" | tail -1)
+        printf '%-14s %-5s %s%s\n' "$f" "$mode" "${line:-no total (exit $status)}" \
+            "$([ $status -ne 0 ] && echo " [exit $status]")"
+    done
+done
