@@ -5,6 +5,7 @@
 
 namespace eval ::tkuv {
     variable sleeping 0		;# counter for sleep's private variables
+    variable sleepers		;# token -> {coroutine timer} of a sleep
 }
 
 # tkuv::sleep ms --
@@ -45,17 +46,22 @@ proc ::tkuv::sleep {args} {
     set ms [lindex $args 0]
     set coro [::info coroutine]
     if {$coro ne ""} {
-	set timer [::tkuv::timer after $ms [list ::apply {{coro args} {
-	    if {[::info commands $coro] ne ""} {
-		$coro
-	    }
-	}} $coro]]
+	# The timer resumes the coroutine through a token, not its name: a
+	# trace follows a rename, and a deletion cancels the timer (Tcl 8.6
+	# runs no `finally` in a suspended coroutine that is deleted, and a
+	# name can be taken by another coroutine meanwhile).
+	variable sleeping
+	variable sleepers
+	set token [incr sleeping]
+	set timer [::tkuv::timer after $ms [list ::tkuv::SleepDone $token]]
+	set sleepers($token) [list $coro $timer]
+	::trace add command $coro {rename delete} [list ::tkuv::SleepTrace $token]
 	try {
 	    yield
 	} finally {
-	    if {[::info commands $timer] ne ""} {
-		$timer cancel
-	    }
+	    ::trace remove command [::info coroutine] {rename delete} \
+		    [list ::tkuv::SleepTrace $token]
+	    SleepForget $token
 	}
 	return
     }
@@ -67,6 +73,37 @@ proc ::tkuv::sleep {args} {
 	vwait $var
     } finally {
 	unset -nocomplain $var
+    }
+}
+
+# tkuv::SleepDone token args -- a coroutine's sleep timer fired.
+# tkuv::SleepTrace token old new op -- its coroutine was renamed or deleted.
+# tkuv::SleepForget token -- the sleep is over: cancel its timer.
+
+proc ::tkuv::SleepDone {token args} {
+    variable sleepers
+    if {[::info exists sleepers($token)]} {
+	[lindex $sleepers($token) 0]
+    }
+}
+
+proc ::tkuv::SleepTrace {token old new op} {
+    variable sleepers
+    if {$op eq "rename" && $new ne ""} {
+	lset sleepers($token) 0 $new
+    } else {
+	SleepForget $token
+    }
+}
+
+proc ::tkuv::SleepForget {token} {
+    variable sleepers
+    if {[::info exists sleepers($token)]} {
+	set timer [lindex $sleepers($token) 1]
+	unset sleepers($token)
+	if {[::info commands $timer] ne ""} {
+	    $timer cancel
+	}
     }
 }
 
