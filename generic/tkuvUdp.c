@@ -1083,8 +1083,16 @@ DrainErrorQueue(
 		    && cmsg->cmsg_type == IPV6_RECVERR)) {
 		struct sock_extended_err ee;
 
+		/*
+		 * A locally made error (EMSGSIZE for an oversize datagram)
+		 * was already the send's own error: Linux queues it here as
+		 * well, with the port zeroed. Only errors from the network
+		 * (ICMP) are news.
+		 */
 		memcpy(&ee, CMSG_DATA(cmsg), sizeof(ee));
-		err = uv_translate_sys_error((int) ee.ee_errno);
+		if (ee.ee_origin != SO_EE_ORIGIN_LOCAL) {
+		    err = uv_translate_sys_error((int) ee.ee_errno);
+		}
 		break;
 	    }
 	}
