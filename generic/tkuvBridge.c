@@ -9,6 +9,11 @@
 
 #include "tkuvInt.h"
 #include <string.h>
+#ifndef _WIN32
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 typedef struct ThreadSpecificData {
     TkuvBridge *bridge;
@@ -23,8 +28,48 @@ static int exitHandlerInstalled = 0;
 static int	BridgeTick(void *clientData);
 static int	ComputeTimeout(TkuvBridge *bridge);
 static void	ThreadExitProc(ClientData clientData);
+static void	ReserveStdFds(void);
 static void	ProcessExitProc(ClientData clientData);
 static void	CloseStray(uv_handle_t *handle, void *arg);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReserveStdFds --
+ *
+ *	Fills each of descriptors 0-2 that is not open with /dev/null. A
+ *	script that closed stdin (a daemon's habit) or was started with
+ *	stdio closed would otherwise get libuv descriptors there: libuv never
+ *	closes a stream on 0-2 (the peer never sees the end of a closed
+ *	connection) and asserts, aborting the process, when its loop closes
+ *	one. Called before every command makes descriptors, so it also covers
+ *	stdin closed after the package was loaded. Left open across exec, so
+ *	child processes get /dev/null there too, as a daemon's would.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ReserveStdFds(void)
+{
+#ifndef _WIN32
+    int fd, filler;
+
+    for (fd = 0; fd <= STDERR_FILENO; fd++) {
+	if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
+	    continue;
+	}
+	/* open() takes the lowest free descriptor: this one. */
+	filler = open("/dev/null", O_RDWR);
+	if (filler < 0) {
+	    return;
+	}
+	if (filler > STDERR_FILENO) {
+	    close(filler);		/* Another thread took the slot. */
+	}
+    }
+#endif
+}
 
 /*
  *----------------------------------------------------------------------
@@ -51,6 +96,7 @@ TkuvBridgeGet(
     TkuvWaitable backend;
     int err;
 
+    ReserveStdFds();
     if (tsdPtr->bridge != NULL) {
 	*bridgePtr = tsdPtr->bridge;
 	return TCL_OK;
