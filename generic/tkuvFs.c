@@ -760,7 +760,9 @@ StartPoll(
  *	The descriptor is ready (or the poll failed): one read() or write()
  *	straight into, or out of, the Tcl value -- this is the Tcl thread,
  *	so no copy is needed -- and the poll ends when the transfer is
- *	complete, fails or the file ends.
+ *	complete, fails or the file ends. libuv reports an error condition
+ *	on the descriptor as UV_EBADF and stops polling; the I/O is tried
+ *	anyway, for the real error (EPIPE when a FIFO's reader has gone).
  *
  *----------------------------------------------------------------------
  */
@@ -778,11 +780,6 @@ OnPoll(
     int err;
 
     (void) events;
-    if (status < 0) {
-	r->err = status;
-	EndPoll(r);
-	return;
-    }
     if (r->op == OP_READ) {
 	if ((err = ReadSpace(r, &want)) != 1) {
 	    r->err = err;
@@ -806,10 +803,11 @@ OnPoll(
 	} while (n < 0 && errno == EINTR);
     }
     if (n < 0) {
-	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+	if ((errno == EAGAIN || errno == EWOULDBLOCK) && status == 0) {
 	    return;			/* Woken for nothing: wait again. */
 	}
-	r->err = uv_translate_sys_error(errno);
+	r->err = (errno == EAGAIN || errno == EWOULDBLOCK) ? status
+		: uv_translate_sys_error(errno);
 	EndPoll(r);
 	return;
     }
@@ -822,10 +820,14 @@ OnPoll(
 	}
     }
     if (r->err == 0 && r->op == OP_READ) {
-	if ((err = ReadSpace(r, &want)) == 1) {
+	err = ReadSpace(r, &want);
+	if (err == 1 && status == 0) {
 	    return;			/* More to read. */
 	}
-	r->err = (err < 0) ? err : 0;
+	/* Complete, too much, or libuv has stopped polling. */
+	r->err = (err < 0) ? err : (err == 1) ? status : 0;
+    } else if (r->err == 0 && status < 0 && r->done < r->total) {
+	r->err = status;
     }
     if (r->err != 0 || r->op == OP_READ || r->done >= r->total) {
 	EndPoll(r);
