@@ -7,13 +7,25 @@
  *	script may vwait, update or open a dialog from any callback.
  */
 
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE		/* on_exit, with glibc */
+#endif
 #include "tkuvInt.h"
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #ifndef _WIN32
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #endif
+
+/*
+ * How long teardown waits for libuv's threadpool to finish the requests of
+ * a closing loop (a file chunk being read or written, a name lookup, the
+ * close of a file) before it abandons the loop to them.
+ */
+#define TEARDOWN_GRACE_MS	500
 
 typedef struct ThreadSpecificData {
     TkuvBridge *bridge;
@@ -25,12 +37,28 @@ static Tcl_ThreadDataKey dataKey;
 TCL_DECLARE_MUTEX(exitMutex)
 static int exitHandlerInstalled = 0;
 
+/*
+ * Loops abandoned at teardown to threadpool work that would not finish
+ * (guarded by exitMutex). Each stays allocated and open for good: when its
+ * work does finish, the pool thread writes into the request, queues it on
+ * the loop under the loop's mutex and signals the loop's async fd, so none
+ * of that may be freed or closed (a closed fd number could be reused).
+ * Listing them keeps them reachable for leak checkers.
+ */
+static TkuvBridge *abandoned = NULL;
+#if defined(__GLIBC__)
+static int exitGuardInstalled = 0;
+static void	ExitWithoutJoin(int status, void *arg);
+#endif
+
 static int	BridgeTick(void *clientData);
 static int	ComputeTimeout(TkuvBridge *bridge);
 static void	ThreadExitProc(ClientData clientData);
 static void	ReserveStdFds(void);
 static void	ProcessExitProc(ClientData clientData);
 static void	CloseStray(uv_handle_t *handle, void *arg);
+static void	OnGraceOver(uv_timer_t *timer);
+static void	Abandon(TkuvBridge *bridge);
 
 /*
  *----------------------------------------------------------------------
@@ -227,7 +255,12 @@ TkuvBridgeKickDue(
  *
  *	Tears the thread's loop down: join the poll thread, drop queued
  *	callback events, close every handle (their commands go too), run the
- *	loop until the close callbacks have fired, close it.
+ *	loop until the close callbacks have fired and the threadpool has
+ *	returned the loop's requests, close it. Requests the pool has not
+ *	started are cancelled; the pool is given TEARDOWN_GRACE_MS for those
+ *	it is running, after which the loop is abandoned to them (Abandon):
+ *	exit, thread end and the last interp's deletion never wait for a read
+ *	that cannot end.
  *
  *----------------------------------------------------------------------
  */
@@ -239,7 +272,7 @@ ThreadExitProc(
     ThreadSpecificData *tsdPtr =
 	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
     TkuvBridge *bridge = tsdPtr->bridge;
-    int i;
+    int graceOver = 0;
 
     (void) clientData;
     if (bridge == NULL) {
@@ -250,22 +283,92 @@ ThreadExitProc(
     bridge->pump = NULL;
     TkuvHandleCloseAll(bridge);
     uv_walk(&bridge->loop, CloseStray, NULL);
-
-    /*
-     * Everything is closing, so UV_RUN_DEFAULT returns once the close
-     * callbacks have run; a bounded retry covers requests still finishing
-     * on libuv's threadpool.
-     */
-    for (i = 0; i < 1000 && uv_loop_close(&bridge->loop) == UV_EBUSY; i++) {
-	uv_run(&bridge->loop, UV_RUN_DEFAULT);
-    }
     tsdPtr->bridge = NULL;
     tsdPtr->finalized = 1;
+
+    /*
+     * Everything is closing. The grace timer is unreferenced: it does not
+     * keep the loop alive, but it bounds each UV_RUN_ONCE's wait while the
+     * loop is alive with requests on the pool.
+     */
+    uv_timer_init(&bridge->loop, &bridge->graceTimer);
+    bridge->graceTimer.data = &graceOver;
+    uv_timer_start(&bridge->graceTimer, OnGraceOver, TEARDOWN_GRACE_MS, 0);
+    uv_unref((uv_handle_t *) &bridge->graceTimer);
+    while (uv_loop_alive(&bridge->loop) && !graceOver) {
+	uv_run(&bridge->loop, UV_RUN_ONCE);
+    }
+    if (uv_loop_alive(&bridge->loop)) {
+	Abandon(bridge);
+	return;
+    }
+    uv_close((uv_handle_t *) &bridge->graceTimer, NULL);
+    uv_run(&bridge->loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&bridge->loop) != 0) {
+	Abandon(bridge);		/* Cannot happen: nothing is left. */
+	return;
+    }
     if (bridge->readBuffer != NULL) {
 	TkuvFree(bridge->readBuffer);
     }
     TkuvFree(bridge);
 }
+
+static void
+OnGraceOver(
+    uv_timer_t *timer)
+{
+    *(int *) timer->data = 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Abandon --
+ *
+ *	Teardown gives up on a loop whose threadpool requests did not finish
+ *	in time (a read of a hung network file system, a name lookup waiting
+ *	on a dead server). What is leaked, for good: the bridge and its loop
+ *	(memory, the epoll and async descriptors), and each request record
+ *	still on the pool with its buffer and the file it has open. All of it
+ *	stays valid for the pool thread that finishes the work later.
+ *
+ *	libuv joins its pool threads when the process exits, which would
+ *	wait for that work after all; on glibc an on_exit handler (run
+ *	before libuv's destructor) ends the process with _exit instead, once
+ *	Tcl's own exit processing is done.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Abandon(
+    TkuvBridge *bridge)
+{
+    bridge->graceTimer.data = NULL;
+    Tcl_MutexLock(&exitMutex);
+    bridge->nextAbandoned = abandoned;
+    abandoned = bridge;
+#if defined(__GLIBC__)
+    if (!exitGuardInstalled) {
+	exitGuardInstalled = 1;
+	on_exit(ExitWithoutJoin, NULL);
+    }
+#endif
+    Tcl_MutexUnlock(&exitMutex);
+}
+
+#if defined(__GLIBC__)
+static void
+ExitWithoutJoin(
+    int status,
+    void *arg)
+{
+    (void) arg;
+    fflush(NULL);
+    _exit(status);
+}
+#endif
 
 static void
 CloseStray(

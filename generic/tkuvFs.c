@@ -16,7 +16,20 @@
  *	Reads and writes are a chain of requests (open, fstat, one uv_fs_read
  *	or uv_fs_write per chunk, close) driven from libuv's callbacks, so a
  *	large file never ties up a threadpool thread or the Tcl thread for
- *	long, and a cancelled transfer stops at the next chunk. A read fills
+ *	long, and a cancelled transfer stops at the next chunk.
+ *
+ *	What can wait for ever -- a FIFO, a terminal, any character device
+ *	that can be polled -- never goes to the threadpool, whose four threads
+ *	name lookups and every other file operation share: the file is opened
+ *	with O_NONBLOCK (an open for reading does not wait for a writer; one
+ *	for writing fails with ENXIO when there is no reader, as a FIFO can
+ *	only be written with a reader), and after fstat its reads or writes
+ *	are done on the Tcl thread as a uv_poll on the descriptor reports it
+ *	ready, one read() or write() per report. Regular files and devices
+ *	that cannot be polled (/dev/null, /dev/zero: never blocking) go on
+ *	with blocking I/O on the threadpool as before.
+ *
+ *	A read fills
  *	an unshared Tcl byte array directly (sized from fstat, grown if the
  *	file grows): no copy of the whole file. A write copies one chunk at a
  *	time out of the caller's value, which it holds a reference to; Tcl may
@@ -28,7 +41,11 @@
 #include <string.h>
 #include <limits.h>
 #ifndef _WIN32
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#define POLLED_IO	1	/* FIFOs and devices through uv_poll. */
 #endif
 
 #define CHUNK_SIZE	(4 * 1024 * 1024)
@@ -41,7 +58,8 @@ enum FsOp {
 
 enum FsStep {
     STEP_SINGLE,		/* stat, unlink, mkdir, scandir */
-    STEP_OPEN, STEP_FSTAT, STEP_IO, STEP_CLOSE
+    STEP_OPEN, STEP_FSTAT, STEP_IO, STEP_CLOSE,
+    STEP_POLL			/* Waiting on `poll`; no request in flight. */
 };
 
 typedef struct FsReq {
@@ -64,6 +82,11 @@ typedef struct FsReq {
     size_t pending;		/* Bytes asked of the request in flight. */
     char *chunk;		/* write: the chunk being written. */
     Tcl_Obj *result;		/* stat, scandir: the result. */
+#ifdef POLLED_IO
+    int polled;			/* A FIFO or device: I/O through `poll`. */
+    int pollOpen;		/* `poll` initialised, not yet closed. */
+    uv_poll_t poll;
+#endif
 } FsReq;
 
 static void	FsClosed(TkuvHandle *h);
@@ -81,6 +104,13 @@ static int	Submit(FsReq *r, int step, int err);
 static void	OnFs(uv_fs_t *req);
 static void	Advance(FsReq *r);
 static int	NextTransfer(FsReq *r);
+static int	ReadSpace(FsReq *r, size_t *wantPtr);
+#ifdef POLLED_IO
+static int	StartPoll(FsReq *r);
+static void	OnPoll(uv_poll_t *poll, int status, int events);
+static void	EndPoll(FsReq *r);
+static void	OnPollClosed(uv_handle_t *handle);
+#endif
 static void	Deliver(FsReq *r);
 static Tcl_Obj *StatDict(const uv_stat_t *st);
 static Tcl_Obj *ScandirList(uv_fs_t *req);
@@ -219,7 +249,7 @@ TkuvFsObjCmd(
     switch (op) {
     case OP_READ:
 	err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
-		UV_FS_O_RDONLY, 0, OnFs));
+		UV_FS_O_RDONLY | UV_FS_O_NONBLOCK, 0, OnFs));
 	break;
     case OP_WRITE:
     case OP_APPEND:
@@ -231,12 +261,12 @@ TkuvFsObjCmd(
 	if (op == OP_APPEND) {
 	    /* O_APPEND puts every write at the end, whatever the offset. */
 	    err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
-		    UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_APPEND, 0666,
-		    OnFs));
+		    UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_APPEND
+		    | UV_FS_O_NONBLOCK, 0666, OnFs));
 	} else {
 	    /* Without -offset the file is replaced; with it, patched. */
 	    err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
-		    UV_FS_O_WRONLY | UV_FS_O_CREAT
+		    UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_NONBLOCK
 		    | (offset < 0 ? UV_FS_O_TRUNC : 0), 0666, OnFs));
 	}
 	break;
@@ -441,9 +471,25 @@ OnFs(
 	    /* Size the buffer for what is there now (+1 to see EOF). */
 	    uint64_t size = req->statbuf.st_size, want;
 	    uint64_t start = (r->offset < 0) ? 0 : (uint64_t) r->offset;
+	    uint64_t type = req->statbuf.st_mode & S_IFMT;
 
+#ifdef POLLED_IO
+	    if (type == S_IFIFO || type == S_IFCHR || type == S_IFSOCK) {
+		r->polled = 1;		/* If it can be polled: StartPoll. */
+	    } else {
+		/* Opened O_NONBLOCK: meaningless here, but not wanted. */
+		int flags = fcntl(r->fd, F_GETFL);
+
+		if (flags != -1 && (flags & O_NONBLOCK)) {
+		    (void) fcntl(r->fd, F_SETFL, flags & ~O_NONBLOCK);
+		}
+	    }
+#endif
+	    if (r->op != OP_READ) {
+		break;
+	    }
 	    want = (size > start) ? size - start + 1 : 1;
-	    if ((req->statbuf.st_mode & S_IFMT) != S_IFREG) {
+	    if (type != S_IFREG) {
 		want = MIN_CAPACITY;	/* A pipe or device: size unknown. */
 	    }
 	    if (r->limit >= 0 && want > (uint64_t) r->limit) {
@@ -553,43 +599,29 @@ NextTransfer(
     uv_buf_t buf;
     int err;
 
-    if (r->op == OP_READ && r->step == STEP_OPEN) {
+    if (r->step == STEP_OPEN) {
+	/* What the file is decides how it is read or written. */
 	err = Submit(r, STEP_FSTAT, uv_fs_fstat(loop, &r->req, r->fd, OnFs));
 	return err ? err : 1;
     }
+#ifdef POLLED_IO
+    if (r->polled) {
+	if (r->step == STEP_POLL) {
+	    return 0;		/* The poll has ended with the transfer. */
+	}
+	if ((err = StartPoll(r)) != UV_EPERM) {
+	    return err;
+	}
+	r->polled = 0;		/* Cannot be polled, so never blocks. */
+    }
+#endif
     position = (r->offset < 0) ? -1 : r->offset + (int64_t) r->done;
 
     if (r->op == OP_READ) {
 	unsigned char *bytes;
 
-	if (r->eof || (r->limit >= 0 && r->done >= (uint64_t) r->limit)) {
-	    return 0;
-	}
-	if (r->done == r->capacity) {
-	    /* The file was bigger than fstat said, or is a pipe: grow. */
-	    size_t cap = r->capacity * 2;
-
-	    if (cap < r->capacity + MIN_CAPACITY) {
-		cap = r->capacity + MIN_CAPACITY;
-	    }
-	    if (r->limit >= 0 && cap > (uint64_t) r->limit) {
-		cap = (size_t) r->limit;
-	    }
-	    if (cap > MAX_READ) {
-		cap = MAX_READ;
-	    }
-	    if (cap <= r->capacity) {
-		return UV_EFBIG;	/* More than a Tcl value can hold. */
-	    }
-	    Tcl_SetByteArrayLength(r->data, (int) cap);
-	    r->capacity = cap;
-	}
-	want = r->capacity - r->done;
-	if (r->limit >= 0 && want > (uint64_t) r->limit - r->done) {
-	    want = (size_t) ((uint64_t) r->limit - r->done);
-	}
-	if (want > CHUNK_SIZE) {
-	    want = CHUNK_SIZE;
+	if ((err = ReadSpace(r, &want)) != 1) {
+	    return err;
 	}
 	/*
 	 * The threadpool writes straight into the value's bytes: nothing
@@ -620,6 +652,221 @@ NextTransfer(
 	    position, OnFs));
     return err ? err : 1;
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReadSpace --
+ *
+ *	Before each read: whether the read is complete, and if not how many
+ *	bytes the next one may ask for, growing the buffer when it is full
+ *	(the file was bigger than fstat said, or is a pipe).
+ *
+ * Results:
+ *	1 and *wantPtr set, 0 when the read is complete, or UV_EFBIG when
+ *	more was read than a Tcl value can hold.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ReadSpace(
+    FsReq *r,
+    size_t *wantPtr)
+{
+    size_t want;
+
+    if (r->eof || (r->limit >= 0 && r->done >= (uint64_t) r->limit)) {
+	return 0;
+    }
+    if (r->done == r->capacity) {
+	size_t cap = r->capacity * 2;
+
+	if (cap < r->capacity + MIN_CAPACITY) {
+	    cap = r->capacity + MIN_CAPACITY;
+	}
+	if (r->limit >= 0 && cap > (uint64_t) r->limit) {
+	    cap = (size_t) r->limit;
+	}
+	if (cap > MAX_READ) {
+	    cap = MAX_READ;
+	}
+	if (cap <= r->capacity) {
+	    return UV_EFBIG;
+	}
+	Tcl_SetByteArrayLength(r->data, (int) cap);
+	r->capacity = cap;
+    }
+    want = r->capacity - r->done;
+    if (r->limit >= 0 && want > (uint64_t) r->limit - r->done) {
+	want = (size_t) ((uint64_t) r->limit - r->done);
+    }
+    if (want > CHUNK_SIZE) {
+	want = CHUNK_SIZE;
+    }
+    *wantPtr = want;
+    return 1;
+}
+
+#ifdef POLLED_IO
+/*
+ *----------------------------------------------------------------------
+ *
+ * StartPoll --
+ *
+ *	After fstat found a FIFO or a device: watch the descriptor for the
+ *	readiness the transfer needs. The poll handle lives in the record and
+ *	holds a reference on it until its close callback.
+ *
+ * Results:
+ *	1 when polling, UV_EPERM for a descriptor that cannot be polled (the
+ *	caller then uses the threadpool), or another libuv error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+StartPoll(
+    FsReq *r)
+{
+    int err;
+
+    if (r->offset >= 0 && lseek(r->fd, 0, SEEK_CUR) == -1
+	    && errno == ESPIPE) {
+	return UV_ESPIPE;		/* -offset on a FIFO: say so now. */
+    }
+    err = uv_poll_init(&r->h.bridge->loop, &r->poll, r->fd);
+    if (err != 0) {
+	return err;
+    }
+    r->poll.data = r;
+    r->pollOpen = 1;
+    TkuvHandleRetain(&r->h);		/* Released by OnPollClosed. */
+    r->step = STEP_POLL;
+    err = uv_poll_start(&r->poll, (r->op == OP_READ) ? UV_READABLE
+	    : UV_WRITABLE, OnPoll);
+    if (err != 0) {
+	r->err = err;
+	EndPoll(r);
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnPoll --
+ *
+ *	The descriptor is ready (or the poll failed): one read() or write()
+ *	straight into, or out of, the Tcl value -- this is the Tcl thread,
+ *	so no copy is needed -- and the poll ends when the transfer is
+ *	complete, fails or the file ends. libuv reports an error condition
+ *	on the descriptor as UV_EBADF and stops polling; the I/O is tried
+ *	anyway, for the real error (EPIPE when a FIFO's reader has gone).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+OnPoll(
+    uv_poll_t *poll,
+    int status,
+    int events)
+{
+    FsReq *r = poll->data;
+    unsigned char *bytes;
+    size_t want;
+    ssize_t n;
+    int err;
+
+    (void) events;
+    if (r->op == OP_READ) {
+	if ((err = ReadSpace(r, &want)) != 1) {
+	    r->err = err;
+	    EndPoll(r);
+	    return;
+	}
+	bytes = Tcl_GetByteArrayFromObj(r->data, NULL) + r->done;
+	do {
+	    n = (r->offset < 0) ? read(r->fd, bytes, want)
+		    : pread(r->fd, bytes, want, (off_t) (r->offset + r->done));
+	} while (n < 0 && errno == EINTR);
+    } else {
+	want = r->total - r->done;
+	if (want > CHUNK_SIZE) {
+	    want = CHUNK_SIZE;
+	}
+	bytes = Tcl_GetByteArrayFromObj(r->data, NULL) + r->done;
+	do {
+	    n = (r->offset < 0) ? write(r->fd, bytes, want)
+		    : pwrite(r->fd, bytes, want, (off_t) (r->offset + r->done));
+	} while (n < 0 && errno == EINTR);
+    }
+    if (n < 0) {
+	if ((errno == EAGAIN || errno == EWOULDBLOCK) && status == 0) {
+	    return;			/* Woken for nothing: wait again. */
+	}
+	r->err = (errno == EAGAIN || errno == EWOULDBLOCK) ? status
+		: uv_translate_sys_error(errno);
+	EndPoll(r);
+	return;
+    }
+    r->done += (size_t) n;
+    if (n == 0 && want > 0) {
+	if (r->op == OP_READ) {
+	    r->eof = 1;
+	} else {
+	    r->err = UV_EIO;		/* A write that makes no progress. */
+	}
+    }
+    if (r->err == 0 && r->op == OP_READ) {
+	err = ReadSpace(r, &want);
+	if (err == 1 && status == 0) {
+	    return;			/* More to read. */
+	}
+	/* Complete, too much, or libuv has stopped polling. */
+	r->err = (err < 0) ? err : (err == 1) ? status : 0;
+    } else if (r->err == 0 && status < 0 && r->done < r->total) {
+	r->err = status;
+    }
+    if (r->err != 0 || r->op == OP_READ || r->done >= r->total) {
+	EndPoll(r);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * EndPoll, OnPollClosed --
+ *
+ *	The polled transfer is over (complete, failed or cancelled): close
+ *	the poll handle; its close callback takes the chain on (to closing
+ *	the file and delivery) and drops the poll's reference.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+EndPoll(
+    FsReq *r)
+{
+    if (r->pollOpen && !uv_is_closing((uv_handle_t *) &r->poll)) {
+	uv_close((uv_handle_t *) &r->poll, OnPollClosed);
+	TkuvBridgeKick(r->h.bridge);	/* The close callback needs a tick. */
+    }
+}
+
+static void
+OnPollClosed(
+    uv_handle_t *handle)
+{
+    FsReq *r = handle->data;
+
+    r->pollOpen = 0;
+    Advance(r);
+    TkuvHandleRelease(&r->h);
+}
+#endif /* POLLED_IO */
 
 /*
  *----------------------------------------------------------------------
@@ -806,9 +1053,9 @@ NativeToObj(
  * FsClosed --
  *
  *	Cancel, rename, interp deletion or thread exit: take the step in
- *	flight off libuv's queue if it has not started; the chain then closes
- *	the file and ends. A step already running finishes first. A close is
- *	never cancelled: the descriptor would leak.
+ *	flight off libuv's queue if it has not started, or stop polling; the
+ *	chain then closes the file and ends. A step already running finishes
+ *	first. A close is never cancelled: the descriptor would leak.
  *
  *----------------------------------------------------------------------
  */
@@ -822,4 +1069,9 @@ FsClosed(
     if (r->inFlight && r->step != STEP_CLOSE) {
 	uv_cancel((uv_req_t *) &r->req);
     }
+#ifdef POLLED_IO
+    if (r->step == STEP_POLL) {
+	EndPoll(r);
+    }
+#endif
 }

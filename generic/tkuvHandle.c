@@ -26,6 +26,8 @@ typedef struct HandleEvent {
 } HandleEvent;
 
 static void	HandleCmdDeleted(ClientData clientData);
+static void	HandleCmdRenamed(ClientData clientData, Tcl_Interp *interp,
+		    const char *oldName, const char *newName, int flags);
 static void	CloseUv(TkuvHandle *h);
 static void	OnUvClosed(uv_handle_t *uvHandle);
 static int	HandleEventProc(Tcl_Event *evPtr, int flags);
@@ -111,6 +113,8 @@ TkuvHandleRegister(
     bridge->numHandles++;
     h->token = Tcl_CreateObjCommand(interp, name, h->type->subcommandProc,
 	    h, HandleCmdDeleted);
+    /* Callbacks and `info` name the handle as it is called now. */
+    Tcl_TraceCommand(interp, name, TCL_TRACE_RENAME, HandleCmdRenamed, h);
     Tcl_SetObjResult(interp, h->nameObj);
     return TCL_OK;
 }
@@ -179,6 +183,40 @@ HandleCmdDeleted(
 
     h->token = NULL;
     CloseUv(h);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * HandleCmdRenamed --
+ *
+ *	A command trace: after `rename $h ::new` the handle's name (given to
+ *	its callbacks, listed by info) is the new one. Renaming to {} deletes
+ *	the command instead and does not come here. The old name object is
+ *	left to whoever still holds it (a queued event, a list).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+HandleCmdRenamed(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    const char *oldName,
+    const char *newName,
+    int flags)
+{
+    TkuvHandle *h = clientData;
+
+    (void) interp;
+    (void) oldName;
+    if (!(flags & TCL_TRACE_RENAME) || newName == NULL || *newName == '\0'
+	    || h->token == NULL) {
+	return;
+    }
+    Tcl_DecrRefCount(h->nameObj);
+    h->nameObj = Tcl_NewStringObj(newName, -1);
+    Tcl_IncrRefCount(h->nameObj);
 }
 
 static void

@@ -80,6 +80,8 @@ typedef struct TkuvBridge {
     char *readBuffer;		/* Shared by every stream of this thread:
 				 * libuv fills it and the read callback copies
 				 * it out at once. */
+    uv_timer_t graceTimer;	/* Teardown: bounds the wait for the pool. */
+    struct TkuvBridge *nextAbandoned; /* Teardown gave up on the loop. */
 } TkuvBridge;
 
 MODULE_SCOPE int	TkuvBridgeGet(Tcl_Interp *interp, TkuvBridge **bridgePtr);

@@ -11,7 +11,21 @@
 #include <errno.h>
 #include <stdio.h>
 #ifndef _WIN32
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#endif
+
+/*
+ * Descriptors the process may still need to open above the highest one in
+ * use when the limit is lowered: Tcl's glob and open, libc's own (dlopen of
+ * libgcc_s when a thread exits), libuv's (a new loop, a spawn's pipes).
+ */
+#define FD_HEADROOM	64
+
+#ifndef _WIN32
+static long	HighestOpenFd(long bound);
 #endif
 
 /*
@@ -21,7 +35,10 @@
  *
  *	tkuv::fdlimit ?N?: the soft limit and the hard limit, as a list,
  *	after raising (or lowering) the soft limit to N when given. N above
- *	the hard limit is an error naming it; nothing is changed then.
+ *	the hard limit is an error naming it; so is N below the highest
+ *	descriptor in use plus FD_HEADROOM (a process that cannot open a file
+ *	cannot glob, load a library or even end a thread cleanly). Nothing is
+ *	changed on an error.
  *
  *----------------------------------------------------------------------
  */
@@ -70,6 +87,22 @@ TkuvFdLimitObjCmd(
 		    "above the hard limit", NULL);
 	    return TCL_ERROR;
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || (rlim_t) want < rl.rlim_cur) {
+	    long floor = HighestOpenFd(rl.rlim_cur == RLIM_INFINITY
+		    ? -1 : (long) rl.rlim_cur) + 1 + FD_HEADROOM;
+
+	    if (want < floor) {
+		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+			"cannot lower the open-file limit to %s: descriptors "
+			"up to %ld are in use and the process needs room for "
+			"more; the least allowed now is %ld",
+			Tcl_GetString(objv[1]), floor - 1 - FD_HEADROOM,
+			floor));
+		Tcl_SetErrorCode(interp, "TKUV", "EINVAL",
+			"below the descriptors in use", NULL);
+		return TCL_ERROR;
+	    }
+	}
 	rl.rlim_cur = (rlim_t) want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
 	    return TkuvUvError(interp, "setting the open-file limit",
@@ -84,3 +117,63 @@ TkuvFdLimitObjCmd(
     return TCL_OK;
 #endif
 }
+
+#ifndef _WIN32
+/*
+ *----------------------------------------------------------------------
+ *
+ * HighestOpenFd --
+ *
+ *	The highest descriptor number open in the process, from /proc/self/fd
+ *	or /dev/fd where the system lists them, else by asking fcntl about
+ *	every number below `bound` (the soft limit; -1: none, then the first
+ *	65,536). Other threads may open more meanwhile: the headroom is for
+ *	them too.
+ *
+ * Results:
+ *	The number, or -1 when nothing is open.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+HighestOpenFd(
+    long bound)
+{
+    static const char *const dirs[] = { "/proc/self/fd", "/dev/fd" };
+    struct dirent *ent;
+    long highest = -1, fd;
+    size_t i;
+    DIR *dir;
+
+    for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	dir = opendir(dirs[i]);
+	if (dir == NULL) {
+	    continue;
+	}
+	while ((ent = readdir(dir)) != NULL) {
+	    char *end;
+
+	    fd = strtol(ent->d_name, &end, 10);
+	    if (end != ent->d_name && *end == '\0' && fd > highest) {
+		highest = fd;	/* Includes the listing's own descriptor. */
+	    }
+	}
+	closedir(dir);
+	if (highest >= 0) {
+	    return highest;
+	}
+    }
+
+    /* No listing (or no descriptor left to read one with): probe. */
+    if (bound < 0 || bound > 65536) {
+	bound = 65536;
+    }
+    for (fd = 0; fd < bound; fd++) {
+	if (fcntl((int) fd, F_GETFD) != -1 || errno != EBADF) {
+	    highest = fd;
+	}
+    }
+    return highest;
+}
+#endif

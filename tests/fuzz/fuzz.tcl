@@ -415,7 +415,8 @@ proc ::fz::familyCase {} {
 	}
 	20 {
 	    set w [list tkuv::fdlimit]
-	    if {[chance 70]} { lappend w [intOr {4096 20000 1024 0 1 2147483648}] }
+	    # Small values too: tkuv refuses a limit the process cannot live with.
+	    if {[chance 70]} { lappend w [intOr {4096 20000 1024 0 1 5 64 256 300 400 2147483648}] }
 	    return $w
 	}
 	21 {
@@ -675,14 +676,6 @@ proc ::fz::confine {words} {
 			    || $word ni {/dev/null /proc/self/status / /nonexistent/x})} {
 		    lset words $i ./[string trimleft $word /]
 		}
-	    }
-	}
-	tkuv::fdlimit {
-	    # Never lowered below what the fuzzer itself needs.
-	    set n [lindex $words 1]
-	    if {[llength $words] == 2 && ![catch {expr {$n < 1024 && $n >= 1}} low]
-		    && $low} {
-		lset words 1 4096
 	    }
 	}
 	tkuv::sleep {
