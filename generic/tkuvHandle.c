@@ -25,6 +25,8 @@ typedef struct HandleEvent {
     int final;			/* Delivered even though the handle closed. */
 } HandleEvent;
 
+static Tcl_InterpDeleteProc ClosedEventInterpGone;
+
 static void	HandleCmdDeleted(ClientData clientData);
 static void	HandleCmdRenamed(ClientData clientData, Tcl_Interp *interp,
 		    const char *oldName, const char *newName, int flags);
@@ -342,7 +344,25 @@ TkuvHandleQueueClosedEvent(
     if (h->callback != NULL && !h->bridge->finalizing
 	    && !Tcl_InterpDeleted(h->interp)) {
 	QueueEvent(h, Tcl_NewStringObj("closed", 6), NULL, NULL, 0, 1);
+	Tcl_CallWhenDeleted(h->interp, ClosedEventInterpGone, h);
     }
+}
+
+/*
+ * The interp of a queued `closed` event is deleted before the event runs:
+ * the event must not touch it (nothing else holds it; its memory may even
+ * be a new interp's by then).
+ */
+
+static void
+ClosedEventInterpGone(
+    ClientData clientData,
+    Tcl_Interp *interp)
+{
+    TkuvHandle *h = clientData;
+
+    (void) interp;
+    h->interp = NULL;
 }
 
 static void
@@ -381,7 +401,10 @@ HandleEventProc(
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
-    if ((!h->closed || ev->final) && h->callback != NULL
+    if (ev->final && h->interp != NULL) {
+	Tcl_DontCallWhenDeleted(h->interp, ClosedEventInterpGone, h);
+    }
+    if ((!h->closed || ev->final) && h->callback != NULL && h->interp != NULL
 	    && !Tcl_InterpDeleted(h->interp)) {
 	Tcl_Interp *interp = h->interp;
 
