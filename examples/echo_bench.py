@@ -89,7 +89,12 @@ def in_tk(coro_fn, loop_factory):
     ref.append(host)
     root.mainloop()
     info = {"after_beats": beats[0]}
-    root.destroy()
+    try:
+        root.destroy()
+    except tkinter.TclError:        # closed by the user meanwhile
+        pass
+    if not outcome or isinstance(outcome[0].error, asyncio.CancelledError):
+        raise SystemExit("echo_bench: window closed")
     return outcome[0].unwrap(), info
 
 

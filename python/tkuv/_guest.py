@@ -32,7 +32,12 @@ create_task, Future.set_result, Task.cancel, Event.set, ...) must take
 effect at once, not at the guest's old deadline. Between ticks, wrappers for
 these methods are "armed" in the loop instance's __dict__; the first one
 that makes earlier work wakes the guest (`$g wake`) and disarms them all, so
-there is one wake per turn and no cost inside ticks.
+there is one wake per turn and no cost inside ticks. What they cannot see
+(uvloop queues transport writes and some callbacks in C) is checked after
+every Tk callback (see _host._watch_tk_callbacks and _after_tk_callback).
+
+Callback order and bounded iterations: see "the gate" in AsyncioHost.
+Signals: see _SignalRelay.
 
 The running loop: during a tick it is set as usual. Between ticks tkuv keeps
 it set too, so Tk callbacks can use asyncio.get_running_loop(),
