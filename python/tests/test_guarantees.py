@@ -8,6 +8,7 @@ background, where SIGINT is ignored)."""
 
 import asyncio
 import logging
+import operator
 import os
 import signal
 import socket
@@ -135,6 +136,40 @@ class GuaranteeTests:
         for k in range(4):
             mine = [i for (kk, i) in seen[4] if kk == k]
             self.assertEqual(mine, list(range(0, per_thread, 1000)))
+
+    def test_held_callbacks_cancel_and_report_errors(self):
+        # More ready than one iteration runs: callbacks from a thread wait
+        # in the host's queue; they can still be cancelled, and their
+        # exceptions still go to the loop's exception handler.
+        async def main():
+            loop = asyncio.get_running_loop()
+            errors, ran = [], []
+            loop.set_exception_handler(
+                lambda _loop, ctx: errors.append(ctx.get("exception")))
+            handles = []
+
+            def from_thread():
+                handles.append(loop.call_soon_threadsafe(ran.append, "x"))
+                handles.append(loop.call_soon_threadsafe(
+                    operator.truediv, 1, 0))
+
+            def start_thread():
+                # Runs first in the iteration that holds the rest back.
+                t = threading.Thread(target=from_thread)
+                t.start()
+                t.join()
+                handles[0].cancel()
+            loop.call_soon(start_thread)
+            for i in range(200):
+                loop.call_soon(ran.append, i)
+            for _ in range(100):
+                await asyncio.sleep(0)
+            return ran, errors, handles
+        ran, errors, handles = self.run_guest(main())
+        # They were held (the host's own handle type).
+        self.assertEqual({type(h).__name__ for h in handles}, {"_HeldHandle"})
+        self.assertEqual(ran, list(range(200)))
+        self.assertEqual([type(e) for e in errors], [ZeroDivisionError])
 
     # -- item 10: a flood from threads does not freeze Tk -------------------
 
