@@ -75,10 +75,11 @@ async def idle_run(host_ref, seconds):
 def in_tk(coro_fn, loop_factory):
     root = tkinter.Tk()
     beats = [0]
+    pending = [None]
 
     def beat():
         beats[0] += 1
-        root.after(10, beat)
+        pending[0] = root.after(10, beat)
     beat()
     outcome = []
     ref = []
@@ -89,7 +90,13 @@ def in_tk(coro_fn, loop_factory):
     ref.append(host)
     root.mainloop()
     info = {"after_beats": beats[0]}
-    root.destroy()
+    try:
+        root.after_cancel(pending[0])
+        root.destroy()
+    except tkinter.TclError:        # closed by the user meanwhile
+        pass
+    if not outcome or isinstance(outcome[0].error, asyncio.CancelledError):
+        raise SystemExit("echo_bench: window closed")
     return outcome[0].unwrap(), info
 
 

@@ -4,6 +4,7 @@ bug fails a test instead of hanging the suite."""
 
 import asyncio
 import faulthandler
+import gc
 import os
 import sys
 import time
@@ -71,6 +72,9 @@ class TkTestCase(unittest.TestCase):
         except tkinter.TclError:
             pass
         self.root = None
+        # Free this test's reference cycles (widgets among them) on this
+        # thread; see tkuv.run().
+        gc.collect()
         self.assertFalse(self.watchdog_fired, "watchdog: the test hung")
 
     def pump_until(self, predicate, timeout=WAIT_S):

@@ -32,7 +32,12 @@ create_task, Future.set_result, Task.cancel, Event.set, ...) must take
 effect at once, not at the guest's old deadline. Between ticks, wrappers for
 these methods are "armed" in the loop instance's __dict__; the first one
 that makes earlier work wakes the guest (`$g wake`) and disarms them all, so
-there is one wake per turn and no cost inside ticks.
+there is one wake per turn and no cost inside ticks. What they cannot see
+(uvloop queues transport writes and some callbacks in C) is checked after
+every Tk callback (see _host._watch_tk_callbacks and _after_tk_callback).
+
+Callback order and bounded iterations: see "the gate" in AsyncioHost.
+Signals: see _SignalRelay.
 
 The running loop: during a tick it is set as usual. Between ticks tkuv keeps
 it set too, so Tk callbacks can use asyncio.get_running_loop(),
@@ -46,20 +51,22 @@ raise RuntimeError instead of blocking the GUI.
 import asyncio
 import collections
 import ctypes
+import errno
 import gc
 import heapq
 import importlib.machinery
 import itertools
 import math
 import os
+import signal
+import socket
 import sys
 import threading
 import time
-import warnings
 from asyncio import events
 
-from ._host import Host
-from ._outcome import capture_task
+from ._host import Host, logger
+from ._outcome import Error, capture_task
 
 __all__ = ["AsyncioHost", "host_for_loop"]
 
@@ -86,6 +93,7 @@ class _AsyncioClock:
     """asyncio's BaseEventLoop: read `_ready` and `_scheduled` directly."""
 
     permanent_hooks = {}
+    native_handles_only = False
 
     def __init__(self, loop):
         try:
@@ -117,9 +125,14 @@ class _AsyncioClock:
             return loop._scheduled[0]._when
         return None
 
+    def writes_queued(self):
+        return False        # asyncio's transports write at once
+
 
 class _UvloopClock:
     """uvloop: see the module docstring."""
+
+    native_handles_only = True     # its ready queue holds its own Handles
 
     def __init__(self, loop):
         self.fd = loop._get_backend_id()
@@ -139,6 +152,19 @@ class _UvloopClock:
                                  "?")))
         self._ready = self.ready = readies[0]
         self._timers = timer_sets[0]
+        # uvloop's _queued_streams and _executing_streams follow the ready
+        # queue (uvloop/loop.pxd, 0.15 to 0.22): transports with a write
+        # queued for the check phase.
+        at = next(i for i, r in enumerate(refs) if r is self._ready)
+        streams = refs[at + 1:at + 3]
+        if len(streams) == 2 and all(type(r) is set and r is not self._timers
+                                     for r in streams):
+            self._stream_sets = tuple(streams)
+        else:
+            self._stream_sets = ()
+            logger.warning("tkuv cannot see uvloop's queued writes; a "
+                           "transport write from a plain Tk callback may "
+                           "wait for the next event")
         self._timer_type = type(probe)
         self._heap = []
         self._seq = itertools.count()
@@ -155,26 +181,19 @@ class _UvloopClock:
         try:
             self._fast = _UvRunner(loop, self._ready)
         except (LookupError, ValueError, OSError, AttributeError) as exc:
-            warnings.warn("tkuv cannot run uvloop iterations directly (%s); "
-                          "every tick goes through run_forever(), which is "
-                          "several times slower" % (exc,), RuntimeWarning,
-                          stacklevel=4)
-
-        def add_signal_handler(sig, callback, *args):
-            # uvloop listens for signals only inside run_forever().
-            self._fast = None
-            return type(loop).add_signal_handler(loop, sig, callback, *args)
+            logger.warning("tkuv cannot run uvloop iterations directly (%s); "
+                           "every tick goes through run_forever(), which is "
+                           "several times slower", exc)
 
         # Installed on the instance for the loop's whole life as a guest.
-        self.permanent_hooks = {"call_later": call_later,
-                                "add_signal_handler": add_signal_handler}
+        self.permanent_hooks = {"call_later": call_later}
         try:
             self._libuv = _LibuvQueues(loop)
         except (LookupError, ValueError, OSError) as exc:
             self._libuv = None
-            warnings.warn("tkuv cannot see libuv's internal queues (%s); "
-                          "with this uvloop a partial write may wait for the "
-                          "next event" % (exc,), RuntimeWarning, stacklevel=4)
+            logger.warning("tkuv cannot see libuv's internal queues (%s); "
+                           "with this uvloop a partial write may wait for "
+                           "the next event", exc)
 
     def run_once(self):
         """One non-blocking iteration; see _UvRunner for the fast way."""
@@ -205,6 +224,10 @@ class _UvloopClock:
             heap[:] = [(t.when(), next(self._seq), t) for t in timers]
             heapq.heapify(heap)
         return heap[0][0] if heap else None
+
+    def writes_queued(self):
+        """A transport write waits for the check phase of an iteration."""
+        return any(self._stream_sets)
 
 
 class _UvloopObject(ctypes.Structure):
@@ -246,8 +269,8 @@ class _UvRunner:
     see after_run_forever().
 
     Not used in debug mode (run_forever() also sets up coroutine origin
-    tracking then), nor once the program adds a signal handler (uvloop
-    listens for signals only inside run_forever()). A callback that raises
+    tracking then). uvloop listens for signals only inside run_forever();
+    the guest handles them itself (see _SignalRelay). A callback that raises
     KeyboardInterrupt or SystemExit makes uvloop set its stopping flag and
     keep the exception; run_once() then returns False and the caller lets
     run_forever() finish that iteration and raise it.
@@ -411,6 +434,140 @@ def _clock_for(loop):
                     "not %r" % (loop,))
 
 
+class _HeldHandle(events.Handle):
+    """A callback given to call_soon_threadsafe() (or to a signal handler)
+    that waits in the host's queue of held callbacks rather than the loop's
+    own ready queue; see AsyncioHost._refill()."""
+
+    __slots__ = ()
+
+
+def _run_held(handle):
+    # uvloop runs its own Handle type only: ours is run through this.
+    if not handle._cancelled:
+        handle._run()
+
+
+def _ignore_signal(signum, frame):
+    """Python handler for signals with a loop handler: the C-level handler
+    writes the number to the wakeup fd, which is all we need."""
+
+
+class _SignalRelay:
+    """loop.add_signal_handler() and remove_signal_handler() for a guest
+    loop, asyncio's and uvloop's alike, installed on the loop instance.
+
+    A guest loop is never inside run_forever() while Tk waits, which is
+    where uvloop listens for signals (it sets Python's wakeup fd up there
+    and takes it down on the way out). Instead, for the whole run, Python's
+    wakeup fd is one end of a socket pair whose other end is a reader in the
+    loop: a signal makes the guest's backend fd readable, the poll thread
+    wakes Tk, and the reader schedules the handler with call_soon(). The
+    same wakeup makes a Ctrl-C seen at once in an idle window.
+    Main thread only (Python delivers signals there)."""
+
+    def __init__(self, loop, *, refuse_sigchld):
+        self._loop = loop
+        self._refuse_sigchld = refuse_sigchld
+        self._handlers = {}
+        self._rsock, self._wsock = socket.socketpair()
+        try:
+            self._rsock.setblocking(False)
+            self._wsock.setblocking(False)
+            self._old_wakeup = signal.set_wakeup_fd(
+                self._wsock.fileno(), warn_on_full_buffer=False)
+        except BaseException:
+            self._rsock.close()
+            self._wsock.close()
+            raise
+        type(loop).add_reader(loop, self._rsock.fileno(), self._read)
+
+    def _read(self):
+        data = b""
+        while True:
+            try:
+                chunk = self._rsock.recv(4096)
+            except InterruptedError:
+                continue
+            except OSError:     # BlockingIOError: drained
+                break
+            if not chunk:
+                break
+            data += chunk
+        for signum in data:
+            handle = self._handlers.get(signum)
+            if handle is None:
+                continue
+            if handle._cancelled:
+                self.remove_signal_handler(signum)
+            else:
+                self._loop.call_soon(_run_held, handle)
+
+    @staticmethod
+    def _check_signal(sig):
+        if not isinstance(sig, int):
+            raise TypeError("sig must be an int, not %r" % (sig,))
+        if sig not in signal.valid_signals():
+            raise ValueError("invalid signal number %s" % (sig,))
+
+    def add_signal_handler(self, sig, callback, *args):
+        if asyncio.iscoroutine(callback) or \
+                asyncio.iscoroutinefunction(callback):
+            raise TypeError("coroutines cannot be used with "
+                            "add_signal_handler()")
+        self._check_signal(sig)
+        loop = self._loop
+        if loop.is_closed():
+            raise RuntimeError("Event loop is closed")
+        if self._refuse_sigchld and sig == signal.SIGCHLD:
+            raise RuntimeError("cannot add a signal handler for SIGCHLD: it "
+                               "is used by the event loop to track "
+                               "subprocesses")
+        self._handlers[sig] = _HeldHandle(callback, args, loop, None)
+        try:
+            signal.signal(sig, _ignore_signal)
+            signal.siginterrupt(sig, False)
+        except OSError as exc:
+            del self._handlers[sig]
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError("sig %d cannot be caught" % sig) from None
+            raise
+
+    def remove_signal_handler(self, sig):
+        self._check_signal(sig)
+        if self._handlers.pop(sig, None) is None:
+            return False
+        handler = (signal.default_int_handler if sig == signal.SIGINT
+                   else signal.SIG_DFL)
+        try:
+            signal.signal(sig, handler)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError("sig %d cannot be caught" % sig) from None
+            raise
+        return True
+
+    def close(self):
+        """Remove every handler, as loop.close() does, and the relay."""
+        for sig in list(self._handlers):
+            try:
+                self.remove_signal_handler(sig)
+            except (OSError, RuntimeError, ValueError):
+                pass
+        loop = self._loop
+        if not loop.is_closed():
+            type(loop).remove_reader(loop, self._rsock.fileno())
+        try:
+            mine = self._wsock.fileno()
+            current = signal.set_wakeup_fd(self._old_wakeup)
+            if current != mine:     # someone else's since: leave theirs
+                signal.set_wakeup_fd(current)
+        except ValueError:
+            pass
+        self._rsock.close()
+        self._wsock.close()
+
+
 class AsyncioHost(Host):
     """Runs an asyncio (or uvloop) event loop as a guest of Tk.
 
@@ -433,8 +590,15 @@ class AsyncioHost(Host):
         self._shutdown_task = None
         self._armed = False
         self._deadline = math.inf       # when the guest wakes by itself
-        self._rewake = False
         self._old_agen_hooks = None
+        self._signals = None            # _SignalRelay, main thread only
+        self._sigint_handler = None
+        self._sigint_count = 0
+        # The gate (see _refill): callbacks held back, in order.
+        self._held = collections.deque()
+        self._gated = False
+        self._gate_lock = threading.RLock()
+        self._chunk = 0
 
     # -- start ----------------------------------------------------------
 
@@ -459,16 +623,23 @@ class AsyncioHost(Host):
                 loop.set_debug(True)
             clock = _clock_for(loop)
             self.loop, self._clock = loop, clock
+            if threading.current_thread() is threading.main_thread():
+                self._signals = _SignalRelay(
+                    loop, refuse_sigchld=not isinstance(
+                        loop, asyncio.BaseEventLoop))
             self._install_hooks()
             self._start_guest(clock.fd, done_callback)
         except BaseException:
             coro.close()
             if self.loop is not None:
                 self._drop_hooks()
+            if self._signals is not None:
+                self._signals.close()
             loop.close()
             raise
         self.main_task = loop.create_task(coro)
         self.main_task.add_done_callback(self._main_done)
+        self._catch_sigint()
         _hosts[loop] = self
         # Make the loop reachable from Tk callbacks (see module docstring),
         # and let async generators made there be finalized by it.
@@ -483,6 +654,37 @@ class AsyncioHost(Host):
         if self.main_task is not None and not self.main_task.done():
             self.main_task.cancel()
 
+    # -- Ctrl-C -----------------------------------------------------------
+
+    def _catch_sigint(self):
+        """Ctrl-C as asyncio.Runner treats it: if SIGINT still has Python's
+        default handler (and this is the main thread), the first one cancels
+        the main task and the run ends with KeyboardInterrupt; a second one
+        raises KeyboardInterrupt at once. The signal relay's wakeup fd makes
+        the guest tick, hence the handler run, even in an idle window."""
+        if self._signals is None or \
+                signal.getsignal(signal.SIGINT) is not \
+                signal.default_int_handler:
+            return
+        self._sigint_handler = self._on_sigint
+        signal.signal(signal.SIGINT, self._sigint_handler)
+
+    def _on_sigint(self, signum, frame):
+        self._sigint_count += 1
+        if self._sigint_count == 1 and self.main_task is not None \
+                and not self.main_task.done():
+            self.main_task.cancel()
+            self._after_tk_callback()   # wake the guest if it sleeps
+            return
+        raise KeyboardInterrupt()
+
+    def _main_outcome(self):
+        outcome = capture_task(self.main_task)
+        if self._sigint_count and \
+                isinstance(outcome.error, asyncio.CancelledError):
+            return Error(KeyboardInterrupt())
+        return outcome
+
     # -- ticks ----------------------------------------------------------
 
     # Seconds one tick may keep iterating while the loop has work ready at
@@ -490,19 +692,13 @@ class AsyncioHost(Host):
     # event waits at most about this long plus one iteration.
     tick_budget = 0.0005
 
-    # Ready callbacks one iteration may run (None: all, as asyncio does),
-    # or a quarter of the queue if that is more; the rest wait, in order,
-    # for the next iteration. With many busy connections one full iteration
-    # takes longer than Tk can wait for a timer or a redraw.
+    # Ready callbacks beyond which an iteration holds the rest back (None:
+    # never, as asyncio does); see _refill(). With many busy connections,
+    # or a flood of call_soon_threadsafe() from other threads, one full
+    # iteration would take longer than Tk can wait for a timer or a redraw.
     tick_ready_limit = 16
 
     def _tick(self):
-        if self._in_iteration:
-            # Re-entered from a nested Tk event loop (root.update() or a
-            # modal dialog) inside an eager asyncslot step: the loop is busy.
-            # Tick again once that iteration has returned.
-            self._rewake = True
-            return -1
         deadline = time.perf_counter() + self.tick_budget
         while True:
             if self._iterate() or self._finish_requested:
@@ -514,6 +710,8 @@ class AsyncioHost(Host):
     def next_timeout(self):
         """Hook: ms until the loop has work that its fd will not signal, and
         arm the interleaving hooks for the time until then."""
+        if self._held:
+            return 0
         when = self._clock.next_when()
         if when is _NOW:
             return 0
@@ -535,26 +733,18 @@ class AsyncioHost(Host):
         """One iteration of the loop; True when the run has ended."""
         self._disarm()
         self._in_iteration = True
-        ready, limit, held = self._clock.ready, self.tick_ready_limit, None
-        if limit is not None and len(ready) > limit:
-            # Holding back costs one pop per callback held: at most three
-            # per callback run, so a long queue drains in a few iterations
-            # instead of costing O(n) per `limit` callbacks.
-            limit = max(limit, len(ready) // 4)
-            held = [ready.pop() for _ in range(len(ready) - limit)]
         try:
-            self._clock.run_once()
+            moved = self._refill()
+            if moved:
+                t0 = time.perf_counter()
+                self._clock.run_once()
+                self._adapt_chunk(moved, time.perf_counter() - t0)
+            else:
+                self._clock.run_once()
         finally:
             self._in_iteration = False
-            if held:
-                loop = self.loop
-                if not ready and not loop.is_closed():
-                    # uvloop stops its idle handler once the deque is
-                    # empty; call_soon() starts it again.
-                    type(loop).call_soon(loop, _noop)
-                ready.extendleft(held)
         if self._shutdown_task is not None and self._shutdown_task.done():
-            self._deliver(capture_task(self.main_task))
+            self._deliver(self._main_outcome())
             return True
         if self._finish_requested and not self._in_tick:
             # The root window went away during an eager (asyncslot)
@@ -562,12 +752,110 @@ class AsyncioHost(Host):
             self._finish_requested = False
             self.finish()
             return True
-        if self._rewake:
-            self._rewake = False
-            self.wake()
         return False
 
     _in_iteration = False
+
+    # -- the gate: bounded iterations, callbacks in order ---------------
+
+    # An asyncio iteration runs every callback that is ready when it starts
+    # (uvloop's too, in C). To bound an iteration without reordering
+    # callbacks, the excess waits outside the loop's ready queue, in the
+    # host's `_held` queue, and enters the ready queue at the start of each
+    # iteration, `_chunk` at a time. Once anything is held, every new
+    # callback must queue behind it: call_soon() (an instance override
+    # while the gate is closed) and call_soon_threadsafe() (always
+    # overridden; other threads then never touch the ready queue) append to
+    # `_held` too. When `_held` runs empty the gate opens again and both go
+    # straight to the ready queue. `_chunk` adapts so that an iteration
+    # takes about tick_budget: a flood from other threads costs Tk a bounded
+    # wait per tick, not one proportional to the queue.
+
+    def _refill(self):
+        """Start of an iteration: close the gate if too much is ready, feed
+        the ready queue from `_held`. Returns how many were moved."""
+        limit = self.tick_ready_limit
+        if limit is None:
+            return 0
+        ready, held, loop = self._clock.ready, self._held, self.loop
+        with self._gate_lock:
+            if not self._gated:
+                if len(ready) <= limit:
+                    return 0
+                # Other threads append through our call_soon_threadsafe,
+                # under this lock: the tail is ours to move.
+                held.extendleft([ready.pop()
+                                 for _ in range(len(ready) - limit)])
+                self._gated = True
+                self._chunk = max(self._chunk, limit)
+                loop.__dict__["call_soon"] = self._gated_call_soon
+            n = min(len(held), self._chunk)
+            uvloop = self._clock.native_handles_only
+            for _ in range(n):
+                handle = held.popleft()
+                if uvloop and type(handle) is _HeldHandle:
+                    type(loop).call_soon(loop, _run_held, handle)
+                else:
+                    ready.append(handle)
+            if uvloop and n:
+                # uvloop runs its ready queue from an idle handler that only
+                # call_soon() starts.
+                type(loop).call_soon(loop, _noop)
+            if not held:
+                self._open_gate()
+            return n
+
+    def _adapt_chunk(self, moved, elapsed):
+        if elapsed < self.tick_budget and moved >= self._chunk:
+            self._chunk = min(self._chunk * 2, 1 << 16)
+        elif elapsed > 2 * self.tick_budget:
+            self._chunk = max(self._chunk // 2, self.tick_ready_limit or 1)
+
+    def _open_gate(self):
+        """Back to the loop's own call_soon (caller holds the lock, or no
+        other thread can schedule any more)."""
+        self._gated = False
+        d = self.loop.__dict__
+        if d.get("call_soon") == self._gated_call_soon:
+            del d["call_soon"]
+
+    def _flush_held(self):
+        """Everything held into the ready queue, gate open: for running the
+        loop natively."""
+        if self.loop.is_closed():
+            return
+        with self._gate_lock:
+            saved, self._chunk = self._chunk, len(self._held)
+            if self._held:
+                self._refill()
+            self._open_gate()
+            self._chunk = saved
+
+    def _gated_call_soon(self, callback, *args, context=None):
+        loop = self.loop
+        handle = type(loop).call_soon(loop, callback, *args, context=context)
+        ready = self._clock.ready
+        if ready and ready[-1] is handle:
+            ready.pop()
+            self._held.append(handle)
+        return handle
+
+    def _make_call_soon_threadsafe(self):
+        loop = self.loop
+        base = loop.call_soon_threadsafe
+        held, lock = self._held, self._gate_lock
+        host = self
+
+        def call_soon_threadsafe(callback, *args, context=None):
+            with lock:
+                if not host._gated:
+                    return base(callback, *args, context=context)
+                if loop.is_closed():
+                    raise RuntimeError("Event loop is closed")
+                handle = _HeldHandle(callback, args, loop, context)
+                held.append(handle)
+                return handle
+        return call_soon_threadsafe
 
     # -- eager start (asyncslot) -----------------------------------------
 
@@ -586,9 +874,9 @@ class AsyncioHost(Host):
             task.add_done_callback(done_callback)
         if eager:
             self._iterate()
-            if self._state == "running":
-                # The C side still waits with the old timeout: recompute.
-                self.wake()
+            # The C side still waits with the old timeout (or was suspended
+            # by a nested Tk loop in the task): tick again.
+            self._resume()
         return task
 
     # -- the end --------------------------------------------------------
@@ -623,6 +911,7 @@ class AsyncioHost(Host):
 
     def _finish_natively(self):
         self._disarm()
+        self._flush_held()
         events._set_running_loop(None)
         self.cancel()
         # The cancelled main task runs its finally blocks; its done callback
@@ -631,7 +920,7 @@ class AsyncioHost(Host):
         while self._shutdown_task is None:
             self._run_natively_until(None)
         self._run_natively_until(self._shutdown_task)
-        self._deliver(capture_task(self.main_task))
+        self._deliver(self._main_outcome())
 
     def _run_natively_until(self, fut):
         """Run the loop until fut is done (one iteration for None), without
@@ -653,6 +942,14 @@ class AsyncioHost(Host):
         loop = self.loop
         self._disarm()
         self._drop_hooks()
+        self._held.clear()
+        if self._sigint_handler is not None:
+            if signal.getsignal(signal.SIGINT) is self._sigint_handler:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._sigint_handler = None
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
         _hosts.pop(loop, None)
         if events._get_running_loop() is loop:
             events._set_running_loop(None)
@@ -677,12 +974,22 @@ class AsyncioHost(Host):
         if d is None:
             raise TypeError("tkuv needs an event loop object with a __dict__ "
                             "(to watch calls made between ticks)")
-        d.update(self._clock.permanent_hooks)
+        permanent = dict(self._clock.permanent_hooks)
+        permanent["call_soon_threadsafe"] = self._make_call_soon_threadsafe()
+        if self._signals is not None:
+            permanent["add_signal_handler"] = \
+                self._signals.add_signal_handler
+            permanent["remove_signal_handler"] = \
+                self._signals.remove_signal_handler
+        self._permanent_hooks = permanent
+        d.update(permanent)
         self._armed_hooks = self._make_armed_hooks()
+
+    _permanent_hooks = {}
 
     def _drop_hooks(self):
         d = getattr(self.loop, "__dict__", {})
-        for name in set(self._clock.permanent_hooks) | set(self._HOOKED):
+        for name in set(self._permanent_hooks) | set(self._HOOKED):
             d.pop(name, None)
 
     def _make_armed_hooks(self):
@@ -730,13 +1037,26 @@ class AsyncioHost(Host):
     def _disarm(self):
         if self._armed:
             d = self.loop.__dict__
-            permanent = self._clock.permanent_hooks
+            permanent = self._permanent_hooks
             for name in self._armed_hooks:
                 if name in permanent:
                     d[name] = permanent[name]
                 else:
                     del d[name]
             self._armed = False
+
+    def _after_tk_callback(self):
+        """A Tk callback ran between ticks: if it gave the loop work that
+        the hooks did not see (uvloop queues a transport write, or a
+        callback, in C), wake the guest now."""
+        if not self._armed or self._in_iteration or self._in_tick:
+            return
+        clock = self._clock
+        when = clock.next_when()
+        if when is _NOW or clock.writes_queued() or \
+                (when is not None and when < self._deadline):
+            self._disarm()
+            self.wake()
 
     def _interleaved(self, handle):
         """A hooked method ran between ticks: wake the guest unless what it

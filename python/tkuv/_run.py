@@ -1,6 +1,7 @@
 """tkuv.run() and tkuv.start_guest_run(): the two ways to start a guest."""
 
 import asyncio
+import gc
 import sys
 import tkinter
 from asyncio import events
@@ -100,11 +101,19 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
     Closing the window ends the run: the first WM_DELETE_WINDOW (unless the
     application set its own handler) cancels the main coroutine and lets the
     loop shut down in guest mode, then destroys the window; a second one, or
-    root.destroy(), or mainloop returning, finishes the run at once without
-    Tk. In all cases remaining tasks are cancelled and run to completion,
-    async generators and the default executor are shut down and the loop is
-    closed. A run ended by the window returns None if `main` ended by that
-    cancellation. Raises RuntimeError if a loop already runs in this thread.
+    destroying the window (root.destroy(), Tcl's destroy), finishes the run
+    at once, before the widgets go, and mainloop returning finishes it
+    without Tk. In all cases remaining tasks are cancelled and run to
+    completion, async generators and the default executor are shut down and
+    the loop is closed. A run ended by the window returns None if `main`
+    ended by that cancellation.
+
+    Ctrl-C (SIGINT, in the main thread, with Python's default handler) does
+    what it does in asyncio.run(): the first cancels the main coroutine and
+    the run raises KeyboardInterrupt once it has ended; a second raises
+    KeyboardInterrupt at once.
+
+    Raises RuntimeError if a loop already runs in this thread.
     """
     why = _what_is_running()
     if why is not None:
@@ -134,28 +143,12 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
         raise
 
     results = []
-    window_closed = []
 
     def done(outcome):
         results.append(outcome)
         root.quit()     # mainloop returns; harmless if it is not running
 
-    def on_wm_delete():
-        if host.done() or window_closed:
-            root.destroy()      # second request: finish without waiting
-            return
-        window_closed.append(True)
-        host.closed_by_host = True
-        host.cancel()
-
-    # Take over the close button unless the application has its own handler.
-    top = root.winfo_toplevel()
-    old_handler = str(top.protocol("WM_DELETE_WINDOW"))
-    took_close = _default_close_handler(old_handler)
-    close_cmd = top.register(on_wm_delete) if took_close else None
     try:
-        if took_close:
-            top.protocol("WM_DELETE_WINDOW", close_cmd)
         if issubclass(cls, AsyncioHost):
             host.start(main, done)
         else:
@@ -177,35 +170,24 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
                 host.finish()
             raise
     finally:
-        _restore(top, close_cmd, own_root or bool(window_closed),
-                 old_handler)
+        if own_root:
+            try:
+                root.destroy()
+            except tkinter.TclError:    # already destroyed
+                pass
         # An exception raised from here keeps this frame alive in its
         # traceback; it must not lead back to Tk (see Host._deliver).
-        top = root = None
+        root = None
     outcome = results.pop()
     by_window = host.closed_by_host
     host = None
+    # The run leaves reference cycles behind (tasks, their frames, the
+    # widgets those frames used, the loop). Collect them here, on the Tk
+    # thread: freed later by a garbage collection that happens to run in
+    # another thread, a widget holding the last reference to its Tcl
+    # interpreter would make Tcl abort the process ("async handler deleted
+    # by the wrong thread").
+    gc.collect()
     if by_window and isinstance(outcome.error, asyncio.CancelledError):
         return None
     return outcome.unwrap()
-
-
-def _default_close_handler(cmd):
-    """True if the WM_DELETE_WINDOW command is unset or still tkinter's
-    default (Tk() registers its destroy method, as "<digits>destroy")."""
-    return not cmd or (cmd.endswith("destroy") and cmd[:-7].isdigit())
-
-
-def _restore(top, close_cmd, destroy, old_handler):
-    """Put the close button back (or destroy the window)."""
-    try:
-        exists = top.winfo_exists()
-    except tkinter.TclError:        # the application has been destroyed
-        return
-    if not exists:
-        return
-    if destroy:
-        top.destroy()
-    elif close_cmd is not None:
-        top.protocol("WM_DELETE_WINDOW", old_handler)
-        top.deletecommand(close_cmd)
