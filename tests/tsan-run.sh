@@ -9,7 +9,7 @@
 # continues it), removes LD_PRELOAD from its environment and runs the real
 # script. Programs the tests spawn (sh, cat, ...) must not inherit the
 # runtime: dash crashes with it preloaded. \
-LD_PRELOAD="$TKUV_TSAN_PRELOAD"; \
+LD_PRELOAD="$TKUV_TSAN_PRELOAD${TKUV_PRELOAD:+ $TKUV_PRELOAD}"; \
 TSAN_OPTIONS="suppressions=$TKUV_TSAN_SUPP:log_path=$TKUV_TSAN_LOGS/tsan:exitcode=0:halt_on_error=0:second_deadlock_stack=1${TKUV_TSAN_OPTIONS:+:$TKUV_TSAN_OPTIONS}"; \
 export LD_PRELOAD TSAN_OPTIONS; \
 if [ $# -eq 0 ]; then exec "${TKUV_INTERP:-tclsh8.6}"; fi; \
