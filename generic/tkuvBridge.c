@@ -46,8 +46,15 @@ static int exitHandlerInstalled = 0;
  * Listing them keeps them reachable for leak checkers.
  */
 static TkuvBridge *abandoned = NULL;
+
+/*
+ * Requests handed to libuv's threadpool whose callback has not run yet, in
+ * every thread (TkuvPoolBegin/End). At process exit libuv's destructor
+ * joins the pool threads, which waits for their work however stuck it is;
+ * ExitWithoutJoin skips that while any request is out.
+ */
 #if defined(__GLIBC__)
-static int exitGuardInstalled = 0;
+static int poolInFlight = 0;
 static void	ExitWithoutJoin(int status, void *arg);
 #endif
 
@@ -169,6 +176,9 @@ TkuvBridgeGet(
     if (!exitHandlerInstalled) {
 	exitHandlerInstalled = 1;
 	Tcl_CreateExitHandler(ProcessExitProc, NULL);
+#if defined(__GLIBC__)
+	on_exit(ExitWithoutJoin, NULL);
+#endif
     }
     Tcl_MutexUnlock(&exitMutex);
 
@@ -349,13 +359,42 @@ Abandon(
     Tcl_MutexLock(&exitMutex);
     bridge->nextAbandoned = abandoned;
     abandoned = bridge;
-#if defined(__GLIBC__)
-    if (!exitGuardInstalled) {
-	exitGuardInstalled = 1;
-	on_exit(ExitWithoutJoin, NULL);
-    }
-#endif
     Tcl_MutexUnlock(&exitMutex);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvPoolBegin, TkuvPoolEnd, ExitWithoutJoin --
+ *
+ *	Every request given to libuv's threadpool (a file operation, a name
+ *	lookup) is counted from its submission until its callback runs; an
+ *	abandoned loop's requests are never uncounted. The on_exit handler,
+ *	installed with the first loop and run after Tcl's (and Python's) own
+ *	exit processing but before libuv's destructor, ends the process with
+ *	_exit while any is out: a lookup waiting on a dead DNS server or a
+ *	read of a hung file system cannot hold exit, in a thread that tore
+ *	its loop down or in one that never did (another Tcl thread, a Python
+ *	program, which never finalizes Tcl). Without requests out it returns
+ *	and the process ends as usual.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvPoolBegin(void)
+{
+#if defined(__GLIBC__)
+    __atomic_add_fetch(&poolInFlight, 1, __ATOMIC_RELAXED);
+#endif
+}
+
+void
+TkuvPoolEnd(void)
+{
+#if defined(__GLIBC__)
+    __atomic_sub_fetch(&poolInFlight, 1, __ATOMIC_RELAXED);
+#endif
 }
 
 #if defined(__GLIBC__)
@@ -365,8 +404,10 @@ ExitWithoutJoin(
     void *arg)
 {
     (void) arg;
-    fflush(NULL);
-    _exit(status);
+    if (__atomic_load_n(&poolInFlight, __ATOMIC_RELAXED) > 0) {
+	fflush(NULL);
+	_exit(status);
+    }
 }
 #endif
 

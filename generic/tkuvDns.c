@@ -168,6 +168,7 @@ StartForward(
 	return TkuvUvError(interp, "resolve", err);
     }
     r->inFlight = 1;
+    TkuvPoolBegin();
     TkuvHandleRegister(interp, bridge, &r->h, NULL, callback);
     TkuvHandleRetain(&r->h);		/* Released by OnAddrInfo. */
     TkuvBridgeKick(bridge);
@@ -219,6 +220,7 @@ StartReverse(
 	return TkuvUvError(interp, "resolve -reverse", err);
     }
     r->inFlight = 1;
+    TkuvPoolBegin();
     TkuvHandleRegister(interp, bridge, &r->h, NULL, callback);
     TkuvHandleRetain(&r->h);		/* Released by OnNameInfo. */
     TkuvBridgeKick(bridge);
@@ -245,6 +247,7 @@ OnAddrInfo(
 {
     Resolve *r = req->data;
 
+    TkuvPoolEnd();
     r->inFlight = 0;
     if (!r->h.closed) {
 	if (status == 0) {
@@ -271,6 +274,7 @@ OnNameInfo(
     Resolve *r = req->data;
 
     (void) service;
+    TkuvPoolEnd();
     r->inFlight = 0;
     if (!r->h.closed) {
 	if (status == 0) {

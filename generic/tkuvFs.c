@@ -432,6 +432,9 @@ Submit(
 {
     r->step = step;
     r->inFlight = (err == 0);
+    if (err == 0) {
+	TkuvPoolBegin();
+    }
     return err;
 }
 
@@ -453,6 +456,7 @@ OnFs(
     FsReq *r = req->data;
     ssize_t res = req->result;
 
+    TkuvPoolEnd();
     r->inFlight = 0;
     if (res < 0) {
 	if (r->step == STEP_CLOSE) {

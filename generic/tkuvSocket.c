@@ -492,6 +492,7 @@ TkuvSocketStartLookUp(
 	return interp ? TkuvSocketError(interp, err) : TCL_ERROR;
     }
     s->resolving = rr;
+    TkuvPoolBegin();
     TkuvBridgeKick(s->bridge);
     return TCL_OK;
 }
@@ -505,6 +506,7 @@ OnResolved(
     ResolveReq *rr = (ResolveReq *) req;
     SockState *s = rr->s;
 
+    TkuvPoolEnd();
     if (s != NULL) {
 	s->resolving = NULL;
 	if (status == 0) {

@@ -208,6 +208,7 @@ Connect(
 	    TkuvHandleClose(&t->h);
 	    return TkuvUvError(interp, "couldn't resolve host", err);
 	}
+	TkuvPoolBegin();
 	TkuvHandleRetain(&t->h);	/* Released in Resolved. */
 	TkuvBridgeKick(bridge);
     }
@@ -236,6 +237,7 @@ Resolved(
     struct addrinfo *ai, *pick = NULL;
     int err;
 
+    TkuvPoolEnd();
     t->resolving = NULL;
     TkuvFree(req);
     if (!t->h.closed) {
