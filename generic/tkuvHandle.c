@@ -190,6 +190,43 @@ HandleCmdDeleted(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvHandleName --
+ *
+ *	The handle command's current fully qualified name. A rename trace
+ *	keeps h->nameObj current, but `interp hide` and `interp expose` rename
+ *	a command without firing traces: a cheap look at the command's own
+ *	name catches those, and only then is the full name rebuilt.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+TkuvHandleName(
+    TkuvHandle *h)
+{
+    const char *cached, *tail, *now;
+
+    if (h->token == NULL || h->interp == NULL) {
+	return h->nameObj;
+    }
+    now = Tcl_GetCommandName(h->interp, h->token);
+    cached = Tcl_GetString(h->nameObj);
+    tail = strrchr(cached, ':');
+    tail = (tail != NULL) ? tail + 1 : cached;
+    if (strcmp(now, tail) != 0) {
+	Tcl_Obj *fresh = Tcl_NewObj();
+
+	Tcl_GetCommandFullName(h->interp, h->token, fresh);
+	Tcl_IncrRefCount(fresh);
+	Tcl_DecrRefCount(h->nameObj);
+	h->nameObj = fresh;
+    }
+    return h->nameObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * HandleCmdRenamed --
  *
  *	A command trace: after `rename $h ::new` the handle's name (given to
@@ -524,7 +561,7 @@ TkuvHandleInvoke(
     for (i = 0; i < numPrefix; i++) {
 	words[i] = prefix[i];
     }
-    words[numPrefix] = h->nameObj;
+    words[numPrefix] = TkuvHandleName(h);
     for (i = 0; i < numArgs; i++) {
 	words[numPrefix + 1 + i] = args[i];
     }

@@ -134,6 +134,7 @@ MODULE_SCOPE int	TkuvHandleRegister(Tcl_Interp *interp, TkuvBridge *bridge,
 MODULE_SCOPE TkuvHandle *TkuvHandleFromObj(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const TkuvHandleType *type);
 MODULE_SCOPE void	TkuvHandleClose(TkuvHandle *h);
+MODULE_SCOPE Tcl_Obj *	TkuvHandleName(TkuvHandle *h);
 MODULE_SCOPE void	TkuvHandleRetain(TkuvHandle *h);
 MODULE_SCOPE void	TkuvHandleRelease(TkuvHandle *h);
 MODULE_SCOPE int	TkuvHandleInvoke(TkuvHandle *h, Tcl_Obj *eventArgs);

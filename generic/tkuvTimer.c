@@ -242,7 +242,7 @@ ListTimers(
     }
     for (h = bridge->handles; h != NULL; h = h->next) {
 	if (h->type == &timerType && !h->closed && h->interp == interp) {
-	    Tcl_ListObjAppendElement(NULL, list, h->nameObj);
+	    Tcl_ListObjAppendElement(NULL, list, TkuvHandleName(h));
 	}
     }
     Tcl_SetObjResult(interp, list);
