@@ -62,6 +62,8 @@ static int	BridgeTick(void *clientData);
 static int	ComputeTimeout(TkuvBridge *bridge);
 static void	ThreadExitProc(ClientData clientData);
 static void	ReserveStdFds(void);
+static void	CheckStdFds(void);
+static void	WatchStdChannels(void);
 static void	ProcessExitProc(ClientData clientData);
 static void	CloseStray(uv_handle_t *handle, void *arg);
 static void	OnGraceOver(uv_timer_t *timer);
@@ -83,6 +85,58 @@ static void	Abandon(TkuvBridge *bridge);
  *
  *----------------------------------------------------------------------
  */
+
+#ifndef _WIN32
+/*
+ * Set when a standard channel is closed (StdChannelClosed): the next tick
+ * fills its descriptor before libuv can accept a connection into it.
+ */
+static int stdioMaybeFree = 0;
+
+static void
+StdChannelClosed(
+    ClientData clientData)
+{
+    (void) clientData;
+    __atomic_store_n(&stdioMaybeFree, 1, __ATOMIC_RELAXED);
+}
+#endif
+
+/*
+ * A tick makes descriptors without a command (accepted connections):
+ * refill 0-2 first if a standard channel has been closed since.
+ */
+
+static void
+CheckStdFds(void)
+{
+#ifndef _WIN32
+    if (__atomic_load_n(&stdioMaybeFree, __ATOMIC_RELAXED)
+	    && __atomic_exchange_n(&stdioMaybeFree, 0, __ATOMIC_RELAXED)) {
+	ReserveStdFds();
+    }
+#endif
+}
+
+/*
+ * This thread's standard channels, when closed, will set stdioMaybeFree.
+ */
+
+static void
+WatchStdChannels(void)
+{
+#ifndef _WIN32
+    static const int types[] = { TCL_STDIN, TCL_STDOUT, TCL_STDERR };
+    Tcl_Channel chan;
+    size_t i;
+
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	if ((chan = Tcl_GetStdChannel(types[i])) != NULL) {
+	    Tcl_CreateCloseHandler(chan, StdChannelClosed, NULL);
+	}
+    }
+#endif
+}
 
 static void
 ReserveStdFds(void)
@@ -170,6 +224,7 @@ TkuvBridgeGet(
 	return TkuvUvError(interp, "starting the poll thread", err);
     }
     tsdPtr->bridge = bridge;
+    WatchStdChannels();
     Tcl_CreateThreadExitHandler(ThreadExitProc, NULL);
 
     Tcl_MutexLock(&exitMutex);
@@ -203,6 +258,7 @@ BridgeTick(
 {
     TkuvBridge *bridge = clientData;
 
+    CheckStdFds();
     bridge->inTick = 1;
     uv_run(&bridge->loop, UV_RUN_NOWAIT);
     bridge->inTick = 0;
