@@ -7,13 +7,16 @@
  *	script may vwait, update or open a dialog from any callback.
  */
 
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE		/* on_exit, with glibc */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* on_exit, dladdr and RTLD_NODELETE, glibc */
 #endif
 #include "tkuvInt.h"
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <dlfcn.h>
+#endif
 #ifndef _WIN32
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +58,7 @@ static TkuvBridge *abandoned = NULL;
  */
 #if defined(__GLIBC__)
 static int poolInFlight = 0;
+static void	InstallExitGuard(void);
 static void	ExitWithoutJoin(int status, void *arg);
 #endif
 
@@ -232,7 +236,7 @@ TkuvBridgeGet(
 	exitHandlerInstalled = 1;
 	Tcl_CreateExitHandler(ProcessExitProc, NULL);
 #if defined(__GLIBC__)
-	on_exit(ExitWithoutJoin, NULL);
+	InstallExitGuard();
 #endif
     }
     Tcl_MutexUnlock(&exitMutex);
@@ -454,6 +458,28 @@ TkuvPoolEnd(void)
 }
 
 #if defined(__GLIBC__)
+/*
+ * The guard is code of this library, run by exit() after Tcl is done; but
+ * Tcl_Finalize (exit with TCL_FINALIZE_ON_EXIT, or an embedder's) unloads
+ * every loaded library first. So the library is pinned (RTLD_NODELETE)
+ * before the guard is installed, and without a pin there is no guard.
+ * tkuv has no unload procedure, so nothing is lost by staying loaded.
+ */
+
+static void
+InstallExitGuard(void)
+{
+    Dl_info self;
+
+    if (dladdr((void *) ExitWithoutJoin, &self) == 0
+	    || self.dli_fname == NULL
+	    || dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE)
+		== NULL) {
+	return;
+    }
+    on_exit(ExitWithoutJoin, NULL);
+}
+
 static void
 ExitWithoutJoin(
     int status,
