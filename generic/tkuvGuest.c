@@ -187,7 +187,11 @@ GuestTick(
 	code = TCL_ERROR;
     }
     if (code != TCL_OK) {
-	Tcl_BackgroundException(interp, code);
+	/* An interp deleted during the tick (from a nested loop) is past
+	 * reporting to: its commands all fail now. */
+	if (!Tcl_InterpDeleted(interp)) {
+	    Tcl_BackgroundException(interp, code);
+	}
 	timeout = -1;
     }
     Tcl_ResetResult(interp);
