@@ -95,7 +95,7 @@ proc ::tkuv::install {args} {
     if {[::info commands ::socket] ne ""} {
 	rename ::socket ::tkuv::tclsocket
     }
-    ::interp alias {} ::socket {} ::tkuv::socket
+    ::interp alias {} ::socket {} ::tkuv::compat::socket
     return
 }
 
