@@ -51,6 +51,8 @@ struct SockThread {
 				 * server moved to this thread accepts. */
     int numInterps;
     int sourceCreated;
+    uv_idle_t sweep;		/* See StopReading. */
+    int sweepInit;
 };
 
 struct WriteReq {
@@ -128,6 +130,8 @@ static void	MarkCandidate(SockState *s);
 static void	QueueSockEvent(SockState *s);
 static int	Wanted(SockState *s);
 static void	StartReading(SockState *s);
+static void	StopReading(SockState *s);
+static void	OnSweep(uv_idle_t *idle);
 static int	ReadNow(SockState *s);
 static void	Reclaim(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
@@ -952,6 +956,10 @@ ThreadExit(
 #endif
 	TkuvSockCloseHandle(sh);
     }
+    if (tsd->sweepInit) {
+	uv_close((uv_handle_t *) &tsd->sweep, NULL);
+	tsd->sweepInit = 0;
+    }
     Tcl_DeleteEventSource(SetupProc, CheckProc, tsd);
     free(tsd->interps);
     tsd->interps = NULL;
@@ -1321,10 +1329,7 @@ SockGetHandle(
     }
     if (s->sh != NULL && !s->lent) {
 	s->lent = 1;
-	if (s->reading) {
-	    uv_read_stop((uv_stream_t *) &s->sh->uv);
-	    s->reading = 0;
-	}
+	StopReading(s);
 	if (s->blocking && s->writeQueued == 0 && !s->connecting) {
 	    int flags = fcntl(fd, F_GETFL);
 
@@ -1408,6 +1413,47 @@ StartReading(
 	s->reading = 1;
 	TkuvBridgeKick(s->bridge);
     }
+}
+
+/*
+ * StopReading, OnSweep --
+ *	libuv stops watching a descriptor it stops reading, but leaves it in
+ *	its epoll set until its next poll, and a loop with nothing else
+ *	alive does not poll: the descriptor, still ready (at end of file,
+ *	say), would wake the poll thread again and again. The thread's idle
+ *	handle keeps the loop alive for one more pass, which polls (without
+ *	waiting) and so drops it.
+ */
+
+static void
+StopReading(
+    SockState *s)
+{
+    SockThread *tsd = s->tsd;
+
+    if (!s->reading || s->sh == NULL) {
+	return;
+    }
+    uv_read_stop((uv_stream_t *) &s->sh->uv);
+    s->reading = 0;
+    if (tsd == NULL) {
+	return;
+    }
+    if (!tsd->sweepInit) {
+	if (uv_idle_init(&s->bridge->loop, &tsd->sweep) != 0) {
+	    return;
+	}
+	tsd->sweepInit = 1;
+    }
+    uv_idle_start(&tsd->sweep, OnSweep);
+    TkuvBridgeKick(s->bridge);
+}
+
+static void
+OnSweep(
+    uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
 }
 
 /*
@@ -1497,8 +1543,7 @@ OnRead(
 	    s->inLen += (size_t) nread;
 	}
 	if (s->inLen >= SOCK_READ_LIMIT) {
-	    uv_read_stop(stream);	/* Backpressure. */
-	    s->reading = 0;
+	    StopReading(s);		/* Backpressure. */
 	}
 	TkuvSockChanged(s);
     } else if (s != NULL && nread < 0) {
@@ -1507,8 +1552,8 @@ OnRead(
 	    s->reportError = (int) nread;
 	}
 	s->eof = 1;
-	uv_read_stop(stream);
-	s->reading = 0;
+	s->reading = 1;			/* libuv has stopped: sweep. */
+	StopReading(s);
 	TkuvSockChanged(s);
     }
 #ifdef _WIN32
@@ -1829,10 +1874,7 @@ SockClose2(
     sh = s->sh;
     if (flags & TCL_CLOSE_READ) {
 	s->readClosed = 1;
-	if (sh != NULL && s->reading) {
-	    uv_read_stop((uv_stream_t *) &sh->uv);
-	    s->reading = 0;
-	}
+	StopReading(s);
 	s->inLen = 0;
 	return 0;
     }
