@@ -1614,8 +1614,10 @@ ReadNow(
  * SockInput --
  *
  *	Buffered bytes, else what the socket has now, else EOF (0), an
- *	error, EAGAIN (non-blocking) or a blocking wait on the loop. After a
- *	failed -async connect, ENOTCONN, as Tcl's (-error tells why).
+ *	error, EAGAIN (non-blocking) or a blocking wait on the loop. As with
+ *	Tcl's socket, a connection reset by the peer reads as end of file
+ *	(-error tells), and after a failed -async connect reads fail with
+ *	ENOTCONN (-error tells why).
  *
  *----------------------------------------------------------------------
  */
@@ -1653,7 +1655,7 @@ SockInput(
 	    *errorCodePtr = ENOTCONN;
 	    return -1;
 	}
-	if (s->error) {
+	if (s->error && s->error != UV_ECONNRESET) {
 	    *errorCodePtr = TkuvSockErrno(s->error);
 	    return -1;
 	}
