@@ -49,6 +49,7 @@ static const CommandDef commands[] = {
     {"::tkuv::resolve",	TkuvResolveObjCmd},
     {"::tkuv::fs",	TkuvFsObjCmd},
     {"::tkuv::socket",	TkuvSocketObjCmd},
+    {"::tkuv::compat::socket", TkuvSocketCompatObjCmd},
     {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
 };
 

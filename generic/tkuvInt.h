@@ -257,6 +257,7 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvWatchObjCmd;	/* tkuvWatch.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvResolveObjCmd;	/* tkuvDns.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketObjCmd;	/* tkuvSocket.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketCompatObjCmd;
 MODULE_SCOPE void	TkuvSocketInterpAdd(Tcl_Interp *interp);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* tkuvLimit.c */
 

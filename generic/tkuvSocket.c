@@ -21,7 +21,12 @@
  */
 
 #include "tkuvSocketInt.h"
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#ifndef _WIN32
+#include <netdb.h>
+#endif
 
 struct ResolveReq {
     uv_getaddrinfo_t req;
@@ -36,8 +41,18 @@ const TkuvHandleType TkuvSocketHandleType = {
     "socket", HandleCmd, sizeof(SockCompanion), CompanionClosed
 };
 
+static int	SocketCmd(Tcl_Interp *interp, int compat, int objc,
+		    Tcl_Obj *const objv[]);
+static int	Usage(Tcl_Interp *interp, int compat, const char *format,
+		    ...);
+static int	UsageCode(Tcl_Interp *interp);
+static int	WrongNumArgs(Tcl_Interp *interp, int compat,
+		    Tcl_Obj *const objv[]);
+static int	GetPort(Tcl_Interp *interp, int compat, Tcl_Obj *obj,
+		    int *portPtr);
 static void	MakeCompanion(Tcl_Interp *interp, SockState *s);
-static int	LookUp(Tcl_Interp *interp, TkuvBridge *bridge, const char *host,
+static int	LookUp(Tcl_Interp *interp, int compat, TkuvBridge *bridge,
+		    const char *host,
 		    int port, int passive, struct sockaddr_storage **addrsPtr,
 		    int *numPtr);
 static void	KeepAddresses(struct addrinfo *res, int port,
@@ -54,14 +69,20 @@ static void	Discard(SockState *s);
 /*
  *----------------------------------------------------------------------
  *
- * TkuvSocketObjCmd --
+ * TkuvSocketObjCmd, TkuvSocketCompatObjCmd --
  *
  *	tkuv::socket ?-myaddr A? ?-myport P? ?-async? HOST PORT
  *	tkuv::socket -server CMD ?-myaddr A? PORT
  *
+ *	The arguments, messages and behaviour of Tcl's socket. The second
+ *	command is what tkuv::install makes `socket`: a drop-in down to the
+ *	details code written for Tcl's socket may depend on (compat mode):
+ *	errorCodes are Tcl's (POSIX ...) rather than TKUV, and an -async
+ *	connect looks its host name up before returning, as Tcl's does, so
+ *	that a name that does not resolve is an error at once.
+ *
  * Results:
- *	The new channel's name; errors as Tcl's socket gives them, with a
- *	TKUV errorCode.
+ *	The new channel's name, or an error.
  *
  *----------------------------------------------------------------------
  */
@@ -73,12 +94,32 @@ TkuvSocketObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    (void) clientData;
+    return SocketCmd(interp, 0, objc, objv);
+}
+
+int
+TkuvSocketCompatObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    (void) clientData;
+    return SocketCmd(interp, 1, objc, objv);
+}
+
+static int
+SocketCmd(
+    Tcl_Interp *interp,
+    int compat,
+    int objc,
+    Tcl_Obj *const objv[])
+{
     static const char *const options[] = {
 	"-async", "-myaddr", "-myport", "-server", NULL
     };
     enum { OPT_ASYNC, OPT_MYADDR, OPT_MYPORT, OPT_SERVER };
-    static const char *usage = "?-myaddr addr? ?-myport myport? ?-async? "
-	    "host port | -server command ?-myaddr addr? port";
     TkuvBridge *bridge;
     SockState *s;
     struct sockaddr_storage probe;
@@ -86,72 +127,65 @@ TkuvSocketObjCmd(
     const char *myaddr = NULL, *host = NULL;
     int async = 0, myport = 0, port, i, index, err;
 
-    (void) clientData;
     for (i = 1; i < objc; i++) {
 	const char *arg = Tcl_GetString(objv[i]);
 
 	if (arg[0] != '-') {
 	    break;
 	}
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
+	if (Tcl_GetIndexFromObj(interp, objv[i], options, "option",
+		TCL_EXACT, &index) != TCL_OK) {
+	    return compat ? TCL_ERROR : UsageCode(interp);
 	}
-	if (index == OPT_ASYNC) {
-	    async = 1;
-	    continue;
+	if (index == OPT_ASYNC || index == OPT_SERVER) {
+	    if (index == OPT_ASYNC ? (serverCmd != NULL) : async) {
+		return Usage(interp, compat,
+			"cannot set -async option for server sockets");
+	    }
+	    if (index == OPT_ASYNC) {
+		async = 1;
+		continue;
+	    }
 	}
-	if (i + 1 >= objc) {
-	    return TkuvUsageError(interp, "option \"%s\" has no value", arg);
+	if (++i >= objc) {
+	    return Usage(interp, compat, "no argument given for %s option",
+		    arg);
 	}
-	i++;
 	switch (index) {
 	case OPT_MYADDR:
 	    myaddr = Tcl_GetString(objv[i]);
 	    break;
 	case OPT_MYPORT:
-	    if (TkuvGetPort(interp, objv[i], 0, &myport) != TCL_OK) {
+	    if (GetPort(interp, compat, objv[i], &myport) != TCL_OK) {
 		return TCL_ERROR;
 	    }
 	    break;
 	case OPT_SERVER:
-	    serverCmd = objv[i];
-	    if (TkuvCheckCallback(interp, serverCmd) != TCL_OK) {
-		return TCL_ERROR;
-	    }
+	    serverCmd = objv[i];	/* A script, as Tcl's: {} too. */
 	    break;
 	}
     }
     if (serverCmd != NULL) {
-	if (async) {
-	    return TkuvUsageError(interp,
-		    "cannot set -async option for server sockets");
-	}
 	if (myport != 0) {
-	    return TkuvUsageError(interp,
+	    return Usage(interp, compat,
 		    "option -myport is not valid for servers");
 	}
-	if (objc - i != 1) {
-	    return TkuvWrongNumArgs(interp, 1, objv, usage);
-	}
-    } else if (objc - i != 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, usage);
-    } else {
+    } else if (i < objc) {
 	host = Tcl_GetString(objv[i++]);
-	if (*host == '\0') {
-	    return TkuvUsageError(interp,
-		    "expected a host name or address but got \"\"");
-	}
     }
-    if (TkuvGetPort(interp, objv[i], serverCmd ? 0 : 1, &port) != TCL_OK
+    if ((serverCmd == NULL && host == NULL) || i != objc - 1) {
+	return WrongNumArgs(interp, compat, objv);
+    }
+    if (GetPort(interp, compat, objv[i], &port) != TCL_OK
 	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
 
     s = TkuvSockNewState(bridge, interp);
+    s->compat = compat;
     if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	TkuvSockFreeState(s);
-	return TkuvSocketError(interp, err);
+	return TkuvSocketError(interp, compat, err);
     }
     if (serverCmd != NULL) {
 	s->isServer = 1;
@@ -168,22 +202,23 @@ TkuvSocketObjCmd(
 		s->numLocalAddrs = 2;
 		TkuvNumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
 		TkuvNumericAddress("::", myport, &s->localAddrs[1]);
-	    } else if (LookUp(interp, bridge, myaddr, myport, 1,
+	    } else if (LookUp(interp, compat, bridge, myaddr, myport, 1,
 		    &s->localAddrs, &s->numLocalAddrs) != TCL_OK) {
 		Discard(s);
 		return TCL_ERROR;
 	    }
 	}
 	s->connecting = 1;
+	s->async = async;
 	s->port = port;
 	s->host = TkuvAlloc(strlen(host) + 1);
 	strcpy(s->host, host);
-	if (!async || TkuvNumericAddress(host, port, &probe)) {
+	if (!async || compat || TkuvNumericAddress(host, port, &probe)) {
 	    /*
 	     * A blocking connect looks the name up here, as Tcl does, not on
 	     * the threadpool, which other work may hold for any time.
 	     */
-	    if (LookUp(interp, bridge, host, port, 0, &s->addrs,
+	    if (LookUp(interp, compat, bridge, host, port, 0, &s->addrs,
 		    &s->numAddrs) != TCL_OK) {
 		Discard(s);
 		return TCL_ERROR;
@@ -200,17 +235,17 @@ TkuvSocketObjCmd(
 	     */
 	    err = s->error;
 	    Discard(s);
-	    return TkuvSocketError(interp, err);
+	    return TkuvSocketError(interp, compat, err);
 	}
 	if (!async) {
 	    /* Tcl's socket connects synchronously unless -async. */
-	    while (s->connecting && TkuvSocketRunOnce(bridge)) {
+	    while (s->connecting && TkuvSocketRunOnce(bridge, 1)) {
 		/* Wait. */
 	    }
 	    if (!s->connected) {
 		err = s->error ? s->error : UV_ECONNABORTED;
 		Discard(s);
-		return TkuvSocketError(interp, err);
+		return TkuvSocketError(interp, compat, err);
 	    }
 	}
     }
@@ -221,12 +256,127 @@ TkuvSocketObjCmd(
     return TCL_OK;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * Usage, UsageCode, WrongNumArgs, GetPort, TkuvSocketError --
+ *
+ *	Errors with Tcl's socket's messages. tkuv::socket gives bad
+ *	arguments errorCode TKUV USAGE and failures TKUV ENAME {message};
+ *	in compat mode errorCodes are Tcl's: none for bad arguments,
+ *	POSIX ENAME {message} for system errors.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+UsageCode(
+    Tcl_Interp *interp)
+{
+    Tcl_SetErrorCode(interp, "TKUV", "USAGE", Tcl_GetStringResult(interp),
+	    NULL);
+    return TCL_ERROR;
+}
+
+static int
+Usage(
+    Tcl_Interp *interp,
+    int compat,
+    const char *format,
+    ...)
+{
+    va_list ap;
+    char buf[256];
+
+    va_start(ap, format);
+    vsnprintf(buf, sizeof(buf), format, ap);
+    va_end(ap);
+    Tcl_SetObjResult(interp, Tcl_NewStringObj(buf, -1));
+    return compat ? TCL_ERROR : UsageCode(interp);
+}
+
+static int
+WrongNumArgs(
+    Tcl_Interp *interp,
+    int compat,
+    Tcl_Obj *const objv[])
+{
+    /* Tcl_WrongNumArgs names the command as it was called (an alias). */
+    static const char *prefix = "wrong # args: should be ";
+    Tcl_Obj *first;
+
+    Tcl_WrongNumArgs(interp, 1, objv,
+	    "?-myaddr addr? ?-myport myport? ?-async? host port");
+    first = Tcl_GetObjResult(interp);
+    Tcl_IncrRefCount(first);
+    Tcl_WrongNumArgs(interp, 1, objv, "-server command ?-myaddr addr? port");
+    first = Tcl_ObjPrintf("%s or %s", Tcl_GetString(first),
+	    Tcl_GetString(Tcl_GetObjResult(interp)) + strlen(prefix));
+    Tcl_SetObjResult(interp, first);
+    return compat ? TCL_ERROR : UsageCode(interp);
+}
+
+/*
+ * GetPort --
+ *	A port number or a service name (/etc/services), as Tcl takes them.
+ */
+
+static int
+GetPort(
+    Tcl_Interp *interp,
+    int compat,
+    Tcl_Obj *obj,
+    int *portPtr)
+{
+    const char *name = Tcl_GetString(obj);
+    int port;
+
+    if (Tcl_GetIntFromObj(NULL, obj, &port) != TCL_OK) {
+#ifndef _WIN32
+	struct servent entry, *found = NULL;
+	char buf[1024];
+
+	if (getservbyname_r(name, "tcp", &entry, buf, sizeof(buf), &found)
+		== 0 && found != NULL) {
+	    *portPtr = ntohs((unsigned short) found->s_port);
+	    return TCL_OK;
+	}
+#endif
+	return Usage(interp, compat, "expected integer but got \"%s\"", name);
+    }
+    if (port < 0 || port > 65535) {
+	return Usage(interp, compat, "couldn't open socket: port number too %s",
+		port < 0 ? "low" : "high");
+    }
+    *portPtr = port;
+    return TCL_OK;
+}
+
 int
 TkuvSocketError(
     Tcl_Interp *interp,
+    int compat,
     int err)
 {
-    return TkuvUvError(interp, "couldn't open socket", err);
+    const char *msg = uv_strerror(err);
+
+    if (!compat) {
+	return TkuvUvError(interp, "couldn't open socket", err);
+    }
+    switch (err) {
+    case UV_EAI_NONAME: msg = gai_strerror(EAI_NONAME); break;
+    case UV_EAI_AGAIN: msg = gai_strerror(EAI_AGAIN); break;
+    case UV_EAI_FAIL: msg = gai_strerror(EAI_FAIL); break;
+    case UV_EAI_SERVICE: msg = gai_strerror(EAI_SERVICE); break;
+    default:
+	if (err > UV_EAI_ADDRFAMILY || err < UV_EAI_PROTOCOL) {
+	    /* A system error: Tcl's text and POSIX errorCode. */
+	    Tcl_SetErrno(TkuvSockErrno(err));
+	    msg = Tcl_PosixError(interp);
+	}
+    }
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("couldn't open socket: %s", msg));
+    return TCL_ERROR;
 }
 
 /* Discard -- a state whose channel was never made, with its handle. */
@@ -355,8 +505,11 @@ TkuvSocketForget(
  *
  * TkuvSocketRunOnce --
  *
- *	Blocking channel operations: one blocking pass of the loop (see the
- *	file comment for why this is safe outside a tick).
+ *	One pass of the loop outside a tick (see the file comment for why
+ *	this is safe): blocking (wait != 0) for blocking channel operations,
+ *	or without waiting, so that a non-blocking operation makes the
+ *	progress Tcl's own socket would make by asking the system (a connect
+ *	that finished, a name looked up) even while no event loop runs.
  *
  * Results:
  *	0 when the loop cannot be run here (inside a tick, or teardown).
@@ -366,13 +519,14 @@ TkuvSocketForget(
 
 int
 TkuvSocketRunOnce(
-    TkuvBridge *bridge)
+    TkuvBridge *bridge,
+    int wait)
 {
-    if (bridge->inTick || bridge->finalizing) {
+    if (bridge == NULL || bridge->inTick || bridge->finalizing) {
 	return 0;
     }
     bridge->inTick = 1;
-    uv_run(&bridge->loop, UV_RUN_ONCE);
+    uv_run(&bridge->loop, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
     bridge->inTick = 0;
     TkuvBridgeKick(bridge);
     return 1;
@@ -442,6 +596,7 @@ Hints(
 static int
 LookUp(
     Tcl_Interp *interp,
+    int compat,
     TkuvBridge *bridge,
     const char *host,
     int port,
@@ -463,12 +618,12 @@ LookUp(
     err = uv_getaddrinfo(&bridge->loop, &req, NULL, host, NULL, &hints);
     if (err != 0) {
 	*numPtr = 0;
-	return TkuvSocketError(interp, err);
+	return TkuvSocketError(interp, compat, err);
     }
     KeepAddresses(req.addrinfo, port, addrsPtr, numPtr);
     uv_freeaddrinfo(req.addrinfo);
     if (*numPtr == 0) {
-	return TkuvSocketError(interp, UV_EAI_NONAME);
+	return TkuvSocketError(interp, compat, UV_EAI_NONAME);
     }
     return TCL_OK;
 }
@@ -489,7 +644,7 @@ TkuvSocketStartLookUp(
 	    NULL, &hints);
     if (err != 0) {
 	TkuvFree(rr);
-	return interp ? TkuvSocketError(interp, err) : TCL_ERROR;
+	return interp ? TkuvSocketError(interp, s->compat, err) : TCL_ERROR;
     }
     s->resolving = rr;
     TkuvPoolBegin();
@@ -649,17 +804,18 @@ Listen(
 	}
 	if (err == UV_EADDRINUSE || err == UV_EACCES) {
 	    TkuvFree(addrs);
-	    return TkuvSocketError(interp, err);
+	    return TkuvSocketError(interp, s->compat, err);
 	}
 	/* No IPv6 here: a fresh handle on 0.0.0.0. */
 	TkuvSockCloseHandle(s->sh);
 	if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	    TkuvFree(addrs);
-	    return TkuvSocketError(interp, err);
+	    return TkuvSocketError(interp, s->compat, err);
 	}
 	TkuvNumericAddress("0.0.0.0", port, addrs);
 	num = 1;
-    } else if (LookUp(interp, s->bridge, myaddr, port, 1, &addrs, &num)
+    } else if (LookUp(interp, s->compat, s->bridge, myaddr, port, 1, &addrs,
+	    &num)
 	    != TCL_OK) {
 	TkuvFree(addrs);
 	return TCL_ERROR;
@@ -670,7 +826,7 @@ Listen(
     }
     TkuvFree(addrs);
     if (err != 0) {
-	return TkuvSocketError(interp, err);
+	return TkuvSocketError(interp, s->compat, err);
     }
     return TCL_OK;
 }
@@ -788,12 +944,11 @@ TkuvSocketAccept(
     TkuvSockMakeChannel(cs);
     chan = cs->chan;
 
+    /* A script, as Tcl's: the three words are appended to its text. */
     cmd = Tcl_DuplicateObj(s->acceptCmd);
     Tcl_IncrRefCount(cmd);
-    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(
-	    Tcl_GetChannelName(chan), -1));
-    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(host, -1));
-    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewIntObj(port));
+    Tcl_AppendPrintfToObj(cmd, " %s %s %d", Tcl_GetChannelName(chan), host,
+	    port);
 
     /* As Tcl does: hold the channel over the script; on error, drop it. */
     Tcl_RegisterChannel(NULL, chan);

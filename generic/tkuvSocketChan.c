@@ -40,7 +40,6 @@
 #include <unistd.h>
 #endif
 
-#define SOCK_ACCEPT_BATCH 32	/* Connections accepted per server event. */
 #define SOCK_KEEP_BUFFER 4096	/* An emptied input buffer up to this size
 				 * is kept for the next read. */
 
@@ -52,6 +51,8 @@ struct SockThread {
 				 * server moved to this thread accepts. */
     int numInterps;
     int sourceCreated;
+    uv_idle_t sweep;		/* See StopReading. */
+    int sweepInit;
 };
 
 struct WriteReq {
@@ -129,6 +130,10 @@ static void	MarkCandidate(SockState *s);
 static void	QueueSockEvent(SockState *s);
 static int	Wanted(SockState *s);
 static void	StartReading(SockState *s);
+static void	StopReading(SockState *s);
+static void	OnSweep(uv_idle_t *idle);
+static int	ReadNow(SockState *s);
+static void	Reclaim(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void	OnRead(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static int	QueueWrite(SockState *s, const char *buf, size_t len);
@@ -515,6 +520,7 @@ SockThreadAction(
     SockState *s = instanceData;
 
     if (action == TCL_CHANNEL_THREAD_REMOVE) {
+	Reclaim(s);
 	Unhome(s, 1);
     } else if (s->tsd == NULL && !s->orphaned) {
 	Rehome(s);
@@ -709,7 +715,9 @@ Rehome(
 	}
 #endif
     } else if (s->connected) {
-	StartReading(s);
+	if (s->interest & TCL_READABLE) {
+	    StartReading(s);
+	}
 	if (s->outLen > 0) {
 	    if (QueueWrite(s, s->out, s->outLen) != 0) {
 		s->reportError = UV_EPIPE;
@@ -948,6 +956,10 @@ ThreadExit(
 #endif
 	TkuvSockCloseHandle(sh);
     }
+    if (tsd->sweepInit) {
+	uv_close((uv_handle_t *) &tsd->sweep, NULL);
+	tsd->sweepInit = 0;
+    }
     Tcl_DeleteEventSource(SetupProc, CheckProc, tsd);
     free(tsd->interps);
     tsd->interps = NULL;
@@ -1036,7 +1048,8 @@ TkuvSockMakeChannel(
 {
     char name[64];
 
-    snprintf(name, sizeof(name), "tkuvsock%p", (void *) s);
+    /* Named as Tcl names its sockets; the address keeps names apart. */
+    snprintf(name, sizeof(name), "sock%lx", (unsigned long) (size_t) s);
     s->chan = Tcl_CreateChannel(&sockChannelType, name, s,
 	    s->isServer ? 0 : (TCL_READABLE | TCL_WRITABLE));
     if (!s->isServer) {
@@ -1130,7 +1143,9 @@ TkuvSockConnected(
 {
     s->connecting = 0;
     s->connected = 1;
-    StartReading(s);
+    if (s->interest & TCL_READABLE) {
+	StartReading(s);
+    }
     if (s->shutdownPending) {
 	Shutdown(s->sh, OnShutdown);
     }
@@ -1245,14 +1260,13 @@ SockEventProc(
     s->eventQueued = 0;
     MarkCandidate(s);		/* Level-triggered: look again next pass. */
     if (s->isServer) {
-	/* A burst of connections: several per event, fewer passes. */
-	int n;
-
-	Tcl_Preserve(s);
-	for (n = 0; n < SOCK_ACCEPT_BATCH && !s->dead && ReadyMask(s); n++) {
+	/*
+	 * One connection per event, as Tcl's: a vwait set by the accept
+	 * command returns after that accept.
+	 */
+	if (ReadyMask(s)) {
 	    TkuvSocketAccept(s);	/* May close the server. */
 	}
-	Tcl_Release(s);
 	return 1;
     }
     mask = ReadyMask(s) & s->interest;
@@ -1271,10 +1285,28 @@ SockWatch(
 
     s->interest = mask;
     if (mask & TCL_READABLE) {
+	Reclaim(s);
 	StartReading(s);
     }
     MarkCandidate(s);
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SockGetHandle, Reclaim --
+ *
+ *	The socket's descriptor, for Tcl to hand to a child process (exec
+ *	and open | with <@, >@, 2>@; Tcl's notifier never asks: SockWatch
+ *	is ours). The child must get the bytes that arrive and find the
+ *	descriptor as Tcl's socket leaves it, so until the script next reads
+ *	from the channel, writes to it, sets a readable fileevent or closes
+ *	it (Reclaim), libuv stops reading from it, and for a blocking
+ *	channel with nothing queued the descriptor is in blocking mode
+ *	(libuv keeps its sockets non-blocking, which children do not expect).
+ *
+ *----------------------------------------------------------------------
+ */
 
 static int
 SockGetHandle(
@@ -1282,10 +1314,67 @@ SockGetHandle(
     int direction,
     ClientData *handlePtr)
 {
-    (void) instanceData;
+    SockState *s = instanceData;
+#ifndef _WIN32
+    uv_os_fd_t fd = -1;
+
+    (void) direction;
+    if (s->sh != NULL) {
+	uv_fileno((uv_handle_t *) &s->sh->uv, &fd);
+    } else if (s->tsd == NULL) {
+	fd = s->fd;
+    }
+    if (fd < 0) {
+	return TCL_ERROR;
+    }
+    if (s->sh != NULL && !s->lent) {
+	s->lent = 1;
+	StopReading(s);
+	if (s->blocking && s->writeQueued == 0 && !s->connecting) {
+	    int flags = fcntl(fd, F_GETFL);
+
+	    if (flags >= 0 && (flags & O_NONBLOCK)
+		    && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0) {
+		s->lentBlocking = 1;
+	    }
+	}
+    }
+    *handlePtr = (ClientData) (size_t) fd;
+    return TCL_OK;
+#else
+    (void) s;
     (void) direction;
     (void) handlePtr;
-    return TCL_ERROR;	/* No fd for Tcl's notifier: that is the point. */
+    return TCL_ERROR;
+#endif
+}
+
+static void
+Reclaim(
+    SockState *s)
+{
+#ifndef _WIN32
+    uv_os_fd_t fd;
+
+    if (!s->lent) {
+	return;
+    }
+    s->lent = 0;
+    if (s->lentBlocking && s->sh != NULL
+	    && uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags >= 0) {
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	}
+    }
+    s->lentBlocking = 0;
+    if (s->interest & TCL_READABLE) {
+	StartReading(s);
+    }
+#else
+    (void) s;
+#endif
 }
 
 static int
@@ -1317,13 +1406,54 @@ StartReading(
     SockState *s)
 {
     if (s->sh == NULL || s->reading || s->eof || s->readClosed
-	    || !s->connected || s->inLen >= SOCK_READ_LIMIT) {
+	    || !s->connected || s->lent || s->inLen >= SOCK_READ_LIMIT) {
 	return;
     }
     if (uv_read_start((uv_stream_t *) &s->sh->uv, OnAlloc, OnRead) == 0) {
 	s->reading = 1;
 	TkuvBridgeKick(s->bridge);
     }
+}
+
+/*
+ * StopReading, OnSweep --
+ *	libuv stops watching a descriptor it stops reading, but leaves it in
+ *	its epoll set until its next poll, and a loop with nothing else
+ *	alive does not poll: the descriptor, still ready (at end of file,
+ *	say), would wake the poll thread again and again. The thread's idle
+ *	handle keeps the loop alive for one more pass, which polls (without
+ *	waiting) and so drops it.
+ */
+
+static void
+StopReading(
+    SockState *s)
+{
+    SockThread *tsd = s->tsd;
+
+    if (!s->reading || s->sh == NULL) {
+	return;
+    }
+    uv_read_stop((uv_stream_t *) &s->sh->uv);
+    s->reading = 0;
+    if (tsd == NULL) {
+	return;
+    }
+    if (!tsd->sweepInit) {
+	if (uv_idle_init(&s->bridge->loop, &tsd->sweep) != 0) {
+	    return;
+	}
+	tsd->sweepInit = 1;
+    }
+    uv_idle_start(&tsd->sweep, OnSweep);
+    TkuvBridgeKick(s->bridge);
+}
+
+static void
+OnSweep(
+    uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
 }
 
 /*
@@ -1413,8 +1543,7 @@ OnRead(
 	    s->inLen += (size_t) nread;
 	}
 	if (s->inLen >= SOCK_READ_LIMIT) {
-	    uv_read_stop(stream);	/* Backpressure. */
-	    s->reading = 0;
+	    StopReading(s);		/* Backpressure. */
 	}
 	TkuvSockChanged(s);
     } else if (s != NULL && nread < 0) {
@@ -1423,8 +1552,8 @@ OnRead(
 	    s->reportError = (int) nread;
 	}
 	s->eof = 1;
-	uv_read_stop(stream);
-	s->reading = 0;
+	s->reading = 1;			/* libuv has stopped: sweep. */
+	StopReading(s);
 	TkuvSockChanged(s);
     }
 #ifdef _WIN32
@@ -1435,10 +1564,60 @@ OnRead(
 /*
  *----------------------------------------------------------------------
  *
+ * ReadNow --
+ *
+ *	The channel's buffer is empty and the script reads: ask the socket
+ *	directly, as Tcl's own socket does, rather than wait for the loop to
+ *	run, so that a script polling a non-blocking channel without an
+ *	event loop sees what has arrived. A read as large as libuv's, through
+ *	the same path (OnAlloc, OnRead), so bulk transfers cost no more.
+ *	Elsewhere than on Unix, a pass of the loop that does not wait.
+ *
+ * Results:
+ *	1 when something came (bytes, end of file, an error), else 0.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ReadNow(
+    SockState *s)
+{
+#ifndef _WIN32
+    uv_buf_t buf;
+    uv_os_fd_t fd;
+    ssize_t n;
+
+    if (s->sh == NULL || !s->connected
+	    || uv_fileno((uv_handle_t *) &s->sh->uv, &fd) != 0) {
+	return 0;
+    }
+    OnAlloc((uv_handle_t *) &s->sh->uv, TKUV_READ_BUFFER_SIZE, &buf);
+    do {
+	n = recv(fd, buf.base, buf.len, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	return 0;
+    }
+    OnRead((uv_stream_t *) &s->sh->uv, n > 0 ? n : n == 0 ? UV_EOF
+	    : -errno, &buf);
+    return 1;
+#else
+    return TkuvSocketRunOnce(s->bridge, 0)
+	    && (s->inLen > 0 || s->eof || s->error);
+#endif
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * SockInput --
  *
- *	Buffered bytes, else EOF (0), an error, EAGAIN (non-blocking) or a
- *	blocking wait on the loop.
+ *	Buffered bytes, else what the socket has now, else EOF (0), an
+ *	error, EAGAIN (non-blocking) or a blocking wait on the loop. As with
+ *	Tcl's socket, a connection reset by the peer reads as end of file
+ *	(-error tells), and after a failed -async connect reads fail with
+ *	ENOTCONN (-error tells why).
  *
  *----------------------------------------------------------------------
  */
@@ -1453,6 +1632,7 @@ SockInput(
     SockState *s = instanceData;
 
     *errorCodePtr = 0;
+    Reclaim(s);
     for (;;) {
 	if (s->inLen > 0) {
 	    size_t n = s->inLen < (size_t) toRead ? s->inLen : (size_t) toRead;
@@ -1471,25 +1651,30 @@ SockInput(
 	    StartReading(s);
 	    return (int) n;
 	}
-	if (s->connectFailed || s->error) {
+	if (s->connectFailed) {
+	    *errorCodePtr = ENOTCONN;
+	    return -1;
+	}
+	if (s->error && s->error != UV_ECONNRESET) {
 	    *errorCodePtr = TkuvSockErrno(s->error);
 	    return -1;
 	}
 	if (s->eof || s->readClosed || s->sh == NULL || s->tsd == NULL) {
 	    return 0;
 	}
+	if (ReadNow(s)) {
+	    continue;
+	}
 	StartReading(s);
 	if (!s->blocking) {
-	    /*
-	     * The script wants more: a direct pass of the loop on this thread
-	     * (a kick) usually finds it already arrived, which is far cheaper
-	     * than waiting for the poll thread to wake this one.
-	     */
-	    TkuvBridgeKick(s->bridge);
+	    if (s->connecting && TkuvSocketRunOnce(s->bridge, 0)
+		    && !s->connecting) {
+		continue;		/* The connect has just finished. */
+	    }
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
-	if (!TkuvSocketRunOnce(s->bridge)) {
+	if (!TkuvSocketRunOnce(s->bridge, 1)) {
 	    *errorCodePtr = EWOULDBLOCK;
 	    return -1;
 	}
@@ -1520,6 +1705,7 @@ SockOutput(
     int sent = 0, err;
 
     *errorCodePtr = 0;
+    Reclaim(s);
     if (s->tsd == NULL) {
 	/* Orphaned at thread end: Tcl's last flush writes directly. */
 	err = EPIPE;
@@ -1540,19 +1726,22 @@ SockOutput(
 	}
 	return toWrite;
     }
+    if (s->connecting && !s->blocking) {
+	TkuvSocketRunOnce(s->bridge, 0);	/* Finished meanwhile? */
+    }
     while (s->sh != NULL && (s->connecting
 	    || s->writeQueued >= SOCK_WRITE_LIMIT)) {
 	if (!s->blocking) {
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
-	if (!TkuvSocketRunOnce(s->bridge)) {
+	if (!TkuvSocketRunOnce(s->bridge, 1)) {
 	    *errorCodePtr = EWOULDBLOCK;
 	    return -1;
 	}
     }
     if (s->connectFailed) {
-	*errorCodePtr = TkuvSockErrno(s->error);
+	*errorCodePtr = ENOTCONN;
 	return -1;
     }
     if (s->sh == NULL || s->writeClosed) {
@@ -1582,7 +1771,7 @@ SockOutput(
 	    return -1;
 	}
 	while (s->blocking && s->writeQueued > 0 && s->sh != NULL
-		&& TkuvSocketRunOnce(s->bridge)) {
+		&& TkuvSocketRunOnce(s->bridge, 1)) {
 	    /* Blocking flush: wait until it is sent. */
 	}
     }
@@ -1679,16 +1868,15 @@ SockClose2(
     int flags)
 {
     SockState *s = instanceData;
-    SockHandle *sh = s->sh;
+    SockHandle *sh;
     int err = 0;
 
     (void) interp;
+    Reclaim(s);
+    sh = s->sh;
     if (flags & TCL_CLOSE_READ) {
 	s->readClosed = 1;
-	if (sh != NULL && s->reading) {
-	    uv_read_stop((uv_stream_t *) &sh->uv);
-	    s->reading = 0;
-	}
+	StopReading(s);
 	s->inLen = 0;
 	return 0;
     }
@@ -1789,9 +1977,14 @@ OnShutdownThenClose(
  *
  * SockGetOption --
  *
- *	-error, -peername, -sockname (as {address host port}; host is the
- *	address too: no reverse lookup on the GUI thread). A dual-stack
+ *	As Tcl's socket: -error, -connecting, -peername, -sockname (names
+ *	may be abbreviated), and for all options only -peername (clients)
+ *	and -sockname. Addresses are {address host port}, host being the
+ *	address too: no reverse lookup on the GUI thread. A dual-stack
  *	server gives both wildcards, as Tcl's does for its two listeners.
+ *	An -async connect under way is first given the chance to finish, as
+ *	Tcl's checks the socket, so a script polling -error or -connecting
+ *	without an event loop sees the outcome.
  *
  *----------------------------------------------------------------------
  */
@@ -1804,38 +1997,50 @@ SockGetOption(
     Tcl_DString *dsPtr)
 {
     SockState *s = instanceData;
-    const char *msg;
+    size_t len = optionName ? strlen(optionName) : 0;
 
-    if (optionName == NULL) {
-	Tcl_DStringAppendElement(dsPtr, "-error");
-	Tcl_DStringAppendElement(dsPtr,
-		s->reportError ? uv_strerror(s->reportError) : "");
-	s->reportError = 0;
+#define IS_OPTION(name) \
+    (len > 1 && strncmp(optionName, (name), len) == 0)
+
+    if (s->connecting) {
+	TkuvSocketRunOnce(s->bridge, 0);
+    }
+    if (len == 0) {
+	if (s->connecting) {
+	    Tcl_DStringAppendElement(dsPtr, "-peername");
+	    Tcl_DStringAppendElement(dsPtr, "");
+	    Tcl_DStringAppendElement(dsPtr, "-sockname");
+	    Tcl_DStringAppendElement(dsPtr, "");
+	    return TCL_OK;
+	}
 	if (!s->isServer) {
-	    Tcl_DStringAppendElement(dsPtr, "-connecting");
-	    Tcl_DStringAppendElement(dsPtr, s->connecting ? "1" : "0");
 	    AddressOption(NULL, s, "-peername", dsPtr);
 	}
 	AddressOption(NULL, s, "-sockname", dsPtr);
 	return TCL_OK;
     }
-    if (strcmp(optionName, "-error") == 0) {
-	msg = s->reportError ? uv_strerror(s->reportError) : "";
-	s->reportError = 0;
-	Tcl_DStringAppend(dsPtr, msg, -1);
+    if (IS_OPTION("-error")) {
+	/* Nothing while connecting; reading it clears it. */
+	if (!s->connecting && s->reportError) {
+	    Tcl_DStringAppend(dsPtr, uv_strerror(s->reportError), -1);
+	    s->reportError = 0;
+	}
 	return TCL_OK;
     }
-    if (!s->isServer && strcmp(optionName, "-connecting") == 0) {
+    if (IS_OPTION("-connecting")) {
 	Tcl_DStringAppend(dsPtr, s->connecting ? "1" : "0", 1);
 	return TCL_OK;
     }
-    if ((!s->isServer && strcmp(optionName, "-peername") == 0)
-	    || strcmp(optionName, "-sockname") == 0) {
-	return AddressOption(interp, s, optionName, dsPtr);
+    if (IS_OPTION("-peername") || IS_OPTION("-sockname")) {
+	if (s->connecting) {
+	    return TCL_OK;
+	}
+	return AddressOption(interp, s, optionName[1] == 'p' ? "-peername"
+		: "-sockname", dsPtr);
     }
+#undef IS_OPTION
     return Tcl_BadChannelOption(interp, optionName,
-	    s->isServer ? "error sockname"
-	    : "connecting error peername sockname");
+	    "connecting peername sockname");
 }
 
 /*
@@ -1868,10 +2073,9 @@ AddressOption(
 	if (interp == NULL) {
 	    return TCL_OK;
 	}
+	Tcl_SetErrno(TkuvSockErrno(err));
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("can't get %s: %s", which + 1,
-		uv_strerror(err)));
-	Tcl_SetErrorCode(interp, "TKUV", uv_err_name(err), uv_strerror(err),
-		NULL);
+		Tcl_PosixError(interp)));
 	return TCL_ERROR;
     }
     if (interp == NULL) {

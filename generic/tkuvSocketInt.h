@@ -95,12 +95,16 @@ struct SockState {
     int numLocalAddrs;
     ConnectWait *connectWait;	/* A connect begun on another thread. */
 
+    int compat;			/* Made by the `socket` of tkuv::install. */
+    int async;			/* Made with -async. */
     int blocking;
     int interest;		/* Mask from watchProc. */
     int eventQueued;
     int connecting, connected, connectFailed;
     int reading, eof, readClosed, writeClosed;
     int shutdownPending;	/* close write before connecting. */
+    int lent;			/* Given to a child process: not read. */
+    int lentBlocking;		/* ... and put in blocking mode. */
     int error;			/* Sticky libuv error (reads, connect). */
     int reportError;		/* Error for fconfigure -error. */
     char *in;			/* Received bytes: in[inStart..inStart+inLen). */
@@ -124,10 +128,10 @@ struct SockState {
 };
 
 /* tkuvSocket.c */
-MODULE_SCOPE int	TkuvSocketError(Tcl_Interp *interp, int err);
+MODULE_SCOPE int	TkuvSocketError(Tcl_Interp *interp, int compat, int err);
 MODULE_SCOPE void	TkuvSocketAccept(SockState *s);
 MODULE_SCOPE void	TkuvSocketForget(SockState *s);
-MODULE_SCOPE int	TkuvSocketRunOnce(TkuvBridge *bridge);
+MODULE_SCOPE int	TkuvSocketRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE int	TkuvSocketListen(SockState *s);
 MODULE_SCOPE int	TkuvSocketStartLookUp(Tcl_Interp *interp, SockState *s);
 MODULE_SCOPE void	TkuvSocketTryNext(SockState *s, int err);

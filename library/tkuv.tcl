@@ -109,10 +109,12 @@ proc ::tkuv::SleepForget {token} {
 
 # tkuv::install ?interp? --
 #
-#	Makes `socket` in an interp (this one by default) be tkuv::socket, so
-#	code written for Tcl's sockets (the http package, servers using
-#	fileevent) runs on tkuv unchanged. Tcl's own command stays reachable as
-#	::tkuv::tclsocket. Off until called; installing twice is harmless.
+#	Makes `socket` in an interp (this one by default) be tkuv::socket in
+#	its compat form (::tkuv::compat::socket: Tcl's errorCodes, -async
+#	looking names up at once), so code written for Tcl's sockets (the http
+#	package, servers using fileevent) runs on tkuv unchanged. Tcl's own
+#	command stays reachable as ::tkuv::tclsocket. Off until called;
+#	installing twice is harmless.
 #	Another interp gets tkuv loaded first; a safe interp is refused, as its
 #	`socket` is hidden on purpose.
 
@@ -132,7 +134,7 @@ proc ::tkuv::install {args} {
     if {[::info commands ::socket] ne ""} {
 	rename ::socket ::tkuv::tclsocket
     }
-    ::interp alias {} ::socket {} ::tkuv::socket
+    ::interp alias {} ::socket {} ::tkuv::compat::socket
     return
 }
 

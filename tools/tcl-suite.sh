@@ -36,8 +36,15 @@ fi
 boot="$work/boot.tcl"
 cat > "$boot" <<'TCL'
 set mode [lindex $argv 0]
-set argv0 [lindex $argv 1]
-set argv [lrange $argv 2 end]
+set argv [lrange $argv 1 end]
+# tclsh's own option: -encoding name file ...
+set tkuvSuiteEncoding ""
+if {[lindex $argv 0] eq "-encoding"} {
+    set tkuvSuiteEncoding [lindex $argv 1]
+    set argv [lrange $argv 2 end]
+}
+set argv0 [lindex $argv 0]
+set argv [lrange $argv 1 end]
 set argc [llength $argv]
 if {$mode eq "tkuv"} {
     set auto_path [linsert $auto_path 0 $env(TKUV_BUILD_DIR)]
@@ -66,7 +73,11 @@ if {$argv0 eq ""} {
         namespace import -force ::tcltest::*
         tcltest::interpreter $env(TKUV_SUITE_INTERP)
     }
-    source $argv0
+    if {$tkuvSuiteEncoding ne ""} {
+        source -encoding $tkuvSuiteEncoding $argv0
+    } else {
+        source $argv0
+    }
 }
 TCL
 for mode in tcl tkuv; do
