@@ -215,6 +215,7 @@ TkuvBridgeGet(
 	return TkuvUvError(interp, "creating the libuv loop", err);
     }
     bridge->loop.data = bridge;
+    uv_idle_init(&bridge->loop, &bridge->sweep);
     bridge->handoffDue = UINT64_MAX;
 #ifdef _WIN32
     backend = bridge->loop.iocp;
@@ -256,6 +257,13 @@ TkuvBridgeGet(
  *----------------------------------------------------------------------
  */
 
+static void
+OnSweep(
+    uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
+}
+
 static int
 BridgeTick(
     void *clientData)
@@ -265,6 +273,18 @@ BridgeTick(
     CheckStdFds();
     bridge->inTick = 1;
     uv_run(&bridge->loop, UV_RUN_NOWAIT);
+    if (!uv_loop_alive(&bridge->loop)) {
+	/*
+	 * libuv drops a descriptor it has stopped watching (a stream that
+	 * stopped reading at end of file or for backpressure) from its epoll
+	 * set only when it polls, and a loop with nothing alive does not
+	 * poll: the descriptor, still ready, would wake the poll thread
+	 * again and again. The sweep handle makes the loop alive for one
+	 * pass that polls without waiting.
+	 */
+	uv_idle_start(&bridge->sweep, OnSweep);
+	uv_run(&bridge->loop, UV_RUN_NOWAIT);
+    }
     bridge->inTick = 0;
     return ComputeTimeout(bridge);
 }

@@ -70,6 +70,7 @@ typedef struct TkuvHandle TkuvHandle;
 typedef struct TkuvBridge {
     uv_loop_t loop;
     TkuvPump *pump;
+    uv_idle_t sweep;		/* Makes one more tick poll (BridgeTick). */
     uint64_t handoffDue;	/* Loop time (ms) the poll thread will wake at
 				 * by itself; UINT64_MAX when it waits forever. */
     int inTick;			/* uv_run is running: no kick needed. */

@@ -51,8 +51,6 @@ struct SockThread {
 				 * server moved to this thread accepts. */
     int numInterps;
     int sourceCreated;
-    uv_idle_t sweep;		/* See StopReading. */
-    int sweepInit;
 };
 
 struct WriteReq {
@@ -131,7 +129,6 @@ static void	QueueSockEvent(SockState *s);
 static int	Wanted(SockState *s);
 static void	StartReading(SockState *s);
 static void	StopReading(SockState *s);
-static void	OnSweep(uv_idle_t *idle);
 static int	ReadNow(SockState *s);
 static void	Reclaim(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
@@ -339,12 +336,26 @@ InterpGone(
     Tcl_Interp *interp)
 {
     SockThread *tsd = clientData;
+    SockState *s;
     int i;
 
     for (i = 0; i < tsd->numInterps; i++) {
 	if (tsd->interps[i] == interp) {
 	    tsd->interps[i] = tsd->interps[--tsd->numInterps];
 	    break;
+	}
+    }
+
+    /*
+     * A server whose channel outlives its interp (shared or transferred to
+     * another interp, which keeps it open) has no interp for its accept
+     * command any more: like Tcl's, it closes new connections from now on.
+     * Nothing of the deleted interp may run, in it or in another.
+     */
+    for (s = tsd->states; s != NULL; s = s->next) {
+	if (s->interp == interp) {
+	    s->interp = NULL;
+	    s->acceptOrphaned = 1;
 	}
     }
     if (tsd->numInterps == 0) {
@@ -360,7 +371,8 @@ TkuvSockAcceptInterp(
     const char *name;
     int i;
 
-    if (s->interp != NULL || s->tsd == NULL || s->chan == NULL) {
+    if (s->interp != NULL || s->acceptOrphaned || s->tsd == NULL
+	    || s->chan == NULL) {
 	return s->interp;
     }
     name = Tcl_GetChannelName(s->chan);
@@ -766,7 +778,7 @@ TakeSocket(
     if (uv_fileno((uv_handle_t *) &sh->uv, &fd) != 0) {
 	return -1;
     }
-    copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* Never 0-2 (tkuvBridge.c: ReserveStdFds). */
     if (outPtr == NULL || copy < 0) {
 	return copy;
     }
@@ -819,7 +831,7 @@ StartConnectWait(
     cw->s = s;
     cw->fd = -1;
     if (uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
-	cw->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	cw->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     }
     if (cw->fd < 0 || uv_poll_init(&s->bridge->loop, &cw->poll, cw->fd)
 	    != 0) {
@@ -956,10 +968,6 @@ ThreadExit(
 #endif
 	TkuvSockCloseHandle(sh);
     }
-    if (tsd->sweepInit) {
-	uv_close((uv_handle_t *) &tsd->sweep, NULL);
-	tsd->sweepInit = 0;
-    }
     Tcl_DeleteEventSource(SetupProc, CheckProc, tsd);
     free(tsd->interps);
     tsd->interps = NULL;
@@ -973,15 +981,34 @@ ThreadExit(
  * WriteFd --
  *
  *	Writes everything to a (non-blocking) socket outside libuv, waiting
- *	for room with poll(). Gives up when the peer has taken nothing for
- *	SOCK_FLUSH_IDLE_MS, so a peer that stopped reading cannot hold the
- *	end of a thread or process for ever.
+ *	for room with poll(). Gives up when no peer has taken anything for
+ *	SOCK_FLUSH_IDLE_MS, so peers that stopped reading cannot hold the end
+ *	of a thread or process for ever. The bound is shared: Tcl flushes
+ *	the channels one after another, so writes that follow each other
+ *	(less than SOCK_FLUSH_GAP_MS apart) count against one deadline, and
+ *	a hundred stalled peers cost ten seconds, not a hundred times that.
+ *	Bytes a peer takes after a wait (it is reading) move the deadline
+ *	on; what the kernel takes at once into a socket's buffer does not.
  *
  * Results:
  *	0, or an errno value (ETIMEDOUT when it gave up).
  *
  *----------------------------------------------------------------------
  */
+
+#define SOCK_FLUSH_GAP_MS 1000
+
+static long long flushDeadline = 0;	/* ms; 0 before the first flush. */
+static long long flushLastEnd = 0;	/* ms; when the last flush returned. */
+
+static long long
+NowMs(void)
+{
+    Tcl_Time now;
+
+    Tcl_GetTime(&now);
+    return (long long) now.sec * 1000 + now.usec / 1000;
+}
 
 static int
 WriteFd(
@@ -990,43 +1017,54 @@ WriteFd(
     size_t len)
 {
     struct pollfd pfd;
-    Tcl_Time now;
-    long long deadline = -1, nowMs;
+    long long deadline, nowMs = NowMs();
     ssize_t n;
-    int flags = 0;
+    int flags = 0, err = 0, waited = 0;
 
 #ifdef MSG_NOSIGNAL
     flags = MSG_NOSIGNAL;	/* A gone peer is an error, not SIGPIPE. */
 #endif
+    if (nowMs - __atomic_load_n(&flushLastEnd, __ATOMIC_RELAXED)
+	    > SOCK_FLUSH_GAP_MS) {
+	__atomic_store_n(&flushDeadline, nowMs + SOCK_FLUSH_IDLE_MS,
+		__ATOMIC_RELAXED);
+    }
     while (len > 0) {
 	n = send(fd, buf, len, flags);
 	if (n > 0) {
 	    buf += n;
 	    len -= (size_t) n;
-	    deadline = -1;
+	    if (waited) {
+		/* The peer took bytes while we waited: it is reading. */
+		__atomic_store_n(&flushDeadline, NowMs() + SOCK_FLUSH_IDLE_MS,
+			__ATOMIC_RELAXED);
+	    }
 	    continue;
 	}
 	if (n < 0 && errno == EINTR) {
 	    continue;
 	}
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-	    return errno;
+	    err = errno;
+	    break;
 	}
-	Tcl_GetTime(&now);
-	nowMs = (long long) now.sec * 1000 + now.usec / 1000;
-	if (deadline < 0) {
-	    deadline = nowMs + SOCK_FLUSH_IDLE_MS;
-	} else if (nowMs >= deadline) {
-	    return ETIMEDOUT;
+	nowMs = NowMs();
+	deadline = __atomic_load_n(&flushDeadline, __ATOMIC_RELAXED);
+	if (nowMs >= deadline) {
+	    err = ETIMEDOUT;
+	    break;
 	}
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	pfd.revents = 0;
 	if (poll(&pfd, 1, (int) (deadline - nowMs)) < 0 && errno != EINTR) {
-	    return errno;
+	    err = errno;
+	    break;
 	}
+	waited = 1;
     }
-    return 0;
+    __atomic_store_n(&flushLastEnd, NowMs(), __ATOMIC_RELAXED);
+    return err;
 }
 #endif /* !_WIN32 */
 
@@ -1416,44 +1454,21 @@ StartReading(
 }
 
 /*
- * StopReading, OnSweep --
- *	libuv stops watching a descriptor it stops reading, but leaves it in
- *	its epoll set until its next poll, and a loop with nothing else
- *	alive does not poll: the descriptor, still ready (at end of file,
- *	say), would wake the poll thread again and again. The thread's idle
- *	handle keeps the loop alive for one more pass, which polls (without
- *	waiting) and so drops it.
+ * StopReading --
+ *	libuv leaves a descriptor it stops reading in its epoll set until its
+ *	next poll; BridgeTick makes sure that poll happens (tkuvBridge.c).
  */
 
 static void
 StopReading(
     SockState *s)
 {
-    SockThread *tsd = s->tsd;
-
     if (!s->reading || s->sh == NULL) {
 	return;
     }
     uv_read_stop((uv_stream_t *) &s->sh->uv);
     s->reading = 0;
-    if (tsd == NULL) {
-	return;
-    }
-    if (!tsd->sweepInit) {
-	if (uv_idle_init(&s->bridge->loop, &tsd->sweep) != 0) {
-	    return;
-	}
-	tsd->sweepInit = 1;
-    }
-    uv_idle_start(&tsd->sweep, OnSweep);
     TkuvBridgeKick(s->bridge);
-}
-
-static void
-OnSweep(
-    uv_idle_t *idle)
-{
-    uv_idle_stop(idle);
 }
 
 /*
@@ -1552,8 +1567,7 @@ OnRead(
 	    s->reportError = (int) nread;
 	}
 	s->eof = 1;
-	s->reading = 1;			/* libuv has stopped: sweep. */
-	StopReading(s);
+	s->reading = 0;			/* libuv has stopped reading. */
 	TkuvSockChanged(s);
     }
 #ifdef _WIN32

@@ -76,6 +76,8 @@ struct SockState {
     SockThread *tsd;		/* NULL while not homed. */
     Tcl_Channel chan;		/* NULL until the channel exists. */
     Tcl_Interp *interp;		/* Where accept runs; NULL after a move. */
+    int acceptOrphaned;		/* Its interp was deleted while the channel
+				 * lives on elsewhere: accept nowhere. */
 
     /* Servers. */
     int isServer;
