@@ -9,6 +9,8 @@
 #   6. the Python package's unittest suite (asyncio, uvloop, Trio in Tk)
 #   7. valgrind over the tcltest suite (TKUV_TEST_VALGRIND=0 skips it)
 #   8. a short soak run (make soak, 100,000 messages, 20,000 handles)
+#   9. Tcl 8.6's own socket/http/event test files with tkuv::install
+#      (tools/tcl-suite.sh; sources from Debian's tcl8.6 source package)
 # Ends with one line "N passed, N failed, N skipped" summing every suite, and
 # exits non-zero when anything failed.
 set -uo pipefail
@@ -20,7 +22,7 @@ cd "$root"
 
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
-    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick || exit 1
+    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"
@@ -92,6 +94,9 @@ suite bench-smoke bench_smoke
 if [ -x tools/test-python.sh ]; then
     suite python bash tools/test-python.sh
 fi
+# Tcl 8.6's own socket, http and event test files, with Tcl's socket and
+# with tkuv::install: one check per file, passed when the counts agree.
+suite tcl-suite bash tools/tcl-suite.sh
 # A short seeded run of the command-surface fuzzer (issue 9) under
 # ASan+UBSan: one counted test per chunk of 2000 cases.
 suite fuzz make fuzz FUZZ_CASES=6000 FUZZ_CHUNK=2000 FUZZ_SEED=${TKUV_FUZZ_SEED:-1} \
