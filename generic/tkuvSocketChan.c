@@ -123,6 +123,7 @@ static int	DeleteSockEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	ThreadExit(ClientData clientData);
 static void	InterpGone(ClientData clientData, Tcl_Interp *interp);
 static void	DropCandidate(SockState *s);
+static void	Unlist(SockState *s);
 static Tcl_FreeProc FreeStateMemory;
 static void	MarkCandidate(SockState *s);
 static void	QueueSockEvent(SockState *s);
@@ -149,6 +150,39 @@ static void	OnConnectReady(uv_poll_t *poll, int status, int events);
 static void	OnConnectWaitClosed(uv_handle_t *handle);
 static int	WriteFd(int fd, const char *buf, size_t len);
 #endif
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Unlist --
+ *
+ *	Takes a state off its thread's lists (states, candidates) and drops
+ *	its queued event: before it is freed or moves to another thread.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Unlist(
+    SockState *s)
+{
+    SockThread *tsd = s->tsd;
+
+    DropCandidate(s);
+    if (s->prev != NULL) {
+	s->prev->next = s->next;
+    } else {
+	tsd->states = s->next;
+    }
+    if (s->next != NULL) {
+	s->next->prev = s->prev;
+    }
+    s->prev = s->next = NULL;
+    if (s->eventQueued) {
+	Tcl_DeleteEvents(DeleteSockEvent, s);
+	s->eventQueued = 0;
+    }
+}
 
 /*
  *----------------------------------------------------------------------
@@ -182,20 +216,7 @@ TkuvSockFreeState(
     SockState *s)
 {
     if (s->tsd != NULL) {
-	SockThread *tsd = s->tsd;
-
-	DropCandidate(s);
-	if (s->prev != NULL) {
-	    s->prev->next = s->next;
-	} else {
-	    tsd->states = s->next;
-	}
-	if (s->next != NULL) {
-	    s->next->prev = s->prev;
-	}
-	if (s->eventQueued) {
-	    Tcl_DeleteEvents(DeleteSockEvent, s);
-	}
+	Unlist(s);
 	s->tsd = NULL;
     }
     TkuvSocketForget(s);
@@ -608,20 +629,7 @@ Unhome(
     s->reading = 0;
     s->writeQueued = 0;
 
-    DropCandidate(s);
-    if (s->prev != NULL) {
-	s->prev->next = s->next;
-    } else {
-	tsd->states = s->next;
-    }
-    if (s->next != NULL) {
-	s->next->prev = s->prev;
-    }
-    s->prev = s->next = NULL;
-    if (s->eventQueued) {
-	Tcl_DeleteEvents(DeleteSockEvent, s);
-	s->eventQueued = 0;
-    }
+    Unlist(s);
     if (s->acceptCmd != NULL) {
 	/* Tcl_Objs belong to a thread: the command travels as text. */
 	const char *text = Tcl_GetString(s->acceptCmd);

@@ -431,11 +431,12 @@ class GuaranteeTests:
 
     # -- item 14: a nested Tk loop inside a coroutine costs nothing ---------
 
-    def test_nested_tk_loop_in_coroutine_does_not_spin(self):
-        # Depends on the C side never re-entering a guest tick (issue 14
-        # item 1): until then the nested loop spins on the ready fd.
+    def _nested_loop_under_data(self, nested_wait):
+        """Feed the loop from a thread while the coroutine function
+        nested_wait() runs a nested Tk loop and returns the CPU seconds it
+        took; the nested loop must cost next to nothing, and the loop must
+        carry on afterwards."""
         async def main():
-            loop = asyncio.get_running_loop()
             a, b = socket.socketpair()
             reader, writer = await asyncio.open_connection(sock=a)
             stop = threading.Event()
@@ -449,11 +450,7 @@ class GuaranteeTests:
                     time.sleep(0.01)
             threading.Thread(target=feeder, daemon=True).start()
             await reader.read(100)
-            top = tkinter.Toplevel(self.root)
-            self.root.after(2000, top.destroy)
-            cpu0 = time.process_time()
-            self.root.wait_window(top)      # a modal dialog's nested loop
-            cpu = time.process_time() - cpu0
+            cpu = await nested_wait()
             stop.set()
             await asyncio.sleep(0.05)
             data = await asyncio.wait_for(reader.read(1 << 20), WAIT_S)
@@ -464,44 +461,33 @@ class GuaranteeTests:
         self.assertGreater(n, 0)          # the loop carried on afterwards
         self.assertLess(cpu, 0.5, "the nested Tk loop spun")
 
+    def _modal_wait_cpu(self):
+        """A modal dialog's nested loop for 2 s; its CPU seconds."""
+        top = tkinter.Toplevel(self.root)
+        self.root.after(2000, top.destroy)
+        cpu0 = time.process_time()
+        self.root.wait_window(top)
+        return time.process_time() - cpu0
+
+    def test_nested_tk_loop_in_coroutine_does_not_spin(self):
+        # Depends on the C side never re-entering a guest tick (issue 14
+        # item 1): until then the nested loop spins on the ready fd.
+        async def nested():
+            return self._modal_wait_cpu()
+        self._nested_loop_under_data(nested)
+
     def test_nested_tk_loop_in_eager_asyncslot_does_not_spin(self):
         # An asyncslot runs its first step eagerly, inside the Tk callback
         # and outside any guest tick: the C side cannot know that the loop
         # is busy, so the host stops its poll thread until the step is over.
-        async def main():
-            loop = asyncio.get_running_loop()
-            a, b = socket.socketpair()
-            reader, writer = await asyncio.open_connection(sock=a)
-            stop = threading.Event()
-
-            def feeder():
-                while not stop.is_set():
-                    try:
-                        b.send(b"x" * 100)
-                    except OSError:
-                        break
-                    time.sleep(0.01)
-            threading.Thread(target=feeder, daemon=True).start()
-            await reader.read(100)
-            result = loop.create_future()
+        async def nested():
+            result = asyncio.get_running_loop().create_future()
 
             async def slot():
-                top = tkinter.Toplevel(self.root)
-                self.root.after(2000, top.destroy)
-                cpu0 = time.process_time()
-                self.root.wait_window(top)
-                result.set_result(time.process_time() - cpu0)
+                result.set_result(self._modal_wait_cpu())
             self.root.after(10, tkuv.asyncslot(slot))
-            cpu = await asyncio.wait_for(result, WAIT_S)
-            stop.set()
-            await asyncio.sleep(0.05)
-            data = await asyncio.wait_for(reader.read(1 << 20), WAIT_S)
-            writer.close()
-            b.close()
-            return cpu, len(data)
-        cpu, n = self.run_guest(main())
-        self.assertGreater(n, 0)
-        self.assertLess(cpu, 0.5, "the nested Tk loop spun")
+            return await asyncio.wait_for(result, WAIT_S)
+        self._nested_loop_under_data(nested)
 
     # -- item 15: closing the window by any route ---------------------------
 
