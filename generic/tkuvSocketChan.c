@@ -1770,6 +1770,14 @@ SockOutput(
 	*errorCodePtr = EPIPE;
 	return -1;
     }
+    if (s->writeError != 0) {
+	/*
+	 * Bytes queued earlier were not sent (the peer reset): say so now,
+	 * or a copy or a flush would end as if everything had gone out.
+	 */
+	*errorCodePtr = TkuvSockErrno(s->writeError);
+	return -1;
+    }
     if (toWrite == 0) {
 	return 0;
     }
@@ -1795,6 +1803,10 @@ SockOutput(
 	while (s->blocking && s->writeQueued > 0 && s->sh != NULL
 		&& TkuvSocketRunOnce(s->bridge, 1)) {
 	    /* Blocking flush: wait until it is sent. */
+	}
+	if (s->blocking && s->writeError != 0) {
+	    *errorCodePtr = TkuvSockErrno(s->writeError);
+	    return -1;
 	}
     }
     return toWrite;
@@ -1863,6 +1875,9 @@ OnWrite(
 	s->writeQueued -= w->len;
 	if (status < 0 && status != UV_ECANCELED) {
 	    s->reportError = status;
+	    if (s->writeError == 0) {
+		s->writeError = status;
+	    }
 	}
 	TkuvSockChanged(s);
     } else if (sh->closeWhenSent && sh->writeFirst == NULL) {

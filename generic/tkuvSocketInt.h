@@ -109,6 +109,9 @@ struct SockState {
     int lentBlocking;		/* ... and put in blocking mode. */
     int error;			/* Sticky libuv error (reads, connect). */
     int reportError;		/* Error for fconfigure -error. */
+    int writeError;		/* First failed queued write: every later
+				 * write fails with it, as Tcl's socket's
+				 * writes do once the peer has reset. */
     char *in;			/* Received bytes: in[inStart..inStart+inLen). */
     size_t inStart, inLen, inCap;
     size_t writeQueued;		/* Bytes handed to uv_write, not yet sent. */
