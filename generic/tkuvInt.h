@@ -112,7 +112,9 @@ typedef struct TkuvHandleType {
 struct TkuvHandle {
     const TkuvHandleType *type;
     TkuvBridge *bridge;
-    Tcl_Interp *interp;		/* Valid while the command exists. */
+    Tcl_Interp *interp;		/* Valid while the command exists; NULL
+				 * once it is deleted while a `closed` event
+				 * waits (ClosedEventInterpGone). */
     Tcl_Command token;		/* NULL once the command is gone. */
     Tcl_Obj *nameObj;		/* Fully qualified command name. */
     Tcl_Obj *callback;		/* Command prefix, or NULL. */
