@@ -113,7 +113,7 @@ struct TkuvHandle {
     const TkuvHandleType *type;
     TkuvBridge *bridge;
     Tcl_Interp *interp;		/* Valid while the command exists; NULL
-				 * once it is deleted while a `closed` event
+				 * once the interp is deleted while a `closed` event
 				 * waits (ClosedEventInterpGone). */
     Tcl_Command token;		/* NULL once the command is gone. */
     Tcl_Obj *nameObj;		/* Fully qualified command name. */
