@@ -94,7 +94,8 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(socket.test http.test http11.test event.test)
 cd "$src/tests"
 same=0 differ=0
-# run_file FILE: both modes; sets count_tcl and count_tkuv ("passed failed").
+# run_file FILE: both modes; sets count[tcl] and count[tkuv] ("passed failed").
+declare -A count
 run_file() {
     local f=$1 mode log status line
     for mode in tcl tkuv; do
@@ -105,7 +106,7 @@ run_file() {
         line=$(grep -E "^$f:[[:space:]]+Total" "$log" | tail -1)
         printf '%-14s %-5s %s%s\n' "$f" "$mode" "${line:-no total (exit $status)}" \
             "$([ $status -ne 0 ] && echo " [exit $status]")"
-        eval "count_$mode=\"\$(sed -E 's/.*Passed[[:space:]]+([0-9]+).*Failed[[:space:]]+([0-9]+).*/\\1 \\2/' <<<\"\$line\")\""
+        count[$mode]=$(sed -E 's/.*Passed[[:space:]]+([0-9]+).*Failed[[:space:]]+([0-9]+).*/\1 \2/' <<<"$line")
     done
 }
 
@@ -113,16 +114,16 @@ for f in "${files[@]}"; do
     run_file "$f"
     # Tcl's own files have timing races (socket_inet-13.1 releases a
     # thread that may already have ended): a file that differs runs again.
-    if [ "$count_tcl" != "$count_tkuv" ]; then
+    if [ "${count[tcl]}" != "${count[tkuv]}" ]; then
         echo "$f: counts differ; running it again"
         run_file "$f"
     fi
     # One check per file: tkuv passes what Tcl's socket passes.
-    if [ -n "$count_tcl" ] && [ "$count_tcl" = "$count_tkuv" ]; then
+    if [ -n "${count[tcl]}" ] && [ "${count[tcl]}" = "${count[tkuv]}" ]; then
         same=$((same + 1))
     else
         differ=$((differ + 1))
-        echo "==== $f: with tkuv::install {$count_tkuv} passed/failed, with Tcl's socket {$count_tcl} FAILED"
+        echo "==== $f: with tkuv::install {${count[tkuv]}} passed/failed, with Tcl's socket {${count[tcl]}} FAILED"
     fi
 done
 # The line tools/test.sh counts.
