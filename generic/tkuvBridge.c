@@ -73,23 +73,6 @@ static void	CloseStray(uv_handle_t *handle, void *arg);
 static void	OnGraceOver(uv_timer_t *timer);
 static void	Abandon(TkuvBridge *bridge);
 
-/*
- *----------------------------------------------------------------------
- *
- * ReserveStdFds --
- *
- *	Fills each of descriptors 0-2 that is not open with /dev/null. A
- *	script that closed stdin (a daemon's habit) or was started with
- *	stdio closed would otherwise get libuv descriptors there: libuv never
- *	closes a stream on 0-2 (the peer never sees the end of a closed
- *	connection) and asserts, aborting the process, when its loop closes
- *	one. Called before every command makes descriptors, so it also covers
- *	stdin closed after the package was loaded. Left open across exec, so
- *	child processes get /dev/null there too, as a daemon's would.
- *
- *----------------------------------------------------------------------
- */
-
 #ifndef _WIN32
 /*
  * Set when a standard channel is closed (StdChannelClosed): the next tick
@@ -141,6 +124,25 @@ WatchStdChannels(void)
     }
 #endif
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReserveStdFds --
+ *
+ *	Fills each of descriptors 0-2 that is not open with /dev/null. A
+ *	script that closed stdin (a daemon's habit) or was started with
+ *	stdio closed would otherwise get libuv descriptors there: libuv never
+ *	closes a stream on 0-2 (the peer never sees the end of a closed
+ *	connection) and asserts, aborting the process, when its loop closes
+ *	one. Called before every command makes descriptors, so it also covers
+ *	stdin closed after the package was loaded, and by a tick after a
+ *	standard channel was closed (CheckStdFds), for descriptors made
+ *	without a command. Left open across exec, so child processes get
+ *	/dev/null there too, as a daemon's would.
+ *
+ *----------------------------------------------------------------------
+ */
 
 static void
 ReserveStdFds(void)
