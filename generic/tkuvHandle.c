@@ -33,6 +33,8 @@ static void	HandleCmdRenamed(ClientData clientData, Tcl_Interp *interp,
 static void	CloseUv(TkuvHandle *h);
 static void	OnUvClosed(uv_handle_t *uvHandle);
 static int	HandleEventProc(Tcl_Event *evPtr, int flags);
+static void	AddCallbackErrorInfo(Tcl_Interp *interp, Tcl_Obj *callback,
+			    int numAppended, Tcl_Obj *const appended[]);
 static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	QueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 		    TkuvAfterEventProc *afterProc, void *clientData,
@@ -520,6 +522,41 @@ TkuvHandleCloseAfterEvent(
 /*
  *----------------------------------------------------------------------
  *
+ * AddCallbackErrorInfo --
+ *
+ *	Ends the -errorinfo of a failed callback with the callback, the
+ *	words appended to it, and the apply idiom. The first trap of every
+ *	user of after and fileevent is a script given where tkuv wants a
+ *	command prefix ({puts hi} becomes "puts hi ::tkuv::timer1 fired"),
+ *	and the error message itself (from puts, here) does not say why.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+AddCallbackErrorInfo(
+    Tcl_Interp *interp,
+    Tcl_Obj *callback,
+    int numAppended,
+    Tcl_Obj *const appended[])
+{
+    Tcl_Obj *appendedObj = Tcl_NewListObj(numAppended, appended);
+    Tcl_Obj *info;
+
+    Tcl_IncrRefCount(appendedObj);
+    info = Tcl_ObjPrintf("\n    (tkuv callback \"%.200s\" called as "
+	    "\"%.200s %.200s\":\n    callbacks are command prefixes; to run "
+	    "a script use {apply {args {...}}})", Tcl_GetString(callback),
+	    Tcl_GetString(callback), Tcl_GetString(appendedObj));
+    Tcl_IncrRefCount(info);
+    Tcl_AppendObjToErrorInfo(interp, info);
+    Tcl_DecrRefCount(info);
+    Tcl_DecrRefCount(appendedObj);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvHandleInvoke --
  *
  *	Evaluates `{*}$callback $handle {*}$eventArgs` at global level. The
@@ -569,6 +606,10 @@ TkuvHandleInvoke(
 	Tcl_IncrRefCount(words[i]);
     }
     code = Tcl_EvalObjv(h->interp, numWords, words, TCL_EVAL_GLOBAL);
+    if (code == TCL_ERROR) {
+	AddCallbackErrorInfo(h->interp, h->callback, numWords - numPrefix,
+		words + numPrefix);
+    }
     for (i = 0; i < numWords; i++) {
 	Tcl_DecrRefCount(words[i]);
     }
