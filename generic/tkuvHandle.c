@@ -522,6 +522,84 @@ TkuvHandleCloseAfterEvent(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvHandleList --
+ *
+ *	Sets the interp's result to the names of the open handles the interp
+ *	made, oldest first; only those of the type named `typeName` unless it
+ *	is NULL.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandleList(
+    Tcl_Interp *interp,
+    const char *typeName)
+{
+    TkuvBridge *bridge;
+    TkuvHandle *h, *last = NULL;
+    Tcl_Obj *list = Tcl_NewListObj(0, NULL);
+
+    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    /* New handles go to the front: walk from the back. */
+    for (h = bridge->handles; h != NULL; h = h->next) {
+	last = h;
+    }
+    for (h = last; h != NULL; h = h->prev) {
+	if ((typeName == NULL || strcmp(h->type->name, typeName) == 0)
+		&& !h->closed
+		&& h->interp == interp && h->token != NULL) {
+	    Tcl_ListObjAppendElement(NULL, list, TkuvHandleName(h));
+	}
+    }
+    Tcl_SetObjResult(interp, list);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandlesObjCmd --
+ *
+ *	tkuv::handles ?TYPE?: the open handles of the calling interp, oldest
+ *	first, of one family (a handle type's name) or all.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandlesObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    /* The `name` of every TkuvHandleType. */
+    static const char *const typeNames[] = {
+	"fs", "guest", "process", "resolve", "signal", "socket", "tcp",
+	"tcpserver", "timer", "udp", "watch", NULL
+    };
+    int index;
+
+    (void) clientData;
+    if (objc > 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "?type?");
+    }
+    if (objc == 1) {
+	return TkuvHandleList(interp, NULL);
+    }
+    if (TkuvGetIndex(interp, objv[1], typeNames, "handle type", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return TkuvHandleList(interp, typeNames[index]);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * AddCallbackErrorInfo --
  *
  *	Ends the -errorinfo of a failed callback with the callback, the
