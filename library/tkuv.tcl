@@ -46,26 +46,25 @@ proc ::tkuv::CheckInterp {cmd arglist} {
 #
 #	waiting($token) is a dict:
 #	    coro	the coroutine (its current name)
-#	    what	what is awaited, for error messages
 #	    handle	the handle awaited ("" until known, or once gone)
-#	    cleanup	command prefix, the handle appended, that undoes the wait
-#			on the handle if it ends without the handle's event
-#			(cancel the request, close the connection, give a
-#			process its own callback back); "" once nothing is left
+#	    cleanup	command prefix, the handle appended, run on the handle
+#			when the wait ends: cancel the request or close the
+#			connection if its outcome never came, give a process
+#			or a connection its own callback back; "" for nothing
 #	    result	{ok value} or {error code message} once woken by the
 #			handle; "" while waiting (or when resumed by anything
 #			else)
 
-# tkuv::WaitBegin what -- the calling coroutine is about to wait; returns
-# its token.
+# tkuv::WaitBegin -- the calling coroutine is about to wait; returns its
+# token.
 
-proc ::tkuv::WaitBegin {what} {
+proc ::tkuv::WaitBegin {} {
     variable waits
     variable waiting
     set token [incr waits]
     set coro [::info coroutine]
-    set waiting($token) [dict create coro $coro what $what handle {} \
-	    cleanup {} result {}]
+    set waiting($token) [dict create coro $coro handle {} cleanup {} \
+	    result {}]
     ::trace add command $coro {rename delete} \
 	    [list ::tkuv::WaitTrace $token coro]
     return $token
@@ -83,8 +82,8 @@ proc ::tkuv::WaitOn {token handle cleanup} {
 }
 
 # tkuv::Wake token result ?cleanup? -- the handle's event came: record the
-# result, replace the cleanup (the handle needs no more, or something
-# else), and resume the coroutine. Nothing if the wait is over.
+# result and what the handle still needs at the end of the wait, and
+# resume the coroutine. Nothing if the wait is over.
 
 proc ::tkuv::Wake {token result {cleanup {}}} {
     variable waiting
@@ -175,7 +174,7 @@ proc ::tkuv::sleep {args} {
     }
     set ms [lindex $args 0]
     if {[::info coroutine] ne ""} {
-	set token [WaitBegin sleep]
+	set token [WaitBegin]
 	try {
 	    WaitOn $token [::tkuv::timer after $ms \
 		    [list ::tkuv::AwaitEvent $token request]] ::tkuv::Cancel
@@ -222,8 +221,7 @@ proc ::tkuv::await {args} {
 	}
 	return [AwaitExit [lindex $args 1]]
     }
-    # Each form: what the error messages say, how the callback is given,
-    # what the wait leaves behind if it ends without the outcome.
+    # Each form: what its error messages name, and its kind of callback.
     set rest [lrange $args 1 end]
     set cmd [uplevel 1 [list ::namespace which -command $word]]
     switch -- $cmd {
@@ -254,7 +252,7 @@ proc ::tkuv::await {args} {
 	    Usage "tkuv::await: can't await \"$word\": expected tkuv::resolve, tkuv::fs, tkuv::tcp connect or -exit"
 	}
     }
-    set token [WaitBegin $what]
+    set token [WaitBegin]
     try {
 	set callback [list ::tkuv::AwaitEvent $token $kind]
 	if {$kind eq "connect"} {
@@ -290,7 +288,7 @@ proc ::tkuv::AwaitExit {process} {
 	Usage "tkuv::await -exit: \"$process\" is not a process handle"
     }
     set orig [dict get [$process configure] -command]
-    set token [WaitBegin $what]
+    set token [WaitBegin]
     try {
 	set wrapper [list ::tkuv::AwaitEvent $token exit $orig]
 	$process configure -command $wrapper
@@ -325,9 +323,9 @@ proc ::tkuv::AwaitResult {what result} {
 }
 
 # tkuv::AwaitEvent token kind ?orig? handle event ?arg ...? --
-#	The callback of an awaited handle. request: its one event; connect:
-#	connected or error; exit: every event of the process, passed on to its
-#	own callback (orig) too.
+#	The callback of an awaited handle. request: the one event of a request
+#	(or of sleep's one-shot timer); connect: connected or error; exit:
+#	every event of the process, passed on to its own callback (orig) too.
 
 proc ::tkuv::AwaitEvent {token kind args} {
     switch -- $kind {
