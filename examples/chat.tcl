@@ -1,6 +1,7 @@
 # chat.tcl --
 #
-#	A Tk chat server and client on tkuv::tcp.
+#	A Tk chat server and client on tkuv::tcp; a client connects in a
+#	coroutine with tkuv::await.
 #
 #	  wish examples/chat.tcl server ?port?            a server window
 #	  wish examples/chat.tcl client host port nick    a client window
