@@ -54,6 +54,7 @@ namespace eval ::fz {
     variable guestPipes {}		;# read ends offered to guests
     variable lastSeen {}		;# handle names seen on the last scan
     variable child ""			;# a child interp with tkuv loaded
+    variable awaits 0			;# coroutines made by awaitCase
 }
 
 # ------------------------------------------------------------------ random
@@ -252,7 +253,24 @@ proc ::fz::generate {} {
 	set name [pick [lsort [dict keys $live]]]
 	return [handleCase $name [dict get $live $name] rng]
     }
+    if {[chance 4]} {
+	return [awaitCase]
+    }
     familyCase
+}
+
+# A request awaited in a coroutine of its own (tkuv::await): a family call
+# (most of them are refused by tkuv::await, which is part of the point), or
+# the exit of a process. The coroutine ends by itself, or is left waiting
+# for cleanup to delete.
+proc ::fz::awaitCase {} {
+    variable awaits
+    set co ::fz::await[incr awaits]
+    if {[chance 20]} {
+	return [list coroutine $co tkuv::await -exit \
+		    [pick [list [liveName process] [deadName] [anyValue]]]]
+    }
+    list coroutine $co tkuv::await {*}[familyCase]
 }
 
 proc ::fz::familyCase {} {
@@ -549,6 +567,11 @@ proc ::fz::handleCase {name type stream} {
 # ------------------------------------------------------------------ mutation
 
 proc ::fz::mutate {words} {
+    if {[lindex $words 0] eq "coroutine" && [llength $words] > 3} {
+	# An awaitCase: the awaited call is mutated, never the coroutine
+	# around it (Tcl's own errors there would say nothing about tkuv).
+	return [list {*}[lrange $words 0 2] {*}[mutate [lrange $words 3 end]]]
+    }
     set n [expr {1 + [rnd 3]}]
     for {set i 0} {$i < $n} {incr i} {
 	set len [llength $words]
@@ -585,6 +608,11 @@ proc ::fz::confine {words} {
     variable ourPorts
     variable opt
     set cmd [lindex $words 0]
+    if {$cmd eq "coroutine" && [lindex $words 2] eq "tkuv::await"
+	    && [llength $words] > 3 && [lindex $words 3] ne "-exit"} {
+	# The awaited call is confined like the same call made directly.
+	return [list {*}[lrange $words 0 2] {*}[confine [lrange $words 3 end]]]
+    }
     set type ""
     regexp {^::(?:tkuv|fz::ren)::(?:r\d+_)?([a-z]+?)\d+$} $cmd -> type
     set safeHost [concat $hosts $badHosts]
@@ -1010,6 +1038,9 @@ proc ::fz::cleanup {} {
     }
     foreach c $chans {
 	catch {close $c}
+    }
+    foreach co [info commands ::fz::await*] {
+	catch {rename $co {}}
     }
     foreach name [dict keys [handles]] {
 	catch {rename $name {}}
