@@ -67,7 +67,7 @@ def main(version, prefix, flavour="asyncio"):
         fail("the Tcl package loaded is %s, not %s" % (tcl_version, version))
     libs = [str(f) for f, pkg in map(root.tk.splitlist,
                                      root.tk.splitlist(
-                                         root.tk.call("info", "loaded")))
+                                         root.tk.call("info", "loaded", "")))
             if str(pkg) == "Tkuv"]
     if len(libs) != 1 or not os.path.realpath(libs[0]).startswith(
             prefix + os.sep):
