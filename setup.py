@@ -14,6 +14,7 @@ another platform. Extra ./configure arguments (e.g. --with-tcl=DIR) come
 from $TKUV_CONFIGURE_FLAGS.
 """
 
+import glob
 import os
 import shlex
 import shutil
@@ -55,9 +56,11 @@ class BuildWithTcl(build_py):
         cbuild = os.path.abspath(os.path.join(build_temp, "tkuv-c"))
         os.makedirs(cbuild, exist_ok=True)
         flags = shlex.split(os.environ.get("TKUV_CONFIGURE_FLAGS", ""))
-        if not os.path.exists(os.path.join(cbuild, "Makefile")):
+        if self.needs_configure(cbuild, flags):
             self._run([os.path.join(SRCDIR, "configure")] + flags,
-                       cwd=cbuild)
+                      cwd=cbuild)
+            with open(os.path.join(cbuild, "configure-flags"), "w") as f:
+                f.write(repr(flags))
         self._run(["make", "-C", cbuild, "all"])
         # The Makefile knows which files make up the Tcl package (their
         # names depend on the Tcl version); a fresh directory drops any
@@ -65,6 +68,23 @@ class BuildWithTcl(build_py):
         shutil.rmtree(dest, ignore_errors=True)
         self._run(["make", "-C", cbuild, "install-lib", "DESTDIR=",
                     "pkgdir=" + os.path.abspath(dest)])
+
+    @staticmethod
+    def needs_configure(cbuild, flags):
+        """True unless cbuild was configured with these flags and after the
+        last change to configure's inputs (as tools/setup.sh decides)."""
+        try:
+            made = os.path.getmtime(os.path.join(cbuild, "Makefile"))
+            with open(os.path.join(cbuild, "configure-flags")) as f:
+                if f.read() != repr(flags):
+                    return True
+        except OSError:
+            return True
+        inputs = ["configure", "configure.ac", "Makefile.in",
+                  "pkgIndex.tcl.in"] + glob.glob(os.path.join(SRCDIR, "m4",
+                                                              "*.m4"))
+        return any(os.path.getmtime(os.path.join(SRCDIR, f)) > made
+                   for f in inputs)
 
     def _run(self, cmd, cwd=None):
         self.announce(" ".join(map(shlex.quote, cmd)), level=2)

@@ -87,9 +87,12 @@ AC_DEFUN([TKUV_CONFIG_PYTHON], [
     AC_ARG_WITH([python],
 	AS_HELP_STRING([--with-python=PROG],
 	    [python3 for make install's Python package directory
-	     (default: /usr/bin/python3, else python3 on PATH)]),
+	     (default: /usr/bin/python3, else python3 on PATH; no: do not
+	     install the Python package unless --with-python-dir says where)]),
 	[TKUV_PYTHON=$withval], [TKUV_PYTHON=])
-    if test -z "$TKUV_PYTHON"; then
+    if test "$TKUV_PYTHON" = no; then
+	TKUV_PYTHON=
+    elif test -z "$TKUV_PYTHON"; then
 	if test -x /usr/bin/python3; then
 	    TKUV_PYTHON=/usr/bin/python3
 	else
