@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """setuptools glue for pyproject.toml: build the C extension with tkuv's own
 ./configure && make, and ship it inside the Python package.
 

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """A small Tk program for tools/test-pip.sh: run from outside the source
 tree, with the interpreter of an installed tkuv (a venv, or make install's
 directory on PYTHONPATH).

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Print the directory under PREFIX where `make install` puts the tkuv
 Python package: the one this python3 searches, if it searches one there.
 

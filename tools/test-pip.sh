@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/test-pip.sh -- check that tkuv installs with pip and with make install,
 # and then works from anywhere, with no environment variable:
 #

@@ -23,9 +23,9 @@ cd "$root"
 . "$root/tools/setup.sh"
 
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
+    python3-pip python3-venv python3-setuptools python3-wheel \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
-    python3 python3-tk python3-uvloop python3-trio python3-pip python3-venv \
-    python3-setuptools python3-wheel gnuplot-nox imagemagick dpkg-dev || exit 1
+    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"

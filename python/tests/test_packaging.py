@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Packaging promises that the source tree can check (issue 18): the version,
 the Tcl package that pip's build ships inside tkuv/_tcl/, reports through
 logging, and the threading rules of python/README.md. tools/test-pip.sh

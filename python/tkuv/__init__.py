@@ -36,5 +36,4 @@ from ._slot import asyncslot
 from ._trio import TrioHost
 
 __all__ = ["run", "start_guest_run", "asyncslot", "current_host", "Host",
-           "AsyncioHost", "TrioHost", "Outcome", "Value", "Error", "require",
-           "__version__"]
+           "AsyncioHost", "TrioHost", "Outcome", "Value", "Error", "require"]
