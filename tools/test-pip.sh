@@ -5,11 +5,12 @@
 # and then works from anywhere, with no environment variable:
 #
 #   1. a copy of the tree (tracked and untracked, not ignored files: what a
-#      clone with local changes holds) builds a wheel offline with Debian's
-#      setuptools (pip wheel --no-build-isolation --no-index); the wheel is
-#      tagged py3-none-<platform> and holds the Tcl package (tkuv/_tcl/, with
-#      its pkgIndex.tcl), py.typed and _version.py; the build leaves nothing
-#      in the tree that .gitignore does not cover;
+#      clone with local changes holds) builds an sdist, and from it a wheel
+#      offline with Debian's setuptools (pip wheel --no-build-isolation
+#      --no-index); the wheel is tagged py3-none-<platform> and holds the
+#      Tcl package (tkuv/_tcl/, with its pkgIndex.tcl), py.typed and
+#      _version.py; the builds leave nothing in the tree that .gitignore
+#      does not cover;
 #   2. `pip install .` from that copy into a venv; a Tk program (tools/
 #      pip-smoke.py) runs from an empty directory with a bare environment: it
 #      imports tkuv from the venv, runs an asyncio coroutine as a guest of
@@ -103,11 +104,17 @@ fi
 git -C "$src" init -q && git -C "$src" add -A &&
     git -C "$src" -c user.name=t -c user.email=t@t commit -qm copy
 
-build_wheel() {
-    cd "$src" && timeout 600 "$python" -m pip wheel --no-build-isolation \
-        --no-index -w "$tmp/wheels" .
+# The wheel from an sdist, as `python3 -m build` makes it: MANIFEST.in
+# must bring everything ./configure && make need.
+build_sdist() {
+    cd "$src" && timeout 300 "$python" setup.py -q sdist -d "$tmp/sdist"
 }
-check "pip wheel --no-build-isolation --no-index ." build_wheel
+check "setup.py sdist" build_sdist
+build_wheel() {
+    timeout 600 "$python" -m pip wheel --no-build-isolation --no-index \
+        -w "$tmp/wheels" "$tmp/sdist/tkuv-$version.tar.gz"
+}
+check "pip wheel --no-build-isolation --no-index (the sdist)" build_wheel
 wheel=$(ls "$tmp"/wheels/tkuv-"$version"-*.whl 2>/dev/null | head -1)
 
 wheel_tag() {
