@@ -77,3 +77,34 @@ AC_DEFUN([TKUV_CONFIG_PKGDIR], [
 	[TKUV_PKG_DIR='$(libdir)/tcltk/$(PACKAGE_NAME)$(PACKAGE_VERSION)'])
     AC_SUBST(TKUV_PKG_DIR)
 ])
+
+dnl TKUV_CONFIG_PYTHON: the python3 whose package directory `make install`
+dnl uses for the Python package (TKUV_PYTHON; default /usr/bin/python3, the
+dnl system's, else python3 on PATH) and that directory (TKUV_PYTHON_DIR;
+dnl default empty: chosen from $(prefix) at install time by
+dnl tools/python-dir.py; "no": the Python package is not installed).
+AC_DEFUN([TKUV_CONFIG_PYTHON], [
+    AC_ARG_WITH([python],
+	AS_HELP_STRING([--with-python=PROG],
+	    [python3 for make install's Python package directory
+	     (default: /usr/bin/python3, else python3 on PATH; no: do not
+	     install the Python package unless --with-python-dir says where)]),
+	[TKUV_PYTHON=$withval], [TKUV_PYTHON=])
+    if test "$TKUV_PYTHON" = no; then
+	TKUV_PYTHON=
+    elif test -z "$TKUV_PYTHON"; then
+	if test -x /usr/bin/python3; then
+	    TKUV_PYTHON=/usr/bin/python3
+	else
+	    AC_PATH_PROG([TKUV_PYTHON], [python3], [])
+	fi
+    fi
+    AC_ARG_WITH([python-dir],
+	AS_HELP_STRING([--with-python-dir=DIR],
+	    [install the Python package into DIR (default: where python3
+	     looks under PREFIX, e.g. /usr/lib/python3/dist-packages on
+	     Debian for /usr; no: not installed)]),
+	[TKUV_PYTHON_DIR=$withval], [TKUV_PYTHON_DIR=])
+    AC_SUBST(TKUV_PYTHON)
+    AC_SUBST(TKUV_PYTHON_DIR)
+])

@@ -6,7 +6,9 @@
 #   3. the same, built with ASan+UBSan
 #   4. make check-win (the Windows sources compiled with mingw)
 #   5. make bench-smoke (every benchmark workload, tiny: proves they run)
-#   6. the Python package's unittest suite (asyncio, uvloop, Trio in Tk)
+#   6. the Python package's unittest suite (asyncio, uvloop, Trio in Tk),
+#      and pip install / the wheel / make install's Python files, each used
+#      from a fresh venv or directory (tools/test-pip.sh)
 #   7. valgrind over the tcltest suite (TKUV_TEST_VALGRIND=0 skips it)
 #   8. a short soak run (make soak, 100,000 messages, 20,000 handles)
 #   9. Tcl 8.6's own socket/http/event test files with tkuv::install
@@ -21,6 +23,7 @@ cd "$root"
 . "$root/tools/setup.sh"
 
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
+    python3-pip python3-venv python3-setuptools python3-wheel \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
     python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
@@ -94,6 +97,7 @@ suite bench-smoke bench_smoke
 if [ -x tools/test-python.sh ]; then
     suite python bash tools/test-python.sh
 fi
+suite pip bash tools/test-pip.sh
 # Tcl 8.6's own socket, http and event test files, with Tcl's socket and
 # with tkuv::install: one check per file, passed when the counts agree.
 suite tcl-suite bash tools/tcl-suite.sh

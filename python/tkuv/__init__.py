@@ -20,8 +20,13 @@ Host, AsyncioHost, TrioHost
     The drivers; subclass to override wake(), next_timeout(), ...
 Outcome, Value, Error
     What done_callback receives.
+require(tk)
+    `package require tkuv` in a Tk interpreter (done by the above).
+__version__
+    tkuv's version (the repository's VERSION file).
 """
 
+from ._bridge import VERSION as __version__
 from ._bridge import require
 from ._guest import AsyncioHost
 from ._host import Host

@@ -6,21 +6,54 @@ thread drives; every method must be called on the thread that owns the Tcl
 interpreter (the thread running the Tk mainloop).
 """
 
+from __future__ import annotations
+
 import itertools
 import os
 import tkinter
+from typing import Any, Callable, Dict, List
 
-__all__ = ["require", "Guest"]
+__all__ = ["require", "Guest", "VERSION"]
 
 _serial = itertools.count(1)
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The Tcl package that pip's build ships inside this Python package (see
+# setup.py); absent in a source checkout and after `make install`.
+_BUNDLED = os.path.join(_HERE, "_tcl")
+
 # The repository root when running from a source checkout (python/tkuv/ is
 # two levels below it); used only as a last resort by require().
-_SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+_SOURCE_ROOT = os.path.dirname(os.path.dirname(_HERE))
 
 
-def _fallback_dirs():
+def _find_version() -> str:
+    """tkuv's version: from _version.py, which pip's build and `make
+    install` write; in a source checkout, from the repository's VERSION
+    file; else from the installed distribution's metadata."""
+    try:
+        from ._version import version
+        return str(version)
+    except ImportError:
+        pass
+    try:
+        with open(os.path.join(_SOURCE_ROOT, "VERSION"),
+                  encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        pass
+    from importlib import metadata
+    try:
+        return metadata.version("tkuv")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+VERSION = _find_version()
+
+
+def _fallback_dirs() -> List[str]:
     dirs = []
     build = os.environ.get("TKUV_BUILD_DIR")
     if build:
@@ -30,22 +63,36 @@ def _fallback_dirs():
     return dirs
 
 
-def require(tk):
+def _auto_path_first(tk: Any, directory: str) -> None:
+    """Put directory at the front of auto_path, unless already on it: Tcl
+    reads the first directories' pkgIndex.tcl last, so for an equal version
+    their `package ifneeded` wins."""
+    paths = [str(p) for p in tk.splitlist(tk.call("set", "::auto_path"))]
+    if directory not in paths:
+        tk.call("set", "::auto_path", tuple([directory] + paths))
+
+
+def require(tk: Any) -> str:
     """`package require tkuv` in the interpreter `tk` (a tkapp, e.g. root.tk).
 
-    An installed tkuv is found by Tcl itself. Otherwise the build tree named
-    by $TKUV_BUILD_DIR, then this source checkout's root, are added to
-    auto_path. Returns the package version.
+    Installed by pip, the Tcl package comes from this Python package's own
+    folder (tkuv/_tcl/, put first on auto_path), in exactly its version.
+    Otherwise an installed tkuv is found by Tcl itself, and failing that
+    the build tree named by $TKUV_BUILD_DIR, then this source checkout's
+    root, are added to auto_path. Returns the Tcl package's version.
     """
+    if os.path.isfile(os.path.join(_BUNDLED, "pkgIndex.tcl")):
+        _auto_path_first(tk, _BUNDLED)
+        return str(tk.call("package", "require", "-exact", "tkuv", VERSION))
     try:
-        return tk.call("package", "require", "tkuv")
+        return str(tk.call("package", "require", "tkuv"))
     except tkinter.TclError:
         dirs = _fallback_dirs()
         if not dirs:
             raise
     for d in dirs:
         tk.call("lappend", "auto_path", d)
-    return tk.call("package", "require", "tkuv")
+    return str(tk.call("package", "require", "tkuv"))
 
 
 class Guest:
@@ -54,7 +101,7 @@ class Guest:
     (-1: none, 0: now).
     """
 
-    def __init__(self, tk, fd, on_tick):
+    def __init__(self, tk: Any, fd: int, on_tick: Callable[[], int]) -> None:
         require(tk)
         self._tk = tk
         self._on_tick = on_tick
@@ -70,7 +117,7 @@ class Guest:
         self.closed = False
         self._ticking = False
 
-    def _tick(self, *_args):
+    def _tick(self, *_args: Any) -> int:
         # Tcl appends "$guest tick" to the command; on_tick must not raise
         # ordinary exceptions (they would end Tk's mainloop, see _guest.py).
         if self.closed:
@@ -85,18 +132,18 @@ class Guest:
                 # not while tkinter is still executing it.
                 self._delete_command()
 
-    def wake(self):
+    def wake(self) -> None:
         """Make the guest tick again soon (coalesced by the C side; a wake
         during a tick still yields one more tick)."""
         if not self.closed:
             self._tk.call(self.name, "wake")
 
-    def info(self):
+    def info(self) -> Dict[str, int]:
         """`$g info` as a dict of ints: waitable, ticks, wakeups, timeout."""
         words = self._tk.splitlist(self._tk.call(self.name, "info"))
         return {str(k): int(v) for k, v in zip(words[::2], words[1::2])}
 
-    def close(self):
+    def close(self) -> None:
         """Stop and join the poll thread (safe from inside our own tick)."""
         if self.closed:
             return
@@ -107,7 +154,7 @@ class Guest:
             if not self._ticking:
                 self._delete_command()
 
-    def _delete_command(self):
+    def _delete_command(self) -> None:
         try:
             self._tk.deletecommand(self._cmd)
         except tkinter.TclError:

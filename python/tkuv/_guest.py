@@ -48,6 +48,8 @@ asyncio.run(), and asyncio.run()/run_until_complete() inside a Tk callback
 raise RuntimeError instead of blocking the GUI.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import ctypes
@@ -63,7 +65,9 @@ import socket
 import sys
 import threading
 import time
+import tkinter
 from asyncio import events
+from typing import Any, Callable, Coroutine, Optional
 
 from ._host import Host, logger
 from ._outcome import Error, capture_task
@@ -80,7 +84,7 @@ _NOW = "now"
 _hosts = {}
 
 
-def host_for_loop(loop):
+def host_for_loop(loop: asyncio.AbstractEventLoop) -> Optional[AsyncioHost]:
     """The AsyncioHost driving `loop`, or None."""
     return _hosts.get(loop)
 
@@ -575,18 +579,21 @@ class AsyncioHost(Host):
     Public state: `loop`, `main_task`.
     """
 
-    flavor = "asyncio"
+    flavor: Optional[str] = "asyncio"
 
     # Loop methods that, called between ticks, may make work due earlier.
     _HOOKED = ("call_soon", "call_at", "call_later", "add_reader",
                "add_writer")
 
-    def __init__(self, root, *, loop_factory=None, debug=False):
+    def __init__(self, root: tkinter.Misc, *,
+                 loop_factory: Optional[
+                     Callable[[], asyncio.AbstractEventLoop]] = None,
+                 debug: bool = False) -> None:
         super().__init__(root)
         self._loop_factory = loop_factory or asyncio.new_event_loop
         self._debug = debug
-        self.loop = None
-        self.main_task = None
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.main_task: Optional[asyncio.Task] = None
         self._shutdown_task = None
         self._armed = False
         self._deadline = math.inf       # when the guest wakes by itself
@@ -649,7 +656,7 @@ class AsyncioHost(Host):
                                finalizer=loop._asyncgen_finalizer_hook)
         return self
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Cancel the main task; the run ends in guest mode. Tk thread."""
         if self.main_task is not None and not self.main_task.done():
             self.main_task.cancel()
@@ -690,13 +697,13 @@ class AsyncioHost(Host):
     # Seconds one tick may keep iterating while the loop has work ready at
     # once: fewer trips through Tcl's event loop under load, while a Tk
     # event waits at most about this long plus one iteration.
-    tick_budget = 0.0005
+    tick_budget: float = 0.0005
 
     # Ready callbacks beyond which an iteration holds the rest back (None:
     # never, as asyncio does); see _refill(). With many busy connections,
     # or a flood of call_soon_threadsafe() from other threads, one full
     # iteration would take longer than Tk can wait for a timer or a redraw.
-    tick_ready_limit = 16
+    tick_ready_limit: Optional[int] = 16
 
     def _tick(self):
         deadline = time.perf_counter() + self.tick_budget
@@ -707,7 +714,7 @@ class AsyncioHost(Host):
             if timeout != 0 or time.perf_counter() >= deadline:
                 return timeout
 
-    def next_timeout(self):
+    def next_timeout(self) -> int:
         """Hook: ms until the loop has work that its fd will not signal, and
         arm the interleaving hooks for the time until then."""
         if self._held:
@@ -859,7 +866,10 @@ class AsyncioHost(Host):
 
     # -- eager start (asyncslot) -----------------------------------------
 
-    def run_task_eagerly(self, coro, done_callback=None):
+    def run_task_eagerly(
+            self, coro: Coroutine[Any, Any, Any],
+            done_callback: Optional[Callable[[asyncio.Task], object]] = None
+    ) -> asyncio.Task:
         """Create a task and run it to its first suspension before returning,
         unless a loop iteration is already under way (then it starts on the
         next one, as create_task() would). done_callback, if given, is added
@@ -959,7 +969,7 @@ class AsyncioHost(Host):
         if not loop.is_closed():
             loop.close()
 
-    def report_exception(self, exc, message):
+    def report_exception(self, exc: BaseException, message: str) -> None:
         if self.loop is not None and not self.loop.is_closed():
             self.loop.call_exception_handler({"message": "tkuv: " + message,
                                               "exception": exc})

@@ -37,12 +37,16 @@ cannot see (uvloop queues a transport write in C) is checked after every
 Python callback that tkinter dispatches (see _watch_tk_callbacks).
 """
 
+from __future__ import annotations
+
 import itertools
 import logging
 import threading
 import tkinter
+from typing import Dict, List, Optional
 
 from ._bridge import Guest
+from ._outcome import Outcome
 
 __all__ = ["Host"]
 
@@ -52,10 +56,10 @@ _serial = itertools.count(1)
 
 # Hosts that have started and not yet finished, by thread id: tkuv.run()
 # refuses to nest inside any of them.
-_active = {}
+_active: Dict[int, set] = {}
 
 
-def active_hosts(thread_id=None):
+def active_hosts(thread_id: Optional[int] = None) -> List[Host]:
     return list(_active.get(thread_id or threading.get_ident(), ()))
 
 
@@ -101,15 +105,15 @@ class Host:
     ended the run), `guest` (the Tcl handle name).
     """
 
-    flavor = None
+    flavor: Optional[str] = None
 
-    def __init__(self, root):
+    def __init__(self, root: tkinter.Misc) -> None:
         if not isinstance(root, tkinter.Misc):
             raise TypeError("root must be a tkinter widget (e.g. tkinter.Tk())"
                             ", got %r" % (root,))
-        self.root = root
+        self.root: Optional[tkinter.Misc] = root
         self.tk = root.tk
-        self.outcome = None
+        self.outcome: Optional[Outcome] = None
         self.closed_by_host = False
         self._done_callback = None
         self._guest = None
@@ -135,28 +139,28 @@ class Host:
     # -- public -----------------------------------------------------------
 
     @property
-    def guest(self):
+    def guest(self) -> Optional[str]:
         return self._guest.name if self._guest is not None else None
 
-    def done(self):
+    def done(self) -> bool:
         return self._state == "done"
 
-    def guest_info(self):
+    def guest_info(self) -> Optional[Dict[str, int]]:
         """The C side's counters (`$g info`) as a dict, or None when closed."""
         if self._guest is None or self._guest.closed:
             return None
         return self._guest.info()
 
-    def wake(self):
+    def wake(self) -> None:
         """Hook: make the C poll thread hand us a tick soon. Tk thread only."""
         if self._guest is not None and not self._suspended:
             self._guest.wake()
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Ask the main coroutine to stop; the run then ends in guest mode."""
         raise NotImplementedError
 
-    def finish(self):
+    def finish(self) -> None:
         """Drive the run to its end now, without Tk: cancels the main
         coroutine if still running, stops the poll thread and runs the guest
         loop directly until the outcome is delivered. Called automatically
@@ -177,7 +181,7 @@ class Host:
             if not isinstance(exc, Exception):
                 raise
 
-    def report_exception(self, exc, message):
+    def report_exception(self, exc: BaseException, message: str) -> None:
         """Hook: an error that belongs to no task (e.g. a done_callback that
         raised)."""
         logger.error("%s", message, exc_info=exc)

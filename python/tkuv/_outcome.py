@@ -3,6 +3,11 @@
 Kept tiny and local so asyncio users need nothing beyond the standard library.
 """
 
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
 __all__ = ["Outcome", "Value", "Error", "capture_task"]
 
 
@@ -10,35 +15,35 @@ class Outcome:
     """Base class: `.unwrap()` returns the value or raises the exception."""
 
     __slots__ = ()
-    value = None
-    error = None
+    value: Any = None
+    error: Optional[BaseException] = None
 
-    def unwrap(self):
+    def unwrap(self) -> Any:
         raise NotImplementedError
 
 
 class Value(Outcome):
     __slots__ = ("value",)
 
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.value = value
 
-    def unwrap(self):
+    def unwrap(self) -> Any:
         return self.value
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Value(%r)" % (self.value,)
 
 
 class Error(Outcome):
     __slots__ = ("error",)
 
-    def __init__(self, error):
+    def __init__(self, error: BaseException) -> None:
         if not isinstance(error, BaseException):
             raise TypeError("Error() needs an exception, got %r" % (error,))
         self.error = error
 
-    def unwrap(self):
+    def unwrap(self) -> Any:
         # Raise the original object so its traceback and chaining survive,
         # without leaving a frame -> self -> error -> traceback -> frame cycle.
         error = self.error
@@ -47,11 +52,11 @@ class Error(Outcome):
         finally:
             del error, self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Error(%r)" % (self.error,)
 
 
-def capture_task(task):
+def capture_task(task: asyncio.Future) -> Outcome:
     """The outcome of a finished asyncio task (cancellation included)."""
     try:
         return Value(task.result())
@@ -59,7 +64,7 @@ def capture_task(task):
         return Error(exc)
 
 
-def from_foreign(outcome):
+def from_foreign(outcome: Any) -> Outcome:
     """Convert Trio's outcome.Value/Error (duck-typed) to ours."""
     if isinstance(outcome, Outcome):
         return outcome

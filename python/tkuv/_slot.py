@@ -1,17 +1,24 @@
 """asyncslot(): an async function as a plain Tk callback, started eagerly."""
 
+from __future__ import annotations
+
+import asyncio
 import functools
 from asyncio import events
+from typing import Any, Callable, Coroutine, Set, TypeVar
 
 from ._guest import host_for_loop
+
+T = TypeVar("T")
 
 __all__ = ["asyncslot"]
 
 # Strong references to running slot tasks (the loop keeps only weak ones).
-_running = set()
+_running: Set[asyncio.Task] = set()
 
 
-def asyncslot(async_fn):
+def asyncslot(async_fn: Callable[..., Coroutine[Any, Any, T]]
+              ) -> Callable[..., asyncio.Task[T]]:
     """Wrap `async_fn` into a plain callable for Tk `command=`, `bind`,
     `after`, ... Each call creates a task on the running tkuv asyncio guest
     and runs it at once up to its first suspension, before returning to Tk:
@@ -23,7 +30,7 @@ def asyncslot(async_fn):
     """
 
     @functools.wraps(async_fn)
-    def slot(*args):
+    def slot(*args: Any) -> asyncio.Task[T]:
         loop = events._get_running_loop()
         if loop is None:
             raise RuntimeError(
@@ -45,7 +52,7 @@ def asyncslot(async_fn):
     return slot
 
 
-def _slot_done(task):
+def _slot_done(task: asyncio.Task) -> None:
     _running.discard(task)
     if task.cancelled():
         return

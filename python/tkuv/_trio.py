@@ -10,10 +10,14 @@ keeps its own timeouts in its I/O thread, so the guest's timeout is always -1
 (or 0 when the queue was not emptied).
 """
 
+from __future__ import annotations
+
 import collections
 import os
 import select
 import threading
+import tkinter
+from typing import Callable
 
 from ._host import Host
 from ._outcome import from_foreign
@@ -29,7 +33,7 @@ class TrioHost(Host):
 
     flavor = "trio"
 
-    def __init__(self, root):
+    def __init__(self, root: tkinter.Misc) -> None:
         super().__init__(root)
         self._queue = collections.deque()
         self._lock = threading.Lock()   # guards the pipe's lifetime
@@ -77,7 +81,7 @@ class TrioHost(Host):
 
     # -- what Trio calls --------------------------------------------------
 
-    def run_sync_soon_threadsafe(self, fn):
+    def run_sync_soon_threadsafe(self, fn: Callable[[], object]) -> None:
         """Queue fn to run on the Tk thread soon. Any thread; never blocks."""
         self._queue.append(fn)
         # Appended before the byte is written and drained after the pipe is
@@ -93,7 +97,7 @@ class TrioHost(Host):
     def _trio_done(self, trio_outcome):
         self._deliver(from_foreign(trio_outcome))
 
-    def cancel(self):
+    def cancel(self) -> None:
         self._cancel_requested = True
         if self._token is not None and self._scope is not None:
             try:
