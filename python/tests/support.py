@@ -55,6 +55,10 @@ class TkTestCase(unittest.TestCase):
         faulthandler.dump_traceback_later(WATCHDOG_S * 3, exit=True)
 
     def _bark(self):
+        if self.root is None:
+            # A test that destroyed its own root leaves this timer in its
+            # interpreter, where a later test's event loop may still run it.
+            return
         self.watchdog_fired = True
         self.root.destroy()
 
