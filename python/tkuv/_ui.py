@@ -227,10 +227,18 @@ def _remove_binding(widget, sequence, funcid):
     funcid) before Python 3.13 removes every binding of the sequence.)"""
     tk = widget.tk
     try:
-        script = str(tk.call("bind", widget._w, sequence))
+        lines = str(tk.call("bind", widget._w, sequence)).split("\n")
         mine = "[%s " % funcid
-        lines = [line for line in script.split("\n") if mine not in line]
-        if len(lines) != len(script.split("\n")):
+        at = next((i for i, line in enumerate(lines) if mine in line), None)
+        if at is not None:
+            # `bind ... +script` joined it to the others with a newline
+            # (tkinter's script line has its own): drop that one too.
+            if at > 0 and not lines[at - 1]:
+                del lines[at - 1:at + 1]
+            elif at + 1 < len(lines) - 1 and not lines[at + 1]:
+                del lines[at:at + 2]
+            else:
+                del lines[at]
             kept = "\n".join(lines)
             tk.call("bind", widget._w, sequence,
                     kept if kept.strip() else "")
