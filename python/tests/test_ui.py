@@ -166,6 +166,8 @@ class AsyncioUITests(DialogMixin):
         self.assertEqual(self.run_guest(main()), [])
 
     def test_modal_timeout_on_messagebox(self):
+        self.setup_dialog()
+
         async def main():
             with self.assertRaises(asyncio.TimeoutError):
                 await asyncio.wait_for(tkuv.modal(
@@ -174,6 +176,7 @@ class AsyncioUITests(DialogMixin):
             await asyncio.sleep(0.05)
             return self.root.tk.call("winfo", "exists", ".__tk__messagebox")
         self.assertEqual(self.run_guest(main()), 0)
+        self.assertEqual(self.log, [])      # not closed by the guard
 
     def test_modal_needs_a_guest(self):
         async def main():
@@ -310,7 +313,8 @@ class AsyncioUITests(DialogMixin):
                     await asyncio.sleep(0.005)
             finally:
                 label["text"] = "bg done"       # the window still exists
-                log.append("bg finally")
+                # close() shuts the loop down as a guest of Tk.
+                log.append(("bg finally", tkuv.current_host() is not None))
 
         async def first():
             _var.set("first")
@@ -334,7 +338,7 @@ class AsyncioUITests(DialogMixin):
                 runner.run(self._raise())
             self.assertEqual(runner.run(asyncio.sleep(0, "third")), "third")
         self.assertTrue(loop.is_closed())
-        self.assertEqual(log[-1], "bg finally")
+        self.assertEqual(log[-1], ("bg finally", True))
         self.assertEqual(label["text"], "bg done")
         self.assertTrue(self.root.winfo_exists())   # not the Runner's root
         runner.close()                              # again: nothing
