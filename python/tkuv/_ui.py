@@ -206,6 +206,10 @@ async def modal(fn, *args, **kwargs):
     native dialog on Windows or macOS, wait_variable) stays open until the
     user closes it; destroy it yourself on cancellation if you can.
     """
+    if asyncio.iscoroutinefunction(fn):
+        raise TypeError("tkuv.modal() calls a plain function that runs a "
+                        "nested Tk loop; %r is async: await it instead"
+                        % (fn,))
     host = current_host()
     if host is None or host.root is None:
         raise RuntimeError("tkuv.modal() needs a running tkuv guest")
