@@ -61,6 +61,13 @@ class TkTestCase(unittest.TestCase):
     def tearDown(self):
         faulthandler.cancel_dump_traceback_later()
         try:
+            # Tcl timers belong to the thread, not the window: a watchdog
+            # left behind by a test that destroyed its root would fire in a
+            # later test.
+            self.root.tk.call("after", "cancel", self._watchdog)
+        except tkinter.TclError:
+            pass
+        try:
             if self.root.winfo_exists():
                 # Leave nothing behind that would fire (and complain about a
                 # destroyed application) in the next test's event loop.
