@@ -171,14 +171,22 @@ class AsyncioUITests(DialogMixin):
     def test_modal_timeout_on_messagebox(self):
         self.setup_dialog()
 
+        async def other_window():
+            await self.until(lambda: self.root.tk.call(
+                "winfo", "exists", ".__tk__messagebox"))
+            self.other = tkinter.Toplevel(self.root, name="other")
+
         async def main():
+            asyncio.create_task(other_window())
             with self.assertRaises(asyncio.TimeoutError):
                 await asyncio.wait_for(tkuv.modal(
                     messagebox.showinfo, "tkuv", "timeout",
                     parent=self.root), 0.3)
             await asyncio.sleep(0.05)
-            return self.root.tk.call("winfo", "exists", ".__tk__messagebox")
-        self.assertEqual(self.run_guest(main()), 0)
+            return (self.root.tk.call("winfo", "exists", ".__tk__messagebox"),
+                    self.other.winfo_exists())
+        # The dialog went, not the window another task showed meanwhile.
+        self.assertEqual(self.run_guest(main()), (0, 1))
         self.assertEqual(self.log, [])      # not closed by the guard
 
     def test_modal_needs_a_guest(self):

@@ -108,13 +108,14 @@ def _waiter(what):
 
 # -- modal ------------------------------------------------------------------
 
-# Tcl: the toplevels (menus aside) below a window, as a list of path, state.
+# Tcl: the toplevels (menus aside) below a window that are not withdrawn.
 _TOPLEVELS_PROC = """
 proc ::tkuv_py_toplevels {w} {
     set out {}
     foreach c [winfo children $w] {
-        if {[winfo class $c] ne "Menu" && [winfo toplevel $c] eq $c} {
-            lappend out $c [wm state $c]
+        if {[winfo class $c] ne "Menu" && [winfo toplevel $c] eq $c
+                && [wm state $c] ne "withdrawn"} {
+            lappend out $c
         }
         lappend out {*}[::tkuv_py_toplevels $c]
     }
@@ -124,13 +125,10 @@ proc ::tkuv_py_toplevels {w} {
 
 
 def _shown_toplevels(tk):
-    """{path: state} of the application's toplevels that are not
-    withdrawn."""
+    """The paths of the application's toplevels that are not withdrawn."""
     if not tk.call("info", "procs", "::tkuv_py_toplevels"):
         tk.eval(_TOPLEVELS_PROC)
-    words = tk.splitlist(tk.call("::tkuv_py_toplevels", "."))
-    return {str(p): str(s) for p, s in zip(words[::2], words[1::2])
-            if str(s) != "withdrawn"}
+    return {str(p) for p in tk.splitlist(tk.call("::tkuv_py_toplevels", "."))}
 
 
 class _ModalCall:
@@ -140,7 +138,7 @@ class _ModalCall:
         self._root = host.root
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._waiter = waiter
-        self._shown_before = None
+        self._shown_before = set()
         self.running = self.done = False
         # `after 0`: the next time Tk handles events, which is right after
         # the current tick returns (or in a nested Tk loop).
@@ -150,6 +148,7 @@ class _ModalCall:
         self._after = None
         waiter = self._waiter
         if not waiter.pending():
+            self.done = True
             return          # abandoned before it started
         self._shown_before = _shown_toplevels(self._root.tk)
         self.running = True
@@ -169,19 +168,23 @@ class _ModalCall:
 
     def abandon(self):
         """The awaiting task has gone (cancelled): drop the call if it has
-        not started; if it runs, destroy the toplevels shown since it
-        started, which ends Tk's own dialogs and wait_window()."""
+        not started; if it runs, destroy its dialog (see modal())."""
         root, self._root = self._root, None
         if self._after is not None:
             root.after_cancel(self._after)
             self._after = None
+        if not self.running:
             return
+        tk = root.tk
         try:
-            for path in _shown_toplevels(root.tk):
-                if path not in self._shown_before and \
-                        root.tk.getboolean(root.tk.call("winfo", "exists",
-                                                        path)):
-                    root.tk.call("destroy", path)
+            new = _shown_toplevels(tk) - self._shown_before
+            grabbed = {str(tk.call("winfo", "toplevel", w))
+                       for w in tk.splitlist(tk.call("grab", "current"))}
+            # Other tasks run while the dialog is open and may show windows
+            # too: if the grab is on a new one, that one is the dialog.
+            for path in sorted(grabbed & new or new):
+                if tk.getboolean(tk.call("winfo", "exists", path)):
+                    tk.call("destroy", path)
         except tkinter.TclError:
             pass
 
@@ -199,12 +202,14 @@ async def modal(fn, *args, **kwargs):
     open must close first.
 
     Cancelling the awaiting task raises CancelledError in it at once. If fn
-    has not started, it never will; if it runs, the toplevel windows shown
-    since it started are destroyed (Tk's own message and file dialogs then
-    return, and so does wait_window on them), and its result is discarded.
-    A dialog that tkuv cannot close this way (a window shown before, a
-    native dialog on Windows or macOS, wait_variable) stays open until the
-    user closes it; destroy it yourself on cancellation if you can.
+    has not started, it never will; if it runs, its result is discarded and
+    its dialog destroyed: the toplevel holding Tk's grab if it was shown
+    since fn started (Tk's message, file and color dialogs and tkinter's
+    simpledialog grab), else every toplevel shown since then. Tk's dialogs
+    then return, and so does wait_window on such a window. A dialog that
+    tkuv cannot close this way (a window shown before, a native dialog on
+    Windows or macOS, wait_variable) stays open until the user closes it;
+    destroy it yourself on cancellation if you can.
     """
     if asyncio.iscoroutinefunction(fn):
         raise TypeError("tkuv.modal() calls a plain function that runs a "
