@@ -273,6 +273,7 @@ class Runner:
         except BaseException:
             if asyncio.iscoroutine(main):
                 main.close()        # no "never awaited" warning
+            root = loop = None      # see the finally clause below
             raise
 
         results = []
