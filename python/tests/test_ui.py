@@ -3,6 +3,9 @@ Xvfb: for asyncio and uvloop (one class per loop) and for Trio."""
 
 import asyncio
 import contextvars
+import os
+import signal
+import threading
 import tkinter
 import unittest
 from tkinter import messagebox
@@ -394,6 +397,35 @@ class AsyncioUITests(DialogMixin):
             tkuv.Runner(clock=None)
         with self.assertRaisesRegex(TypeError, "clock"):
             tkuv.run(other(), root=self.root, clock=None)
+
+    def test_runner_ctrl_c(self):
+        log = []
+
+        async def background():
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("background")
+
+        async def first():
+            asyncio.create_task(background())
+            threading.Timer(0.1, os.kill,
+                            (os.getpid(), signal.SIGINT)).start()
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("first")
+
+        with tkuv.Runner(root=self.root,
+                         loop_factory=self.loop_factory) as runner:
+            with self.assertRaises(KeyboardInterrupt):
+                runner.run(first())
+            self.assertEqual(log, ["first"])
+            # As with asyncio.Runner, the loop and its tasks carry on.
+            self.assertEqual(runner.run(asyncio.sleep(0.01, "again")),
+                             "again")
+            self.assertEqual(log, ["first"])
+        self.assertEqual(log, ["first", "background"])
 
     def test_runner_window_closed_during_a_run(self):
         log = []
