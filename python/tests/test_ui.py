@@ -10,7 +10,7 @@ import tkinter
 import unittest
 from tkinter import messagebox
 
-from support import WAIT_S, TkTestCase, for_each_loop, tkuv, trio
+from support import WAIT_S, TkTestCase, for_each_loop, tkuv, trio, uvloop
 
 if trio is not None:
     import trio.testing
@@ -363,6 +363,15 @@ class AsyncioUITests(DialogMixin):
         await asyncio.sleep(0)
         raise Boom()
 
+    @unittest.skipIf(uvloop is None, "uvloop is not installed")
+    def test_flavor_uvloop(self):
+        async def main():
+            return type(asyncio.get_running_loop()).__module__
+        self.assertEqual(tkuv.run(main(), root=self.root, flavor="uvloop"),
+                         "uvloop")
+        with tkuv.Runner(root=self.root, flavor="uvloop") as runner:
+            self.assertIsInstance(runner.get_loop(), uvloop.Loop)
+
     def test_runner_own_root_and_context(self):
         ctx = contextvars.copy_context()
         ctx.run(_var.set, "mine")
@@ -395,6 +404,10 @@ class AsyncioUITests(DialogMixin):
                 runner.run(other)
         with self.assertRaisesRegex(TypeError, "clock"):
             tkuv.Runner(clock=None)
+        with self.assertRaisesRegex(ValueError, "flavor"):
+            tkuv.Runner(flavor="curio")
+        with self.assertRaisesRegex(TypeError, "loop_factory"):
+            tkuv.Runner(flavor="uvloop", loop_factory=self.loop_factory)
         with self.assertRaisesRegex(TypeError, "clock"):
             tkuv.run(other(), root=self.root, clock=None)
 

@@ -14,17 +14,25 @@ from ._trio import TrioHost
 
 __all__ = ["run", "Runner", "start_guest_run", "current_host"]
 
-_FLAVORS = {"asyncio": AsyncioHost, "trio": TrioHost}
+_FLAVORS = {"asyncio": AsyncioHost, "uvloop": AsyncioHost, "trio": TrioHost}
 
 
 def _host_class(flavor, host_class):
-    if host_class is not None:
-        return host_class
-    try:
-        return _FLAVORS[flavor]
-    except KeyError:
-        raise ValueError("flavor must be 'asyncio' or 'trio', not %r"
-                         % (flavor,)) from None
+    if flavor not in _FLAVORS:
+        raise ValueError("flavor must be 'asyncio', 'uvloop' or 'trio', not "
+                         "%r" % (flavor,))
+    return host_class if host_class is not None else _FLAVORS[flavor]
+
+
+def _flavor_loop_factory(flavor, loop_factory):
+    """flavor="uvloop" is flavor="asyncio" with uvloop's loops."""
+    if flavor != "uvloop":
+        return loop_factory
+    if loop_factory is not None:
+        raise TypeError("flavor='uvloop' chooses the loop; pass loop_factory "
+                        "with flavor='asyncio'")
+    import uvloop
+    return uvloop.new_event_loop
 
 
 # start_guest_run() arguments that the Trio host supplies itself.
@@ -94,6 +102,7 @@ def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,
     If `root` is destroyed first, the run is cancelled and finished at once
     without Tk, and done_callback is called before destroy returns.
 
+    flavor="uvloop" is short for loop_factory=uvloop.new_event_loop.
     flavor="trio" runs `async_fn` with trio.lowlevel.start_guest_run instead
     (loop_factory does not apply; trio_options such as clock, instruments
     and strict_exception_groups are passed on to Trio). host_class: a Host
@@ -101,6 +110,7 @@ def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,
     """
     cls = _host_class(flavor, host_class)
     _check_options(cls, loop_factory, trio_options)
+    loop_factory = _flavor_loop_factory(flavor, loop_factory)
     host = _make_host(cls, root, loop_factory, debug)
     if issubclass(cls, AsyncioHost):
         coro = async_fn(*args)
@@ -138,7 +148,8 @@ class Runner:
 
     root: the Tk root (default: a new tkinter.Tk(), created on first use).
     loop_factory, debug: as for asyncio.Runner (debug=None leaves the
-    loop's setting). flavor="trio": every run() is a Trio run of its own
+    loop's setting). flavor="uvloop": loop_factory=uvloop.new_event_loop.
+    flavor="trio": every run() is a Trio run of its own
     (there is no loop to keep), and trio_options (clock, instruments,
     strict_exception_groups, ...) go to trio.lowlevel.start_guest_run.
     """
@@ -150,7 +161,7 @@ class Runner:
         self._asyncio = issubclass(self._cls, AsyncioHost)
         self._root = root
         self._own_root = root is None
-        self._loop_factory = loop_factory
+        self._loop_factory = _flavor_loop_factory(flavor, loop_factory)
         self._debug = debug
         self._trio_options = trio_options
         self._loop = None
@@ -352,7 +363,8 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
 
     root: the Tk root to use; by default a new tkinter.Tk() is created and
     destroyed at the end. loop_factory: e.g. uvloop.new_event_loop (default
-    asyncio.new_event_loop). flavor="trio": `main` is a Trio coroutine (or
+    asyncio.new_event_loop; flavor="uvloop" is short for uvloop's).
+    flavor="trio": `main` is a Trio coroutine (or
     async function), and trio_options (clock, instruments,
     strict_exception_groups, ...) go to trio.lowlevel.start_guest_run.
 
