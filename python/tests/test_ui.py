@@ -104,6 +104,28 @@ class AsyncioUITests(DialogMixin):
         self.check_progress()
         self.assertEqual(self.log, ["closer", "returned"])
 
+    def test_modal_from_a_button(self):
+        # The usual case: a button's asyncslot handler opens a dialog.
+        self.setup_dialog()
+        results = []
+
+        async def on_click():
+            results.append(await tkuv.modal(self.dialog, "clicked"))
+
+        button = tkinter.Button(self.root, command=tkuv.asyncslot(on_click))
+        button.pack()
+
+        async def main():
+            counting = asyncio.create_task(self.counter())
+            self.root.after(10, button.invoke)      # a plain Tk callback
+            await self.until(self.progressed)
+            self.top.destroy()
+            await asyncio.wait_for(self.until(lambda: results), WAIT_S)
+            counting.cancel()
+            return results
+        self.assertEqual(self.run_guest(main()), ["clicked"])
+        self.check_progress()
+
     def test_modal_messagebox(self):
         self.setup_dialog()
 
