@@ -185,8 +185,12 @@ class AsyncioUITests(DialogMixin):
 
         async def main():
             task = asyncio.create_task(tkuv.modal(called.append, 1))
-            await asyncio.sleep(0)      # task is now waiting; fn not called
-            task.cancel()
+
+            async def cancel():
+                # Runs in the same loop iteration as task's first step: Tk
+                # has not run fn yet.
+                task.cancel()
+            asyncio.create_task(cancel())
             with self.assertRaises(asyncio.CancelledError):
                 await task
             await asyncio.sleep(0.05)
@@ -196,17 +200,18 @@ class AsyncioUITests(DialogMixin):
     def test_modal_timeout_on_messagebox(self):
         self.setup_dialog()
 
-        async def other_window():
+        async def expire_when_open(timeout):
             await self.until(lambda: self.root.tk.call(
                 "winfo", "exists", ".__tk__messagebox"))
             self.other = tkinter.Toplevel(self.root, name="other")
+            timeout.reschedule(asyncio.get_running_loop().time())
 
         async def main():
-            asyncio.create_task(other_window())
-            with self.assertRaises(asyncio.TimeoutError):
-                await asyncio.wait_for(tkuv.modal(
-                    messagebox.showinfo, "tkuv", "timeout",
-                    parent=self.root), 0.3)
+            with self.assertRaises(TimeoutError):
+                async with asyncio.timeout(None) as timeout:
+                    asyncio.create_task(expire_when_open(timeout))
+                    await tkuv.modal(messagebox.showinfo, "tkuv", "timeout",
+                                     parent=self.root)
             await asyncio.sleep(0.05)
             return (self.root.tk.call("winfo", "exists", ".__tk__messagebox"),
                     self.other.winfo_exists())
@@ -527,9 +532,15 @@ class TrioUITests(DialogMixin, TkTestCase):
     def test_modal_cancelled(self):
         self.setup_dialog()
 
+        async def cancel_when_open(scope):
+            await self.until(lambda: self.at_open is not None)
+            scope.cancel()
+
         async def main():
-            with trio.move_on_after(0.2) as scope:
-                await tkuv.modal(self.dialog, "unused")
+            async with trio.open_nursery() as nursery:
+                with trio.CancelScope() as scope:
+                    nursery.start_soon(cancel_when_open, scope)
+                    await tkuv.modal(self.dialog, "unused")
             self.log.append("cancelled")
             with trio.fail_after(WAIT_S):
                 await self.until(lambda: "returned" in self.log)
