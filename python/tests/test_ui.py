@@ -81,6 +81,13 @@ class AsyncioUITests(DialogMixin):
         while not predicate():
             await asyncio.sleep(0.005)
 
+    @staticmethod
+    async def within(awaitable, timeout=WAIT_S):
+        """await with a timeout, in this task (wait_for would start a new
+        one, so a binding or trace would come an iteration later)."""
+        async with asyncio.timeout(timeout):
+            return await awaitable
+
     # -- modal ----------------------------------------------------------------
 
     def test_modal_loop_runs_while_open(self):
@@ -260,7 +267,7 @@ class AsyncioUITests(DialogMixin):
             entry.focus_force()
             self.root.update()
             self.root.after(20, entry.event_generate, "<Return>")
-            ev = await asyncio.wait_for(tkuv.event(entry, "<Return>"), WAIT_S)
+            ev = await self.within(tkuv.event(entry, "<Return>"), WAIT_S)
             return ev.keysym
         self.assertEqual(self.run_guest(main()), "Return")
 
@@ -273,7 +280,7 @@ class AsyncioUITests(DialogMixin):
 
         async def main():
             with self.assertRaises(asyncio.TimeoutError):
-                await asyncio.wait_for(tkuv.event(button, "<<Go>>"), 0.05)
+                await self.within(tkuv.event(button, "<<Go>>"), 0.05)
             button.event_generate("<<Go>>")
             return button.bind("<<Go>>"), button.bind("<Destroy>")
         script, destroy = self.run_guest(main())
@@ -288,7 +295,7 @@ class AsyncioUITests(DialogMixin):
         async def main():
             self.root.after(20, button.destroy)
             with self.assertRaisesRegex(tkinter.TclError, "destroyed"):
-                await asyncio.wait_for(tkuv.event(button, "<<Go>>"), WAIT_S)
+                await self.within(tkuv.event(button, "<<Go>>"), WAIT_S)
             return "ok"
         self.assertEqual(self.run_guest(main()), "ok")
 
@@ -301,7 +308,7 @@ class AsyncioUITests(DialogMixin):
 
         async def main():
             self.root.after(20, var.set, "b")     # a plain Tk callback
-            value = await asyncio.wait_for(tkuv.changed(var), WAIT_S)
+            value = await self.within(tkuv.changed(var), WAIT_S)
             var.set("c")
             return value, len(var.trace_info())
         self.assertEqual(self.run_guest(main()), ("b", 1))
@@ -316,7 +323,7 @@ class AsyncioUITests(DialogMixin):
 
         async def main():
             asyncio.create_task(setter())
-            return await asyncio.wait_for(tkuv.changed(var), WAIT_S)
+            return await self.within(tkuv.changed(var), WAIT_S)
         self.assertEqual(self.run_guest(main()), 5)
 
     def test_changed_bad_value_and_unset(self):
@@ -325,10 +332,10 @@ class AsyncioUITests(DialogMixin):
         async def main():
             self.root.after(10, var.set, "abc")
             with self.assertRaises(tkinter.TclError):
-                await asyncio.wait_for(tkuv.changed(var), WAIT_S)
+                await self.within(tkuv.changed(var), WAIT_S)
             self.root.after(10, self.root.tk.call, "unset", var._name)
             with self.assertRaises(tkinter.TclError):
-                await asyncio.wait_for(tkuv.changed(var), WAIT_S)
+                await self.within(tkuv.changed(var), WAIT_S)
             return var.trace_info()
         self.assertEqual(self.run_guest(main()), [])
 
@@ -337,7 +344,7 @@ class AsyncioUITests(DialogMixin):
 
         async def main():
             with self.assertRaises(asyncio.TimeoutError):
-                await asyncio.wait_for(tkuv.changed(var), 0.05)
+                await self.within(tkuv.changed(var), 0.05)
             return var.trace_info()
         self.assertEqual(self.run_guest(main()), [])
 
