@@ -20,7 +20,7 @@ PROGRESS = 10
 
 # A plain Tk timer that closes a dialog nobody else closed (a guest loop
 # that stopped): the test then fails instead of hanging.
-GUARD_MS = 3000
+GUARD_MS = 5000
 
 _var = contextvars.ContextVar("tkuv_test_var", default="unset")
 
