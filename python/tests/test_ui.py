@@ -299,6 +299,18 @@ class AsyncioUITests(DialogMixin):
             return "ok"
         self.assertEqual(self.run_guest(main()), "ok")
 
+    def test_event_destroy_of_the_window_itself(self):
+        top = tkinter.Toplevel(self.root)
+        child = tkinter.Label(top)
+        child.pack()
+
+        async def main():
+            self.root.after(10, child.destroy)      # seen by top's binding
+            self.root.after(50, top.destroy)
+            ev = await self.within(tkuv.event(top, "<Destroy>"))
+            return ev.widget, child.winfo_exists()
+        self.assertEqual(self.run_guest(main()), (top, 0))
+
     # -- changed ----------------------------------------------------------------
 
     def test_changed_returns_the_new_value(self):

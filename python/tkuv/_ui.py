@@ -266,7 +266,9 @@ async def event(widget, sequence):
     A binding is added (bind add="+", so the widget's own bindings still
     run) when the await starts, and removed -- that one alone -- after the
     event or when the waiting task is cancelled. If the widget is destroyed
-    first, tkinter.TclError is raised.
+    first, tkinter.TclError is raised. For "<Destroy>" only the widget's own
+    destruction counts, not that of its children (which a toplevel's
+    binding sees too): an awaitable wait_window().
     """
     if not isinstance(widget, tkinter.Misc):
         raise TypeError("tkuv.event() needs a tkinter widget, got %r"
@@ -280,6 +282,8 @@ async def event(widget, sequence):
             _remove_binding(widget, *bound.pop())
 
     def on_event(ev):
+        if sequence == "<Destroy>" and str(ev.widget) != path:
+            return
         waiter.set_result(ev)
         unbind()
 
@@ -322,7 +326,7 @@ async def changed(var):
             except tkinter.TclError:
                 pass
 
-    def on_change(_name, _index, op):
+    def on_change(_name, _index, _op):
         try:
             waiter.set_result(var.get())
         except Exception as exc:    # unset, or a value that does not convert
