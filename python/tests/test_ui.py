@@ -311,7 +311,7 @@ class AsyncioUITests(DialogMixin):
             return ev.widget, child.winfo_exists()
         self.assertEqual(self.run_guest(main()), (top, 0))
 
-    # -- changed ----------------------------------------------------------------
+    # -- changed --------------------------------------------------------------
 
     def test_changed_returns_the_new_value(self):
         var = tkinter.StringVar(self.root, "a")
@@ -360,7 +360,7 @@ class AsyncioUITests(DialogMixin):
             return var.trace_info()
         self.assertEqual(self.run_guest(main()), [])
 
-    # -- Runner ----------------------------------------------------------------
+    # -- Runner ---------------------------------------------------------------
 
     def test_runner_runs_twice_on_one_loop(self):
         label = tkinter.Label(self.root, text="start")
@@ -599,7 +599,8 @@ class TrioUITests(DialogMixin, TkTestCase):
         async def sleepy():
             t0 = trio.current_time()
             await trio.sleep(1000)      # the mock clock jumps
-            return trio.lowlevel.current_clock() is clock, trio.current_time() - t0
+            return (trio.lowlevel.current_clock() is clock,
+                    trio.current_time() - t0)
 
         async def group():
             async with trio.open_nursery() as nursery:

@@ -36,8 +36,9 @@ def _flavor_loop_factory(flavor, loop_factory):
 
 
 # start_guest_run() arguments that the Trio host supplies itself.
-_TRIO_OWN = frozenset(("run_sync_soon_threadsafe", "run_sync_soon_not_threadsafe",
-                       "done_callback", "host_uses_signal_set_wakeup_fd"))
+_TRIO_OWN = frozenset((
+    "run_sync_soon_threadsafe", "run_sync_soon_not_threadsafe",
+    "done_callback", "host_uses_signal_set_wakeup_fd"))
 
 
 def _check_options(cls, loop_factory, trio_options):

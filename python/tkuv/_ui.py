@@ -228,7 +228,7 @@ async def modal(fn, *args, **kwargs):
             call.abandon()
 
 
-# -- Tk events -----------------------------------------------------------------
+# -- Tk events ----------------------------------------------------------------
 
 def _remove_binding(widget, sequence, funcid):
     """Remove the one binding script line of tkinter callback `funcid` from
