@@ -457,6 +457,29 @@ class AsyncioUITests(DialogMixin):
         with self.assertRaisesRegex(TypeError, "clock"):
             tkuv.run(other(), root=self.root, clock=None)
 
+    def test_runner_root_destroyed_between_runs(self):
+        log = []
+
+        async def background():
+            try:
+                await asyncio.sleep(30)
+            finally:
+                log.append("background")
+
+        async def first():
+            asyncio.create_task(background())
+            await asyncio.sleep(0)
+
+        runner = tkuv.Runner(root=self.root, loop_factory=self.loop_factory)
+        runner.run(first())
+        loop = runner.get_loop()
+        self.root.destroy()
+        with self.assertRaisesRegex(RuntimeError, "destroyed"):
+            runner.run(first())
+        runner.close()          # natively, without the window
+        self.assertTrue(loop.is_closed())
+        self.assertEqual(log, ["background"])
+
     def test_runner_ctrl_c(self):
         log = []
 
