@@ -532,6 +532,18 @@ class AsyncioUITests(DialogMixin):
             with self.assertRaisesRegex(RuntimeError, "destroyed"):
                 runner.run(main())
 
+    def test_runner_quit_during_a_run(self):
+        async def main():
+            self.root.after(30, self.root.quit)
+            await asyncio.sleep(30)
+
+        with tkuv.Runner(root=self.root,
+                         loop_factory=self.loop_factory) as runner:
+            self.assertIsNone(runner.run(main()))
+            self.assertTrue(self.root.winfo_exists())
+            with self.assertRaisesRegex(RuntimeError, "loop is closed"):
+                runner.run(main())
+
 
 globals().update(for_each_loop(AsyncioUITests))
 del AsyncioUITests

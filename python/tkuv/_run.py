@@ -144,8 +144,8 @@ class Runner:
     on in the next one; close() (or leaving the `with`) cancels them, shuts
     down async generators and the default executor, and closes the loop,
     in guest mode while the window exists; then it destroys the root if the
-    Runner created it. A run ended by the window shuts the loop down at
-    once: the Runner cannot run again afterwards.
+    Runner created it. A run ended by the window (or by root.quit())
+    shuts the loop down at once: the Runner cannot run again afterwards.
 
     root: the Tk root (default: a new tkinter.Tk(), created on first use).
     loop_factory, debug: as for asyncio.Runner (debug=None leaves the
@@ -277,6 +277,10 @@ class Runner:
                 raise RuntimeError("%s: the root window was destroyed"
                                    % (who,))
             loop = self._loop
+            if loop is not None and loop.is_closed():
+                raise RuntimeError("%s: the loop is closed (a run that the "
+                                   "window, or quit(), ended shut it down)"
+                                   % (who,))
             host = _make_host(self._cls, root,
                               (lambda: loop) if self._asyncio else None,
                               False)
