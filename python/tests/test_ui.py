@@ -427,11 +427,12 @@ class AsyncioUITests(DialogMixin):
         runner = tkuv.Runner(loop_factory=self.loop_factory)
         try:
             self.assertEqual(runner.run(main(), context=ctx), (".", "mine"))
-            root = runner._root
+            root = runner.root
         finally:
             runner.close()
         with self.assertRaises(tkinter.TclError):
             root.winfo_exists()
+        self.assertIsNone(runner.root)
 
     def test_runner_misuse(self):
         async def other():

@@ -176,6 +176,14 @@ class Runner:
     def __exit__(self, exc_type, exc, tb):
         self.close()
 
+    @property
+    def root(self):
+        """The Tk root the runs use (created on first use if the Runner
+        makes its own); None once closed."""
+        if self._state == "new":
+            self._lazy_init()
+        return self._root
+
     def get_loop(self):
         """The event loop the runs use (created on first use)."""
         if not self._asyncio:
