@@ -157,6 +157,31 @@ class AsyncioUITests(DialogMixin):
         self.check_progress()
         self.assertEqual(self.log, ["closer"])
 
+    def test_modal_cancel_with_a_dialog_nested_in_it(self):
+        # Dialog A (a Toplevel), then B (a message box) opened by another
+        # task inside A's nested loop. Cancelling A closes A's window, not
+        # B, which still answers its own caller.
+        self.setup_dialog()
+
+        def box_exists():
+            return self.root.tk.call("winfo", "exists", ".__tk__messagebox")
+
+        async def main():
+            a = asyncio.create_task(tkuv.modal(self.dialog, "a"))
+            await self.until(lambda: self.at_open is not None)
+            b = asyncio.create_task(tkuv.modal(
+                messagebox.askyesno, "tkuv", "B?", parent=self.root))
+            await self.until(box_exists)
+            a.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await a
+            state = self.top.winfo_exists(), box_exists()
+            self.root.tk.call(".__tk__messagebox.yes", "invoke")
+            answer = await self.within(b)
+            await self.within(self.until(lambda: "returned" in self.log))
+            return state, answer
+        self.assertEqual(self.run_guest(main()), ((0, 1), True))
+
     def test_modal_kwargs_and_exception(self):
         def fails(a, *, b):
             raise Boom(a + b)

@@ -131,11 +131,17 @@ def _shown_toplevels(tk):
     return {str(p) for p in tk.splitlist(tk.call("::tkuv_py_toplevels", "."))}
 
 
+# The _ModalCalls whose fn runs, innermost last: a dialog opened while
+# another is open runs its nested loop inside the other's.
+_running = []
+
+
 class _ModalCall:
     """fn(*args, **kwargs) run from a Tk timer, outside the guest's tick."""
 
     def __init__(self, host, fn, args, kwargs, waiter):
         self._root = host.root
+        self._tk = host.root.tk
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._waiter = waiter
         self._shown_before = set()
@@ -148,10 +154,11 @@ class _ModalCall:
         self._after = None
         waiter = self._waiter
         if not waiter.pending():
-            self.done = True
+            self._finished()
             return          # abandoned before it started
-        self._shown_before = _shown_toplevels(self._root.tk)
+        self._shown_before = _shown_toplevels(self._tk)
         self.running = True
+        _running.append(self)
         try:
             value = self._fn(*self._args, **self._kwargs)
         except BaseException as exc:
@@ -161,10 +168,16 @@ class _ModalCall:
         else:
             waiter.set_result(value)
         finally:
+            _running.remove(self)
             self.running = False
-            self.done = True
-            self._fn = self._args = self._kwargs = None
-            self._waiter = None
+            self._finished()
+
+    def _finished(self):
+        self.done = True
+        # Nothing of the call's may keep the Tk interpreter alive (see
+        # Host._deliver).
+        self._fn = self._args = self._kwargs = None
+        self._waiter = self._root = self._tk = None
 
     def abandon(self):
         """The awaiting task has gone (cancelled): drop the call if it has
@@ -175,9 +188,13 @@ class _ModalCall:
             self._after = None
         if not self.running:
             return
-        tk = root.tk
+        tk = self._tk
+        # Windows shown after a dialog nested in ours started are not ours.
+        inner = [c for c in _running[_running.index(self) + 1:]
+                 if c._tk is tk]
         try:
-            new = _shown_toplevels(tk) - self._shown_before
+            shown = inner[0]._shown_before if inner else _shown_toplevels(tk)
+            new = shown - self._shown_before
             grabbed = {str(tk.call("winfo", "toplevel", w))
                        for w in tk.splitlist(tk.call("grab", "current"))}
             # Other tasks run while the dialog is open and may show windows
@@ -205,7 +222,8 @@ async def modal(fn, *args, **kwargs):
     has not started, it never will; if it runs, its result is discarded and
     its dialog destroyed: the toplevel holding Tk's grab if it was shown
     since fn started (Tk's message, file and color dialogs and tkinter's
-    simpledialog grab), else every toplevel shown since then. Tk's dialogs
+    simpledialog grab), else every toplevel shown since then -- up to the
+    start of any modal() dialog nested in this one. Tk's dialogs
     then return, and so does wait_window on such a window. A dialog that
     tkuv cannot close this way (a window shown before, a native dialog on
     Windows or macOS, wait_variable) stays open until the user closes it;
