@@ -55,15 +55,18 @@ class TkTestCase(unittest.TestCase):
         faulthandler.dump_traceback_later(WATCHDOG_S * 3, exit=True)
 
     def _bark(self):
-        if self.root is None:
-            # A test that destroyed its own root leaves this timer in its
-            # interpreter, where a later test's event loop may still run it.
-            return
         self.watchdog_fired = True
         self.root.destroy()
 
     def tearDown(self):
         faulthandler.cancel_dump_traceback_later()
+        try:
+            # Tcl timers belong to the thread, not the window: a watchdog
+            # left behind by a test that destroyed its root would fire in a
+            # later test.
+            self.root.tk.call("after", "cancel", self._watchdog)
+        except tkinter.TclError:
+            pass
         try:
             if self.root.winfo_exists():
                 # Leave nothing behind that would fire (and complain about a

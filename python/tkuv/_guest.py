@@ -581,6 +581,11 @@ class AsyncioHost(Host):
 
     flavor: Optional[str] = "asyncio"
 
+    # True (set by tkuv.Runner before start()): the run ends when its main
+    # task does, and the loop is left open, with its other tasks, for the
+    # next run on it. A run ended by the window still shuts the loop down.
+    keep_loop = False
+
     # Loop methods that, called between ticks, may make work due earlier.
     _HOOKED = ("call_soon", "call_at", "call_later", "add_reader",
                "add_writer")
@@ -609,9 +614,10 @@ class AsyncioHost(Host):
 
     # -- start ----------------------------------------------------------
 
-    def start(self, coro, done_callback):
-        """Start the guest loop with `coro` as its main task; returns at once
-        (the first tick runs as soon as Tk processes events)."""
+    def start(self, coro, done_callback, context=None):
+        """Start the guest loop with `coro` as its main task (run in
+        `context`, a contextvars.Context, if given); returns at once (the
+        first tick runs as soon as Tk processes events)."""
         if not asyncio.iscoroutine(coro):
             raise TypeError("a coroutine object is required, got %r" % (coro,))
         try:
@@ -642,9 +648,13 @@ class AsyncioHost(Host):
                 self._drop_hooks()
             if self._signals is not None:
                 self._signals.close()
-            loop.close()
+            if not self.keep_loop:
+                loop.close()
             raise
-        self.main_task = loop.create_task(coro)
+        if context is None:
+            self.main_task = loop.create_task(coro)
+        else:
+            self.main_task = loop.create_task(coro, context=context)
         self.main_task.add_done_callback(self._main_done)
         self._catch_sigint()
         _hosts[loop] = self
@@ -892,6 +902,9 @@ class AsyncioHost(Host):
     # -- the end --------------------------------------------------------
 
     def _main_done(self, task):
+        if self.keep_loop and not self.closed_by_host:
+            self._shutdown_task = task      # the run ends here; see keep_loop
+            return
         # Clean up in guest mode, as asyncio.run() does after its main task;
         # Tk stays responsive meanwhile.
         self._shutdown_task = self.loop.create_task(self._shutdown())
@@ -950,7 +963,11 @@ class AsyncioHost(Host):
 
     def _release(self):
         loop = self.loop
+        kept = self.keep_loop and self._shutdown_task is self.main_task \
+            and not loop.is_closed()
         self._disarm()
+        if kept:
+            self._flush_held()      # they run on the loop's next run
         self._drop_hooks()
         self._held.clear()
         if self._sigint_handler is not None:
@@ -966,7 +983,7 @@ class AsyncioHost(Host):
         if self._old_agen_hooks is not None:
             sys.set_asyncgen_hooks(*self._old_agen_hooks)
             self._old_agen_hooks = None
-        if not loop.is_closed():
+        if not loop.is_closed() and not kept:
             loop.close()
 
     def report_exception(self, exc: BaseException, message: str) -> None:

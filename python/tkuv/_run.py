@@ -1,6 +1,8 @@
-"""tkuv.run() and tkuv.start_guest_run(): the two ways to start a guest."""
+"""tkuv.run(), tkuv.Runner and tkuv.start_guest_run(): the ways to start a
+guest."""
 
 import asyncio
+import contextvars
 import gc
 import sys
 import tkinter
@@ -10,26 +12,53 @@ from ._guest import AsyncioHost, host_for_loop
 from ._host import active_hosts
 from ._trio import TrioHost
 
-__all__ = ["run", "start_guest_run", "current_host"]
+__all__ = ["run", "Runner", "start_guest_run", "current_host"]
 
-_FLAVORS = {"asyncio": AsyncioHost, "trio": TrioHost}
+_FLAVORS = {"asyncio": AsyncioHost, "uvloop": AsyncioHost, "trio": TrioHost}
 
 
 def _host_class(flavor, host_class):
-    if host_class is not None:
-        return host_class
-    try:
-        return _FLAVORS[flavor]
-    except KeyError:
-        raise ValueError("flavor must be 'asyncio' or 'trio', not %r"
-                         % (flavor,)) from None
+    if flavor not in _FLAVORS:
+        raise ValueError("flavor must be 'asyncio', 'uvloop' or 'trio', not "
+                         "%r" % (flavor,))
+    return host_class if host_class is not None else _FLAVORS[flavor]
+
+
+def _flavor_loop_factory(flavor, loop_factory):
+    """flavor="uvloop" is flavor="asyncio" with uvloop's loops."""
+    if flavor != "uvloop":
+        return loop_factory
+    if loop_factory is not None:
+        raise TypeError("flavor='uvloop' chooses the loop; pass loop_factory "
+                        "with flavor='asyncio'")
+    import uvloop
+    return uvloop.new_event_loop
+
+
+# start_guest_run() arguments that the Trio host supplies itself.
+_TRIO_OWN = frozenset((
+    "run_sync_soon_threadsafe", "run_sync_soon_not_threadsafe",
+    "done_callback", "host_uses_signal_set_wakeup_fd"))
+
+
+def _check_options(cls, loop_factory, trio_options):
+    """Refuse options that do not apply to the flavor of host class cls."""
+    if issubclass(cls, AsyncioHost):
+        if trio_options:
+            raise TypeError("%s: only for flavor='trio'"
+                            % ", ".join(sorted(trio_options)))
+        return
+    if loop_factory is not None:
+        raise TypeError("loop_factory is only for asyncio guests")
+    own = _TRIO_OWN.intersection(trio_options)
+    if own:
+        raise TypeError("%s: tkuv passes this to Trio itself"
+                        % ", ".join(sorted(own)))
 
 
 def _make_host(cls, root, loop_factory, debug):
     if issubclass(cls, AsyncioHost):
         return cls(root, loop_factory=loop_factory, debug=debug)
-    if loop_factory is not None:
-        raise TypeError("loop_factory is only for asyncio guests")
     return cls(root)
 
 
@@ -63,7 +92,8 @@ def current_host():
 
 
 def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,
-                    debug=False, flavor="asyncio", host_class=None):
+                    debug=False, flavor="asyncio", host_class=None,
+                    **trio_options):
     """Start `async_fn(*args)` as a guest of Tk's event loop and return the
     Host at once; the caller keeps running Tk (root.mainloop()).
 
@@ -73,10 +103,15 @@ def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,
     If `root` is destroyed first, the run is cancelled and finished at once
     without Tk, and done_callback is called before destroy returns.
 
+    flavor="uvloop" is short for loop_factory=uvloop.new_event_loop.
     flavor="trio" runs `async_fn` with trio.lowlevel.start_guest_run instead
-    (loop_factory does not apply). host_class: a Host subclass to use.
+    (loop_factory does not apply; trio_options such as clock, instruments
+    and strict_exception_groups are passed on to Trio). host_class: a Host
+    subclass to use.
     """
     cls = _host_class(flavor, host_class)
+    _check_options(cls, loop_factory, trio_options)
+    loop_factory = _flavor_loop_factory(flavor, loop_factory)
     host = _make_host(cls, root, loop_factory, debug)
     if issubclass(cls, AsyncioHost):
         coro = async_fn(*args)
@@ -85,18 +120,266 @@ def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,
                             % (coro,))
         host.start(coro, done_callback)
     else:
-        host.start(async_fn, args, done_callback)
+        host.start(async_fn, args, done_callback, **trio_options)
     return host
 
 
+
+
+async def _nothing():
+    pass
+
+
+class Runner:
+    """asyncio.Runner's shape with Tk's mainloop as the host: a context
+    manager that runs coroutines one after another on one event loop.
+
+        with tkuv.Runner(root=root, loop_factory=uvloop.new_event_loop) as r:
+            r.run(connect())
+            r.run(main())
+
+    Each run() is a guest run as in tkuv.run(): it returns when its
+    coroutine has finished (Tk keeps running meanwhile), with its result or
+    exception. Other tasks stay on the loop, paused between runs, and carry
+    on in the next one; close() (or leaving the `with`) cancels them, shuts
+    down async generators and the default executor, and closes the loop,
+    in guest mode while the window exists; then it destroys the root if the
+    Runner created it. A run ended by the window (or by root.quit())
+    shuts the loop down at once: the Runner cannot run again afterwards.
+
+    root: the Tk root (default: a new tkinter.Tk(), created on first use).
+    loop_factory, debug: as for asyncio.Runner (debug=None leaves the
+    loop's setting). flavor="uvloop": loop_factory=uvloop.new_event_loop.
+    flavor="trio": every run() is a Trio run of its own
+    (there is no loop to keep), and trio_options (clock, instruments,
+    strict_exception_groups, ...) go to trio.lowlevel.start_guest_run.
+    """
+
+    def __init__(self, *, root=None, flavor="asyncio", loop_factory=None,
+                 debug=None, host_class=None, **trio_options):
+        self._cls = _host_class(flavor, host_class)
+        _check_options(self._cls, loop_factory, trio_options)
+        self._asyncio = issubclass(self._cls, AsyncioHost)
+        self._root = root
+        self._own_root = root is None
+        self._loop_factory = _flavor_loop_factory(flavor, loop_factory)
+        self._debug = debug
+        self._trio_options = trio_options
+        self._loop = None
+        self._context = None
+        self._state = "new"         # -> "initialized" -> "closed"
+
+    def __enter__(self):
+        self._lazy_init()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+
+    @property
+    def root(self):
+        """The Tk root the runs use (created on first use if the Runner
+        makes its own); None once closed."""
+        if self._state == "new":
+            self._lazy_init()
+        return self._root
+
+    def get_loop(self):
+        """The event loop the runs use (created on first use)."""
+        if not self._asyncio:
+            raise RuntimeError("a Runner(flavor='trio') has no asyncio "
+                               "event loop")
+        self._lazy_init()
+        return self._loop
+
+    def run(self, coro, *, context=None):
+        """Run the coroutine `coro` on the loop, as a guest of Tk, and return
+        its result or raise its exception. context: the contextvars.Context
+        to run it in (default: one shared by all runs, as asyncio.Runner
+        does; Trio ignores it). Closing the window ends the run as in
+        tkuv.run() (None if `coro` ended by that cancellation); Ctrl-C
+        cancels `coro` and raises KeyboardInterrupt."""
+        return self._run(coro, context, final=False, who="Runner.run()")
+
+    def close(self):
+        """Shut the loop down and close it (see the class docstring); then
+        destroy the root if the Runner created it. Calling it again does
+        nothing."""
+        if self._state != "initialized":
+            return
+        why = _what_is_running()
+        if why is not None:
+            raise RuntimeError("Runner.close() cannot be called here: %s"
+                               % (why,))
+        try:
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                if _alive(self._root):
+                    self._run(_nothing(), None, final=True,
+                              who="Runner.close()")
+                else:
+                    _shut_down_natively(loop)
+        finally:
+            self._state = "closed"
+            root, self._root, self._loop = self._root, None, None
+            if self._own_root and root is not None:
+                try:
+                    root.destroy()
+                except tkinter.TclError:    # already destroyed
+                    pass
+            root = None
+            # The runs leave reference cycles behind (tasks, their frames,
+            # the widgets those frames used, the loop). Collect them here,
+            # on the Tk thread: freed later by a garbage collection that
+            # happens to run in another thread, a widget holding the last
+            # reference to its Tcl interpreter would make Tcl abort the
+            # process ("async handler deleted by the wrong thread").
+            gc.collect()
+
+    def _lazy_init(self):
+        if self._state == "closed":
+            raise RuntimeError("this tkuv.Runner is closed")
+        if self._state == "initialized":
+            return
+        if self._own_root:
+            self._root = tkinter.Tk()
+        if self._asyncio:
+            try:
+                factory = self._loop_factory or asyncio.new_event_loop
+                self._loop = factory()
+                if self._debug is not None:
+                    self._loop.set_debug(self._debug)
+            except BaseException:
+                if self._loop is not None:
+                    self._loop.close()
+                    self._loop = None
+                if self._own_root:
+                    self._root.destroy()
+                    self._root = None
+                raise
+            self._context = contextvars.copy_context()
+        self._state = "initialized"
+
+    def _run(self, main, context, *, final, who):
+        """One guest run of `main` in Tk's mainloop. final: the loop is shut
+        down and closed at the end of the run, in guest mode (tkuv.run(),
+        close()); otherwise it is kept for the next run."""
+        try:
+            why = ("this tkuv.Runner is closed" if self._state == "closed"
+                   else _what_is_running())
+            if why is not None:
+                raise RuntimeError("%s cannot be called here: %s; start "
+                                   "tasks on the running loop instead"
+                                   % (who, why))
+            if self._asyncio:
+                if not asyncio.iscoroutine(main):
+                    raise TypeError("%s needs a coroutine object, got %r"
+                                    % (who, main))
+            elif not asyncio.iscoroutine(main) and not callable(main):
+                raise TypeError("%s with flavor='trio' needs a coroutine "
+                                "object or an async function, got %r"
+                                % (who, main))
+            self._lazy_init()
+            root = self._root
+            if not _alive(root):
+                raise RuntimeError("%s: the root window was destroyed"
+                                   % (who,))
+            loop = self._loop
+            if loop is not None and loop.is_closed():
+                raise RuntimeError("%s: the loop is closed (a run that the "
+                                   "window, or quit(), ended shut it down)"
+                                   % (who,))
+            host = _make_host(self._cls, root,
+                              (lambda: loop) if self._asyncio else None,
+                              False)
+            if self._asyncio:
+                host.keep_loop = not final
+        except BaseException:
+            if asyncio.iscoroutine(main):
+                main.close()        # no "never awaited" warning
+            root = loop = None      # see the finally clause below
+            raise
+
+        results = []
+
+        def done(outcome):
+            results.append(outcome)
+            root.quit()     # mainloop returns; harmless if it is not running
+
+        try:
+            if self._asyncio:
+                host.start(main, done, context=context or self._context)
+            else:
+                fn = main if not asyncio.iscoroutine(main) else (lambda: main)
+                host.start(fn, (), done, **self._trio_options)
+            try:
+                while not results:
+                    root.mainloop()
+                    if not results:
+                        # Window destroyed, or someone called quit(): Tk will
+                        # not tick the guest any more.
+                        host.closed_by_host = True
+                        host.finish()
+            except BaseException as exc:
+                # e.g. KeyboardInterrupt or SystemExit out of mainloop: end
+                # the run like asyncio.run() does, then let it propagate.
+                if not host.done():
+                    host._interrupt = exc
+                    host.finish()
+                raise
+        finally:
+            # An exception raised from here keeps this frame alive in its
+            # traceback; it must not lead back to Tk (see Host._deliver).
+            root = None
+        outcome = results.pop()
+        by_window = host.closed_by_host
+        host = None
+        if by_window and isinstance(outcome.error, asyncio.CancelledError):
+            return None
+        return outcome.unwrap()
+
+
+def _alive(root):
+    try:
+        return root is not None and bool(root.winfo_exists())
+    except tkinter.TclError:        # the application was destroyed
+        return False
+
+
+def _shut_down_natively(loop):
+    """Runner.close() without a window: what asyncio.Runner.close() does."""
+    try:
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(
+                asyncio.gather(*tasks, return_exceptions=True))
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                loop.call_exception_handler({
+                    "message": "unhandled exception during tkuv.Runner "
+                               "shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                })
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
 def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
-        host_class=None):
+        host_class=None, **trio_options):
     """Run the coroutine `main` with Tk's mainloop as its host and return
     its result (or raise its exception), like asyncio.run().
 
     root: the Tk root to use; by default a new tkinter.Tk() is created and
     destroyed at the end. loop_factory: e.g. uvloop.new_event_loop (default
-    asyncio.new_event_loop). flavor="trio": `main` is a Trio coroutine.
+    asyncio.new_event_loop; flavor="uvloop" is short for uvloop's).
+    flavor="trio": `main` is a Trio coroutine (or
+    async function), and trio_options (clock, instruments,
+    strict_exception_groups, ...) go to trio.lowlevel.start_guest_run.
 
     Closing the window ends the run: the first WM_DELETE_WINDOW (unless the
     application set its own handler) cancels the main coroutine and lets the
@@ -114,80 +397,19 @@ def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
     KeyboardInterrupt at once.
 
     Raises RuntimeError if a loop already runs in this thread.
-    """
-    why = _what_is_running()
-    if why is not None:
-        if asyncio.iscoroutine(main):
-            main.close()
-        raise RuntimeError("tkuv.run() cannot be called here: %s; start "
-                           "tasks on the running loop instead" % why)
-    cls = _host_class(flavor, host_class)
-    if issubclass(cls, AsyncioHost):
-        if not asyncio.iscoroutine(main):
-            raise TypeError("tkuv.run() needs a coroutine object, got %r"
-                            % (main,))
-    elif not asyncio.iscoroutine(main) and not callable(main):
-        raise TypeError("tkuv.run(flavor='trio') needs a coroutine object or "
-                        "an async function, got %r" % (main,))
 
-    own_root = root is None
+    The same as `with Runner(...) as r: return r.run(main)`, except that the
+    loop's shutdown is part of the one guest run.
+    """
     try:
-        if own_root:
-            root = tkinter.Tk()
-        host = _make_host(cls, root, loop_factory, debug)
+        runner = Runner(root=root, flavor=flavor, loop_factory=loop_factory,
+                        debug=True if debug else None, host_class=host_class,
+                        **trio_options)
     except BaseException:
         if asyncio.iscoroutine(main):
             main.close()
-        if own_root and root is not None:
-            root.destroy()
         raise
-
-    results = []
-
-    def done(outcome):
-        results.append(outcome)
-        root.quit()     # mainloop returns; harmless if it is not running
-
     try:
-        if issubclass(cls, AsyncioHost):
-            host.start(main, done)
-        else:
-            fn = main if not asyncio.iscoroutine(main) else (lambda: main)
-            host.start(fn, (), done)
-        try:
-            while not results:
-                root.mainloop()
-                if not results:
-                    # Window destroyed, or someone called quit(): Tk will not
-                    # tick the guest any more.
-                    host.closed_by_host = True
-                    host.finish()
-        except BaseException as exc:
-            # e.g. KeyboardInterrupt or SystemExit out of mainloop: end the
-            # run like asyncio.run() does, then let it propagate.
-            if not host.done():
-                host._interrupt = exc
-                host.finish()
-            raise
+        return runner._run(main, None, final=True, who="tkuv.run()")
     finally:
-        if own_root:
-            try:
-                root.destroy()
-            except tkinter.TclError:    # already destroyed
-                pass
-        # An exception raised from here keeps this frame alive in its
-        # traceback; it must not lead back to Tk (see Host._deliver).
-        root = None
-    outcome = results.pop()
-    by_window = host.closed_by_host
-    host = None
-    # The run leaves reference cycles behind (tasks, their frames, the
-    # widgets those frames used, the loop). Collect them here, on the Tk
-    # thread: freed later by a garbage collection that happens to run in
-    # another thread, a widget holding the last reference to its Tcl
-    # interpreter would make Tcl abort the process ("async handler deleted
-    # by the wrong thread").
-    gc.collect()
-    if by_window and isinstance(outcome.error, asyncio.CancelledError):
-        return None
-    return outcome.unwrap()
+        runner.close()

@@ -42,7 +42,10 @@ class TrioHost(Host):
         self._scope = None
         self._cancel_requested = False
 
-    def start(self, async_fn, args, done_callback):
+    def start(self, async_fn, args, done_callback, **trio_options):
+        """Start async_fn(*args) with trio.lowlevel.start_guest_run;
+        trio_options (clock, instruments, strict_exception_groups, ...) are
+        passed on to it."""
         import trio
 
         rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -58,7 +61,7 @@ class TrioHost(Host):
                 run_sync_soon_threadsafe=self.run_sync_soon_threadsafe,
                 run_sync_soon_not_threadsafe=self.run_sync_soon_threadsafe,
                 done_callback=self._trio_done,
-                host_uses_signal_set_wakeup_fd=False)
+                host_uses_signal_set_wakeup_fd=False, **trio_options)
         except BaseException:
             # e.g. "Attempted to call run() from inside a run()"
             self._state = "done"
