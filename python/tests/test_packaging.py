@@ -151,14 +151,10 @@ class TypeHintTests(unittest.TestCase):
     tools/test-pip.sh), and every annotation resolves: with no mypy on
     Debian 12's Python, typing.get_type_hints() is the check."""
 
-    # Defined in files that s2-pyui rewrites (tkuv.run, Runner, ...):
-    # annotated once that branch is merged.
-    PENDING = {"tkuv._run", "tkuv._ui"}
-
     def public_callables(self):
         for name in tkuv.__all__:
             obj = getattr(tkuv, name)
-            if not callable(obj) or obj.__module__ in self.PENDING:
+            if not callable(obj):
                 continue
             if not isinstance(obj, type):
                 yield name, obj
@@ -166,8 +162,7 @@ class TypeHintTests(unittest.TestCase):
             for attr, member in vars(obj).items():
                 if attr == "__init__" or (callable(member)
                                           and not attr.startswith("_")):
-                    if attr != "start":         # s2-pyui changes start()
-                        yield "%s.%s" % (name, attr), member
+                    yield "%s.%s" % (name, attr), member
 
     def test_public_api_is_annotated(self):
         import inspect

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import ctypes
 import errno
 import gc
@@ -614,7 +615,9 @@ class AsyncioHost(Host):
 
     # -- start ----------------------------------------------------------
 
-    def start(self, coro, done_callback, context=None):
+    def start(self, coro: Coroutine[Any, Any, Any],
+              done_callback: Callable[[Any], None],
+              context: Optional[contextvars.Context] = None) -> None:
         """Start the guest loop with `coro` as its main task (run in
         `context`, a contextvars.Context, if given); returns at once (the
         first tick runs as soon as Tk processes events)."""

@@ -7,6 +7,10 @@ import gc
 import sys
 import tkinter
 from asyncio import events
+from typing import Any, Awaitable, Callable, Coroutine, Optional, Type, Union
+
+from ._host import Host
+from ._outcome import Outcome
 
 from ._guest import AsyncioHost, host_for_loop
 from ._host import active_hosts
@@ -79,7 +83,7 @@ def _what_is_running():
     return None
 
 
-def current_host():
+def current_host() -> Optional[Host]:
     """The Host whose guest run is active in this thread (the asyncio one
     if there are several), or None. Useful from Tk callbacks, e.g.
     `tkuv.current_host().wake()`."""
@@ -91,9 +95,14 @@ def current_host():
     return host
 
 
-def start_guest_run(async_fn, *args, root, done_callback, loop_factory=None,
-                    debug=False, flavor="asyncio", host_class=None,
-                    **trio_options):
+def start_guest_run(async_fn: Callable[..., Awaitable[Any]], *args: Any,
+                    root: tkinter.Misc,
+                    done_callback: Callable[[Outcome], None],
+                    loop_factory: Optional[
+                        Callable[[], asyncio.AbstractEventLoop]] = None,
+                    debug: bool = False, flavor: str = "asyncio",
+                    host_class: Optional[Type[Host]] = None,
+                    **trio_options: Any) -> Host:
     """Start `async_fn(*args)` as a guest of Tk's event loop and return the
     Host at once; the caller keeps running Tk (root.mainloop()).
 
@@ -155,8 +164,13 @@ class Runner:
     strict_exception_groups, ...) go to trio.lowlevel.start_guest_run.
     """
 
-    def __init__(self, *, root=None, flavor="asyncio", loop_factory=None,
-                 debug=None, host_class=None, **trio_options):
+    def __init__(self, *, root: Optional[tkinter.Misc] = None,
+                 flavor: str = "asyncio",
+                 loop_factory: Optional[
+                     Callable[[], asyncio.AbstractEventLoop]] = None,
+                 debug: Optional[bool] = None,
+                 host_class: Optional[Type[Host]] = None,
+                 **trio_options: Any) -> None:
         self._cls = _host_class(flavor, host_class)
         _check_options(self._cls, loop_factory, trio_options)
         self._asyncio = issubclass(self._cls, AsyncioHost)
@@ -169,22 +183,22 @@ class Runner:
         self._context = None
         self._state = "new"         # -> "initialized" -> "closed"
 
-    def __enter__(self):
+    def __enter__(self) -> "Runner":
         self._lazy_init()
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.close()
 
     @property
-    def root(self):
+    def root(self) -> Optional[tkinter.Misc]:
         """The Tk root the runs use (created on first use if the Runner
         makes its own); None once closed."""
         if self._state == "new":
             self._lazy_init()
         return self._root
 
-    def get_loop(self):
+    def get_loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the runs use (created on first use)."""
         if not self._asyncio:
             raise RuntimeError("a Runner(flavor='trio') has no asyncio "
@@ -192,7 +206,8 @@ class Runner:
         self._lazy_init()
         return self._loop
 
-    def run(self, coro, *, context=None):
+    def run(self, coro: Coroutine[Any, Any, Any], *,
+            context: Optional[contextvars.Context] = None) -> Any:
         """Run the coroutine `coro` on the loop, as a guest of Tk, and return
         its result or raise its exception. context: the contextvars.Context
         to run it in (default: one shared by all runs, as asyncio.Runner
@@ -201,7 +216,7 @@ class Runner:
         cancels `coro` and raises KeyboardInterrupt."""
         return self._run(coro, context, final=False, who="Runner.run()")
 
-    def close(self):
+    def close(self) -> None:
         """Shut the loop down and close it (see the class docstring); then
         destroy the root if the Runner created it. Calling it again does
         nothing."""
@@ -369,8 +384,13 @@ def _shut_down_natively(loop):
         loop.close()
 
 
-def run(main, *, root=None, loop_factory=None, debug=False, flavor="asyncio",
-        host_class=None, **trio_options):
+def run(main: Union[Coroutine[Any, Any, Any], Callable[..., Awaitable[Any]]],
+        *, root: Optional[tkinter.Misc] = None,
+        loop_factory: Optional[
+            Callable[[], asyncio.AbstractEventLoop]] = None,
+        debug: bool = False, flavor: str = "asyncio",
+        host_class: Optional[Type[Host]] = None,
+        **trio_options: Any) -> Any:
     """Run the coroutine `main` with Tk's mainloop as its host and return
     its result (or raise its exception), like asyncio.run().
 

@@ -17,7 +17,7 @@ import os
 import select
 import threading
 import tkinter
-from typing import Callable
+from typing import Any, Callable
 
 from ._host import Host
 from ._outcome import from_foreign
@@ -42,7 +42,9 @@ class TrioHost(Host):
         self._scope = None
         self._cancel_requested = False
 
-    def start(self, async_fn, args, done_callback, **trio_options):
+    def start(self, async_fn: Callable[..., Any], args: Any,
+              done_callback: Callable[[Any], None],
+              **trio_options: Any) -> None:
         """Start async_fn(*args) with trio.lowlevel.start_guest_run;
         trio_options (clock, instruments, strict_exception_groups, ...) are
         passed on to it."""

@@ -19,6 +19,7 @@ import asyncio
 import sys
 import tkinter
 from asyncio import events
+from typing import Any, Callable
 
 from ._run import current_host
 
@@ -206,7 +207,7 @@ class _ModalCall:
             pass
 
 
-async def modal(fn, *args, **kwargs):
+async def modal(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call fn(*args, **kwargs), a function that runs a nested Tk event loop
     until the user is done (messagebox.showinfo, filedialog.askopenfilename,
     simpledialog.askstring, a custom dialog's wait_window, ...), and return
@@ -277,7 +278,7 @@ def _remove_binding(widget, sequence, funcid):
         pass
 
 
-async def event(widget, sequence):
+async def event(widget: tkinter.Misc, sequence: str) -> tkinter.Event:
     """Wait for the next Tk event `sequence` (e.g. "<Return>",
     "<<ComboboxSelected>>") on `widget` and return it (a tkinter.Event).
 
@@ -324,7 +325,7 @@ async def event(widget, sequence):
 
 # -- Tk variables -----------------------------------------------------------
 
-async def changed(var):
+async def changed(var: tkinter.Variable) -> Any:
     """Wait for the next write to the tkinter Variable `var` (StringVar,
     IntVar, ...; a write of the same value counts, as for wait_variable)
     and return its new value, without a nested Tk loop. Raises what
