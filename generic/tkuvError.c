@@ -210,11 +210,11 @@ const unsigned char *
 TkuvGetBytes(
     Tcl_Interp *interp,
     Tcl_Obj *obj,
-    int *lengthPtr)
+    Tcl_Size *lengthPtr)
 {
     /* Looked up each time: a static cache would be shared by threads. */
     if (obj->typePtr != Tcl_GetObjType("bytearray")) {
-	int length, i;
+	Tcl_Size length, i;
 	const char *s = Tcl_GetStringFromObj(obj, &length);
 	Tcl_UniChar ch = 0;
 

@@ -539,7 +539,8 @@ TkuvHandleInvoke(
     Tcl_Obj *eventArgs)
 {
     Tcl_Obj *stackWords[16], **words = stackWords, **prefix, **args = NULL;
-    int numPrefix, numArgs = 0, numWords, i, code;
+    Tcl_Size numPrefix, numArgs = 0, numWords, i;
+    int code;
 
     /*
      * The words go straight to Tcl_EvalObjv (no list is copied and grown
@@ -555,7 +556,7 @@ TkuvHandleInvoke(
 	numArgs = 0;
     }
     numWords = numPrefix + 1 + numArgs;
-    if (numWords > (int) (sizeof(stackWords) / sizeof(stackWords[0]))) {
+    if (numWords > (Tcl_Size) (sizeof(stackWords) / sizeof(stackWords[0]))) {
 	words = (Tcl_Obj **) ckalloc(numWords * sizeof(Tcl_Obj *));
     }
     for (i = 0; i < numPrefix; i++) {
@@ -651,7 +652,7 @@ TkuvCheckCallback(
     Tcl_Interp *interp,
     Tcl_Obj *callback)
 {
-    int len;
+    Tcl_Size len;
 
     if (Tcl_ListObjLength(NULL, callback, &len) != TCL_OK || len == 0) {
 	return TkuvUsageError(interp,
