@@ -49,6 +49,12 @@ if {$tkOnly} {
     configure -file [expr {[llength $pats] ? $pats : "no-tk-file-selected"}]
 }
 
+# tcltest's cleanupTests calls a bare `exit` (status 0) at the end of
+# runAllTests when Tk is loaded and the shell is not interactive, so wish
+# would never report a failure: it must believe it is interactive.
+if {[info exists ::tk_version]} {
+    testConstraint interactive 1
+}
 set failed [runAllTests]
 
 if {$underValgrind} {
