@@ -239,6 +239,9 @@ NotBytes(
  *	only its low byte; Tcl 9 gives none), so it is refused: convert text
  *	with `encoding convertto` first.
  *
+ *	A Tcl 9 value may hold 4 GiB or more, which libuv's buffers (their
+ *	length an unsigned int) cannot carry: such a value is refused too.
+ *
  * Results:
  *	The bytes and *lengthPtr, or NULL with a {TKUV USAGE} error.
  *
@@ -258,6 +261,11 @@ TkuvGetBytes(
     if (bytes == NULL && !NotBytes(interp, obj)) {
 	TkuvUsageError(interp, "expected bytes but got \"%s\"",
 		Tcl_GetString(obj));
+    }
+    if (bytes != NULL && (size_t) *lengthPtr > UINT_MAX) {
+	TkuvUsageError(interp, "%" TCL_SIZE_MODIFIER "d bytes are too many "
+		"for one write: at most %u", *lengthPtr, UINT_MAX);
+	return NULL;
     }
     return bytes;
 #else
