@@ -11,7 +11,7 @@
 #	Everything that moves is driven by tkuv timers, never by `after`, so
 #	the window is a visible test of the bridge.
 
-package require Tk 8.6
+package require Tk 8.6-
 
 # Prefer the build tree this script lives in (`make` leaves pkgIndex.tcl at
 # the repo root), so the demo runs straight after a build, no install.

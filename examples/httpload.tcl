@@ -60,7 +60,11 @@ proc request {chan} {
 }
 proc reply {chan} {
     set body "you asked for $::path($chan)\n"
-    puts -nonewline $chan "HTTP/1.0 200 OK\nContent-Length: [string length $body]\n\n$body"
+    # The header lines end in CRLF; the body goes out as it is, so that
+    # Content-Length counts the bytes sent (http 2.10 reads exactly that).
+    puts -nonewline $chan "HTTP/1.0 200 OK\nContent-Length: [string length $body]\n\n"
+    fconfigure $chan -translation {auto binary}
+    puts -nonewline $chan $body
     catch {flush $chan}
     incr ::served
     finish $chan

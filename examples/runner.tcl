@@ -13,7 +13,7 @@
 #	With -screenshot the runner starts a demo command (or -command),
 #	saves a PNG of its window after N seconds (default 3) and exits 0.
 
-package require Tk 8.6
+package require Tk 8.6-
 
 # Prefer the build tree this script lives in, so it runs right after `make`.
 set runnerRoot [file dirname [file dirname [file normalize [info script]]]]

@@ -321,7 +321,8 @@ AddressList(
     Tcl_Obj *entry, **seen;
     struct addrinfo *ai;
     char buf[64];
-    int port, n, i, dup;
+    Tcl_Size n, i;
+    int port, dup;
 
     for (ai = res; ai != NULL; ai = ai->ai_next) {
 	Tcl_Obj *words[3];

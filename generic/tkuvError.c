@@ -193,12 +193,54 @@ TkuvGetMilliseconds(
 /*
  *----------------------------------------------------------------------
  *
+ * NotBytes --
+ *
+ *	Finds the first character above U+00FF of a value and reports it.
+ *
+ * Results:
+ *	1 with a {TKUV USAGE} error naming the character, or 0 when every
+ *	character is a byte.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+NotBytes(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj)
+{
+    Tcl_Size length, i;
+    const char *s = Tcl_GetStringFromObj(obj, &length);
+    Tcl_UniChar ch = 0;
+
+    for (i = 0; i < length; ) {
+	if ((unsigned char) s[i] < 0x80) {
+	    i++;
+	    continue;
+	}
+	i += Tcl_UtfToUniChar(s + i, &ch);
+	if (ch > 0xFF) {
+	    TkuvUsageError(interp, "expected bytes but got a string with "
+		    "the character U+%04X: convert it with encoding "
+		    "convertto first", (unsigned) ch);
+	    return 1;
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvGetBytes --
  *
  *	The bytes of a value that is to be written. A string holding a
  *	character above U+00FF has no byte form (Tcl 8.6 would silently keep
- *	only its low byte), so it is refused: convert text with `encoding
- *	convertto` first.
+ *	only its low byte; Tcl 9 gives none), so it is refused: convert text
+ *	with `encoding convertto` first.
+ *
+ *	A Tcl 9 value may hold 4 GiB or more, which libuv's buffers (their
+ *	length an unsigned int) cannot carry: such a value is refused too.
  *
  * Results:
  *	The bytes and *lengthPtr, or NULL with a {TKUV USAGE} error.
@@ -210,29 +252,29 @@ const unsigned char *
 TkuvGetBytes(
     Tcl_Interp *interp,
     Tcl_Obj *obj,
-    int *lengthPtr)
+    Tcl_Size *lengthPtr)
 {
-    /* Looked up each time: a static cache would be shared by threads. */
-    if (obj->typePtr != Tcl_GetObjType("bytearray")) {
-	int length, i;
-	const char *s = Tcl_GetStringFromObj(obj, &length);
-	Tcl_UniChar ch = 0;
+#if TCL_MAJOR_VERSION > 8
+    /* Tcl 9 refuses such a string itself (and registers no "bytearray"). */
+    const unsigned char *bytes = Tcl_GetBytesFromObj(NULL, obj, lengthPtr);
 
-	for (i = 0; i < length; ) {
-	    if ((unsigned char) s[i] < 0x80) {
-		i++;
-		continue;
-	    }
-	    i += Tcl_UtfToUniChar(s + i, &ch);
-	    if (ch > 0xFF) {
-		TkuvUsageError(interp, "expected bytes but got a string with "
-			"the character U+%04X: convert it with encoding "
-			"convertto first", (unsigned) ch);
-		return NULL;
-	    }
-	}
+    if (bytes == NULL && !NotBytes(interp, obj)) {
+	TkuvUsageError(interp, "expected bytes but got \"%s\"",
+		Tcl_GetString(obj));
+    }
+    if (bytes != NULL && (size_t) *lengthPtr > UINT_MAX) {
+	TkuvUsageError(interp, "%" TCL_SIZE_MODIFIER "d bytes are too many "
+		"for one write: at most %u", *lengthPtr, UINT_MAX);
+	return NULL;
+    }
+    return bytes;
+#else
+    /* Looked up each time: a static cache would be shared by threads. */
+    if (obj->typePtr != Tcl_GetObjType("bytearray") && NotBytes(interp, obj)) {
+	return NULL;
     }
     return Tcl_GetByteArrayFromObj(obj, lengthPtr);
+#endif
 }
 
 /*

@@ -149,7 +149,8 @@ TkuvFsObjCmd(
     static const char *const noOptions[] = { NULL };
     const char *const *options = noOptions;
     const char *usage = "path command";
-    int op, fixed = 1, i, index, mode = 0777, length = 0, err = 0;
+    int op, fixed = 1, i, index, mode = 0777, err = 0;
+    Tcl_Size length = 0;
     int64_t offset = -1, limit = -1;
     Tcl_Obj *callback, *bytesObj = NULL;
     Tcl_DString ds;

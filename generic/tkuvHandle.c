@@ -34,7 +34,7 @@ static void	CloseUv(TkuvHandle *h);
 static void	OnUvClosed(uv_handle_t *uvHandle);
 static int	HandleEventProc(Tcl_Event *evPtr, int flags);
 static void	AddCallbackErrorInfo(Tcl_Interp *interp, Tcl_Obj *callback,
-			    int numAppended, Tcl_Obj *const appended[]);
+			    Tcl_Size numAppended, Tcl_Obj *const appended[]);
 static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	QueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 		    TkuvAfterEventProc *afterProc, void *clientData,
@@ -615,7 +615,7 @@ static void
 AddCallbackErrorInfo(
     Tcl_Interp *interp,
     Tcl_Obj *callback,
-    int numAppended,
+    Tcl_Size numAppended,
     Tcl_Obj *const appended[])
 {
     Tcl_Obj *appendedObj = Tcl_NewListObj(numAppended, appended);
@@ -654,7 +654,8 @@ TkuvHandleInvoke(
     Tcl_Obj *eventArgs)
 {
     Tcl_Obj *stackWords[16], **words = stackWords, **prefix, **args = NULL;
-    int numPrefix, numArgs = 0, numWords, i, code;
+    Tcl_Size numPrefix, numArgs = 0, numWords, i;
+    int code;
 
     /*
      * The words go straight to Tcl_EvalObjv (no list is copied and grown
@@ -670,7 +671,7 @@ TkuvHandleInvoke(
 	numArgs = 0;
     }
     numWords = numPrefix + 1 + numArgs;
-    if (numWords > (int) (sizeof(stackWords) / sizeof(stackWords[0]))) {
+    if (numWords > (Tcl_Size) (sizeof(stackWords) / sizeof(stackWords[0]))) {
 	words = (Tcl_Obj **) ckalloc(numWords * sizeof(Tcl_Obj *));
     }
     for (i = 0; i < numPrefix; i++) {
@@ -770,7 +771,7 @@ TkuvCheckCallback(
     Tcl_Interp *interp,
     Tcl_Obj *callback)
 {
-    int len;
+    Tcl_Size len;
 
     if (Tcl_ListObjLength(NULL, callback, &len) != TCL_OK || len == 0) {
 	return TkuvUsageError(interp,

@@ -21,8 +21,30 @@
 
 #include <tcl.h>
 #include <uv.h>
+#include <limits.h>
 #include <stdint.h>
 #include "tkuvPoller.h"
+
+/*
+ * One source for Tcl 8.6 and 9. Tcl 9 counts lengths in Tcl_Size (a
+ * ptrdiff_t) and writes that many bytes through every length out-parameter
+ * (Tcl_GetStringFromObj, Tcl_ListObjGetElements, ...): each such variable
+ * must be a Tcl_Size, never an int. Headers before 8.6.14 lack the type.
+ * `make check-tcl9-types` compiles the sources with Tcl 9's types to keep it
+ * so (tools/tcl9-types.h).
+ */
+#ifndef TCL_SIZE_MAX
+typedef int Tcl_Size;
+#define TCL_SIZE_MAX		INT_MAX
+#define TCL_SIZE_MODIFIER	""
+#endif
+
+/* A Tcl_FreeProc's argument: char * in Tcl 8.6, void * in Tcl 9. */
+#if TCL_MAJOR_VERSION < 9
+typedef char TkuvFreeBlock;
+#else
+typedef void TkuvFreeBlock;
+#endif
 
 #ifndef MODULE_SCOPE
 #define MODULE_SCOPE extern
@@ -216,7 +238,7 @@ MODULE_SCOPE int	TkuvGetSubcommand(Tcl_Interp *interp, int objc,
 MODULE_SCOPE int	TkuvGetIndex(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const char *const *table, const char *what, int *indexPtr);
 MODULE_SCOPE const unsigned char *TkuvGetBytes(Tcl_Interp *interp,
-			    Tcl_Obj *obj, int *lengthPtr);
+			    Tcl_Obj *obj, Tcl_Size *lengthPtr);
 MODULE_SCOPE int	TkuvGetPort(Tcl_Interp *interp, Tcl_Obj *obj, int minimum,
 			    int *portPtr);
 MODULE_SCOPE int	TkuvGetMilliseconds(Tcl_Interp *interp, Tcl_Obj *obj,

@@ -142,7 +142,8 @@ Spawn(
 	    O_STDIN, O_STDOUT };
     Tcl_Obj **argvObjs, *callback = NULL, *cwdObj = NULL, *envObj = NULL;
     Tcl_WideInt readLimit = TKUV_DEFAULT_READ_LIMIT;
-    int argc, i, index, detached = 0, mode[3], err, envCount = 0;
+    Tcl_Size argc;
+    int i, index, detached = 0, mode[3], err, envCount = 0;
     Tcl_DString *argDs = NULL, *envDs = NULL, cwdDs;
     char **args = NULL, **env = NULL;
     Tcl_Encoding enc = NULL;
@@ -396,7 +397,7 @@ ConvertString(
     Tcl_Encoding enc,
     Tcl_DString *ds)
 {
-    int length;
+    Tcl_Size length;
     const char *s = Tcl_GetStringFromObj(obj, &length);
 
     /* Tcl keeps NUL as the two bytes C0 80 in its strings. */
@@ -419,7 +420,8 @@ BuildEnv(
     Tcl_DictSearch search;
     Tcl_Obj *key, *value, *pair;
     Tcl_DString *ds;
-    int size, done, n = 0, code = TCL_OK;
+    Tcl_Size size;
+    int done, n = 0, code = TCL_OK;
 
     if (Tcl_DictObjSize(NULL, dict, &size) != TCL_OK) {
 	return TkuvUsageError(interp, "-env: expected a dictionary of "

@@ -71,6 +71,8 @@ struct TkuvPump {
 				 * tick again without a thread round trip. */
     int idleWait;		/* ... but first let idle handlers (Tk's
 				 * redraws) run once: IdleMark pending. */
+    int passesWithoutIdle;	/* Passes the check proc saw idleWait:
+				 * the second ticks anyway (PumpCheckProc). */
     int inTick;
     int wakeInTick;		/* The owner asked for a wake during a tick. */
     int freeAfterTick;		/* Destroyed from inside its own tick. */
@@ -297,8 +299,14 @@ PumpCheckProc(
     uv_mutex_unlock(&pump->lock);
     if (ready) {
 	QueueTick(pump);
-    } else if (pump->again
-	    && (!pump->idleWait || !(flags & TCL_IDLE_EVENTS))) {
+    } else if (pump->again && (!pump->idleWait || !(flags & TCL_IDLE_EVENTS)
+	    || ++pump->passesWithoutIdle > 1)) {
+	/*
+	 * The wait for idle handlers lasts one pass at most: a pass that
+	 * finds an event runs none, and an event source may have one every
+	 * pass (Tcl 9's channels re-arm a 0 ms timer while a nonblocking
+	 * channel waits to flush), which would stop the loop for good.
+	 */
 	QueueTick(pump);
     } else if (pump->deadline != NO_DEADLINE && NowUs() >= pump->deadline) {
 	QueueTick(pump);
@@ -318,6 +326,7 @@ QueueTick(
     ev->header.proc = TickEventProc;
     ev->pump = pump;
     pump->again = 0;
+    pump->passesWithoutIdle = 0;
     pump->deadline = NO_DEADLINE;
     pump->tickQueued = 1;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);

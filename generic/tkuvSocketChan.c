@@ -258,7 +258,7 @@ TkuvSockFreeState(
 
 static void
 FreeStateMemory(
-    char *blockPtr)
+    TkuvFreeBlock *blockPtr)
 {
     TkuvFree(blockPtr);
 }

@@ -391,7 +391,8 @@ TkuvStreamWrite(
     TkuvStream *s,
     Tcl_Obj *bytes)
 {
-    int length, err;
+    Tcl_Size length;
+    int err;
     const unsigned char *data;
     TkuvWriteReq *wr;
 

@@ -460,7 +460,8 @@ Send(
     Tcl_Obj *bytesObj)
 {
     struct sockaddr_storage to;
-    int port, length, err;
+    Tcl_Size length;
+    int port, err;
     const unsigned char *bytes;
     uv_buf_t buf;
     SendReq *req;
@@ -613,7 +614,7 @@ Configure(
 	    }
 	    break;
 	case C_MCAST_IFACE: {
-	    int len;
+	    Tcl_Size len;
 	    struct sockaddr_storage ss;
 
 	    Tcl_GetStringFromObj(objv[i + 1], &len);

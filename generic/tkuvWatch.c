@@ -358,7 +358,7 @@ PathTail(
 {
     Tcl_Obj *parts = Tcl_FSSplitPath(pathObj, NULL);
     Tcl_Obj *tail = NULL;
-    int n = 0;
+    Tcl_Size n = 0;
 
     Tcl_IncrRefCount(parts);
     if (Tcl_ListObjLength(NULL, parts, &n) == TCL_OK && n > 0) {

@@ -60,10 +60,53 @@ AC_DEFUN([TKUV_WITH_POLLER], [
     AC_SUBST(TKUV_POLLER_OBJ)
 ])
 
-dnl TKUV_PROG_WISH: the wish to run Tk tests with (optional).
+dnl TKUV_FIND_SHELL(VAR, NAME, VERSION, DIRS): the tclsh or wish of the Tcl
+dnl or Tk that configure found (--with-tcl, --with-tk), not the first one on
+dnl PATH: NAMEVERSION or NAME in the first of DIRS (that Tcl's or Tk's
+dnl prefixes) that holds one, else NAMEVERSION on PATH, else empty. A VAR
+dnl given in the environment wins.
+AC_DEFUN([TKUV_FIND_SHELL], [
+    AC_ARG_VAR([$1], [the $2 to run the tests with])
+    AC_MSG_CHECKING([for $2 $3])
+    if test -z "$$1"; then
+	for tkuv_dir in $4; do
+	    for tkuv_name in $2$3 $2; do
+		if test -f "$tkuv_dir/$tkuv_name" -a -x "$tkuv_dir/$tkuv_name"; then
+		    $1=`cd "$tkuv_dir" && pwd`/$tkuv_name
+		    break 2
+		fi
+	    done
+	done
+    fi
+    if test -z "$$1"; then
+	$1=`command -v $2$3 2>/dev/null`
+    fi
+    AC_MSG_RESULT([${$1:-none}])
+    AC_SUBST($1)
+])
+
+dnl TKUV_PROG_TCLSH: the tclsh to run the tests with.
+AC_DEFUN([TKUV_PROG_TCLSH], [
+    TKUV_FIND_SHELL([TCLSH_PROG], [tclsh], [${TCL_VERSION}],
+	["${TCL_EXEC_PREFIX}/bin" "${TCL_PREFIX}/bin" "${TCL_BIN_DIR}"])
+])
+
+dnl TKUV_PROG_WISH: the wish to run the Tk tests with (optional).
 AC_DEFUN([TKUV_PROG_WISH], [
-    AC_PATH_PROGS([WISH_PROG], [wish${TK_VERSION} wish], [])
-    AC_SUBST(WISH_PROG)
+    TKUV_FIND_SHELL([WISH_PROG], [wish], [${TK_VERSION}],
+	["${TK_EXEC_PREFIX}/bin" "${TK_PREFIX}/bin" "${TK_BIN_DIR}"])
+])
+
+dnl TKUV_LIB_FILE: the library's name, libtkuvVERSION.so for Tcl 8 and
+dnl libtcl9tkuvVERSION.so for Tcl 9 (as TEA names them), so both builds can
+dnl be installed in one directory; pkgIndex.tcl loads the one that fits.
+AC_DEFUN([TKUV_LIB_FILE], [
+    if test "${TCL_MAJOR_VERSION}" -ge 9; then
+	TKUV_LIB_PREFIX=tcl9
+    else
+	TKUV_LIB_PREFIX=
+    fi
+    AC_SUBST(TKUV_LIB_PREFIX)
 ])
 
 dnl TKUV_CONFIG_PKGDIR: where `make install` puts the package. The default is a

@@ -26,8 +26,16 @@ namespace eval ::tkuvtest {
 testConstraint display [info exists ::tk_version]
 testConstraint notDisplay [expr {![info exists ::tk_version]}]
 testConstraint unix [expr {$tcl_platform(platform) eq "unix"}]
-testConstraint thread [expr {![catch {package require Thread 2.8}]}]
-testConstraint wish [expr {[auto_execok wish8.6] ne "" || [auto_execok wish] ne ""}]
+# What differs between the Tcl versions the suite runs on: a test that
+# needs the other one is skipped (and counted under tcl8 or tcl9).
+testConstraint tcl8 [expr {![package vsatisfies [info patchlevel] 9-]}]
+testConstraint tcl9 [package vsatisfies [info patchlevel] 9-]
+# Thread 2.8 for Tcl 8.6, 3.0 for Tcl 9.
+testConstraint thread [expr {![catch {package require Thread 2.8-}]}]
+# The wish of the Tk that configure found (make test sets TKUV_WISH).
+set ::tkuvtest::wish [expr {[info exists env(TKUV_WISH)] ? $env(TKUV_WISH)
+	: [lindex [auto_execok wish] 0]}]
+testConstraint wish [expr {$::tkuvtest::wish ne ""}]
 testConstraint xvfbOrDisplay [expr {[info exists ::env(DISPLAY)]
 	|| [auto_execok xvfb-run] ne ""}]
 testConstraint poller-epoll [expr {[dict get [tkuv::info] poller] eq "epoll"}]

@@ -93,6 +93,7 @@ suite tcltest-epoll make test
 suite tcltest-select make test-select
 suite tcltest-asan make test-asan
 suite check-win check_win
+suite check-tcl9-types bash -c 'make check-tcl9-types && echo "all.tcl: Total 1 Passed 1 Skipped 0 Failed 0"'
 suite bench-smoke bench_smoke
 if [ -x tools/test-python.sh ]; then
     suite python bash tools/test-python.sh
