@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * cpu.h -- CPU time of this process, all threads, in seconds: the sum of
  * /proc/self/task/N/schedstat (nanoseconds on the CPU), the same figure the
  * Tcl and Python clients read, so every client is measured alike.

@@ -1,3 +1,5 @@
+dnl Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+dnl
 dnl tkuv.m4 -- tkuv's own configure macros: what Tcl's tcl8.6.m4 does not
 dnl cover (libuv, the poller choice, wish, the install directory).
 

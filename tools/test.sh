@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/test.sh -- the README's test command: on a fresh Debian 12 machine,
 # installs what is missing, builds tkuv, and runs every suite:
 #   1. tcltest in tclsh + the Tk tests in wish (Xvfb when no display), epoll
