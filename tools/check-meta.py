@@ -9,9 +9,11 @@ Checks:
   * every source file (C, Tcl, Python, shell, autoconf, make, man page) names
     the licence in its header, in the one-line form LICENSE_LINE;
   * the version in VERSION is the one used everywhere else: configure.ac
-    reads it, the man page's .TH line and `package require tkuv ?V?`, the
-    Python package's __version__ (when it states one literally), and the top
-    entry of CHANGELOG.md.
+    reads it (and passes it to the C build and pkgIndex.tcl), the C fallback
+    in tkuvInt.h, the man page's .TH line and `package require tkuv ?V?`, the
+    install path in README.md, the Python package's __version__ and
+    pyproject.toml (when they state one literally), debian/changelog, and the
+    top entry of CHANGELOG.md.
 
 Prints "FAIL: ..." per problem, then
     all.tcl:    Total N Passed N Skipped 0 Failed N
@@ -119,6 +121,8 @@ def version_places(v):
         text = f.read()
     ok = re.search(r"AC_INIT\(\[tkuv\],\s*m4_esyscmd_s\(\[cat VERSION\]\)", text)
     out.append(("configure.ac", bool(ok), "AC_INIT must read VERSION"))
+    grab("generic/tkuvInt.h", r'^#define TKUV_VERSION "([^"]+)"')
+    grab("README.md", r"tcltk/tkuv([0-9][0-9.]*[0-9])", required=False)
     grab("doc/tkuv.n", r"^\.TH tkuv n (\S+)")
     grab("doc/tkuv.n", r"package require tkuv\\fR \?\\fB([0-9.]+)\\fR\?")
     # The Python package reads VERSION or states it; a literal must agree.

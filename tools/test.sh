@@ -88,6 +88,8 @@ bench_smoke() {
     fi
 }
 
+# Licence notice in every source file; every place agrees with VERSION.
+suite meta python3 tools/check-meta.py
 suite tcltest-epoll make test
 suite tcltest-select make test-select
 suite tcltest-asan make test-asan
