@@ -3,7 +3,7 @@
 #
 # tools/test-deb.sh -- the Debian packages, built, installed and used:
 #
-#   bash tools/test-deb.sh          (as root: it runs dpkg -i and dpkg --purge)
+#   bash tools/test-deb.sh      (as root, or with sudo: dpkg -i, dpkg --purge)
 #
 # 1. The source tree as `make dist` ships it (tools/dist.sh) is unpacked in
 #    tests-tmp/deb and built with `dpkg-buildpackage -us -uc -b` (its
@@ -16,8 +16,8 @@
 #    aside for the test and put back after).
 # 4. dpkg -i both; then tkuv loads from the packages' files, with no
 #    environment variable, in tclsh and wish (Xvfb when there is no
-#    display) and runs a timer, and python3 imports tkuv and runs a tiny
-#    asyncio guest in Tk.
+#    display) and runs a timer, and Debian's /usr/bin/python3 imports tkuv
+#    and runs a tiny asyncio guest in Tk.
 # 5. dpkg --purge both: nothing is left that loads.
 # Logs go to tests-tmp/deb/*.log. Ends with one line
 #   all.tcl: Total N Passed N Skipped 0 Failed N
@@ -61,12 +61,12 @@ aside=()
 restore() {
     local pair
     for pair in "${aside[@]}"; do
-        mv "${pair#*=}" "${pair%%=*}" && echo "     put back ${pair%%=*}"
+        as_root mv "${pair#*=}" "${pair%%=*}" && echo "     put back ${pair%%=*}"
     done
     aside=()
 }
 purge() {
-    dpkg --purge python3-tkuv tcl-tkuv
+    as_root dpkg --purge python3-tkuv tcl-tkuv
 }
 finish() {
     installed_any && purge >/dev/null 2>&1
@@ -82,8 +82,12 @@ installed_any() {
     dpkg -s tcl-tkuv >/dev/null 2>&1 || dpkg -s python3-tkuv >/dev/null 2>&1
 }
 
-if [ "$(id -u)" != 0 ]; then
-    echo "tools/test-deb.sh: needs root (dpkg -i)"
+# as_root COMMAND... -- dpkg -i and friends, through sudo unless root.
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+if [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then
+    echo "tools/test-deb.sh: needs root or sudo (dpkg -i)"
     failed=1
     finish
 fi
@@ -123,7 +127,7 @@ clean_state() {
     for d in /usr/local/lib/tcltk/tkuv* /usr/local/lib/python3*/dist-packages/tkuv; do
         [ -e "$d" ] || continue
         mkdir -p "$work/aside"
-        mv "$d" "$work/aside/$(echo "$d" | tr / _)" || return 1
+        as_root mv "$d" "$work/aside/$(echo "$d" | tr / _)" || return 1
         aside+=("$d=$work/aside/$(echo "$d" | tr / _)")
         echo "     moved aside for the test: $d"
     done
@@ -132,14 +136,14 @@ clean_state() {
     if (cd / && env -u TCLLIBPATH tclsh <<<'puts [package versions tkuv]') | grep -q .; then
         echo "     tclsh still finds a tkuv"; return 1
     fi
-    if (cd / && env -u PYTHONPATH python3 -c 'import tkuv' 2>/dev/null); then
+    if (cd / && env -u PYTHONPATH /usr/bin/python3 -c 'import tkuv' 2>/dev/null); then
         echo "     python3 still finds a tkuv"; return 1
     fi
 }
 check deb-clean-state clean_state
 
 # ---- 4. install and use
-check deb-install logged install.log dpkg -i "$tdeb" "$pdeb"
+check deb-install logged install.log as_root dpkg -i "$tdeb" "$pdeb"
 
 # The scripts run from / with no TCLLIBPATH or PYTHONPATH: only what the
 # packages installed can be found.
@@ -173,19 +177,18 @@ import tkuv
 
 async def main():
     await asyncio.sleep(0.01)
-    return 42
+    return 42, root.tk.eval("package ifneeded tkuv [package present tkuv]")
 
 if not tkuv.__file__.startswith("$pydir/"):
     sys.exit("tkuv imported from %s" % tkuv.__file__)
 root = tkinter.Tk()
 root.after(30000, lambda: sys.exit("timed out"))
-where = root.tk.eval("package ifneeded tkuv [package present tkuv]")
-result = tkuv.run(main(), root=root)
+result, where = tkuv.run(main(), root=root)
 print("guest returned", result, "with tkuv from", tkuv.__file__, "and", where)
 sys.exit(0 if result == 42 and "$pkgdir" in where else 1)
 EOF
 python_runs() {
-    (cd / && "${clean_env[@]}" timeout 60 "${display[@]}" python3 "$work/guest.py")
+    (cd / && "${clean_env[@]}" timeout 60 "${display[@]}" /usr/bin/python3 "$work/guest.py")
 }
 check deb-python3-runs logged python3.log python_runs
 check deb-man-page test -f /usr/share/man/man3/tkuv.3tcl.gz

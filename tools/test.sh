@@ -13,6 +13,8 @@
 #   8. a short soak run (make soak, 100,000 messages, 20,000 handles)
 #   9. Tcl 8.6's own socket/http/event test files with tkuv::install
 #      (tools/tcl-suite.sh; sources from Debian's tcl8.6 source package)
+#  10. licence lines and one version (tools/check-meta.py), the make dist
+#      tarball (tools/test-dist.sh), the Debian packages (tools/test-deb.sh)
 # Ends with one line "N passed, N failed, N skipped" summing every suite, and
 # exits non-zero when anything failed.
 set -uo pipefail
@@ -24,7 +26,8 @@ cd "$root"
 
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
-    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev || exit 1
+    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev \
+    debhelper dh-python python3-all fakeroot || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"
@@ -108,6 +111,10 @@ suite fuzz make fuzz FUZZ_CASES=6000 FUZZ_CHUNK=2000 FUZZ_SEED=${TKUV_FUZZ_SEED:
 if [ "${TKUV_TEST_VALGRIND:-1}" != 0 ]; then
     suite valgrind make test-valgrind
 fi
+# make dist's tarball built and tested without autotools, --without-tk and
+# in Debian's layout; the .debs built, installed, loaded, purged.
+suite dist bash tools/test-dist.sh
+suite deb bash tools/test-deb.sh
 # A short soak: the full one (make soak) takes minutes.
 suite soak make soak SOAK_MESSAGES=100000 SOAK_HANDLES=20000
 
