@@ -50,6 +50,21 @@ def cpu():
     return total / 1e9
 
 
+def vcs():
+    """Voluntary context switches of every thread: each is a thread going
+    to sleep to wait, so per round trip they count the thread hand-offs."""
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/status" % tid) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def pct(values, p):
     if not values:
         return None
@@ -92,17 +107,19 @@ async def aio_conns(port, n, m, maxsec, stats, sleeper=False):
                 stats.overshoot.append(time.perf_counter() - t - 0.01)
 
     probe = asyncio.create_task(sleep_probe()) if sleeper else None
-    cpu0, t0 = cpu(), time.perf_counter()
+    cpu0, vcs0, t0 = cpu(), vcs(), time.perf_counter()
     stats.measuring = True
     await asyncio.gather(*(one(r, w) for r, w in conns))
     secs, used = time.perf_counter() - t0, cpu() - cpu0
+    switches = vcs() - vcs0
     stats.measuring = False
     stats.done = True
     if probe is not None:
         await probe
     for _, w in conns:
         w.close()
-    return {"msgs": stats.msgs, "secs": secs, "cpu": used, "conns": n}
+    return {"msgs": stats.msgs, "secs": secs, "cpu": used, "conns": n,
+            "vcs": switches}
 
 
 async def aio_idle(port, ready):
@@ -142,7 +159,7 @@ async def trio_conns(port, n, m, maxsec, stats, sleeper=False):
             if stats.measuring:
                 stats.overshoot.append(time.perf_counter() - t - 0.01)
 
-    cpu0, t0 = cpu(), time.perf_counter()
+    cpu0, vcs0, t0 = cpu(), vcs(), time.perf_counter()
     stats.measuring = True
     async with trio.open_nursery() as outer:
         if sleeper:
@@ -151,11 +168,13 @@ async def trio_conns(port, n, m, maxsec, stats, sleeper=False):
             for s in streams:
                 nursery.start_soon(one, s)
         secs, used = time.perf_counter() - t0, cpu() - cpu0
+        switches = vcs() - vcs0
         stats.measuring = False
         stats.done = True
     for s in streams:
         await s.aclose()
-    return {"msgs": stats.msgs, "secs": secs, "cpu": used, "conns": n}
+    return {"msgs": stats.msgs, "secs": secs, "cpu": used, "conns": n,
+            "vcs": switches}
 
 
 async def trio_idle(port, ready):

@@ -14,7 +14,12 @@
 # IMPL: native (socket + fileevent, fcopy), tkuvtcp (tkuv::tcp),
 # tkuvsocket (tkuv::socket, a Tcl channel), bare (idle only: nothing open).
 # Prints one line: RESULT {"msgs": N, "secs": S, "cpu": C, ...}
-# CPU is the whole process (all threads) from /proc/self/task/*/schedstat.
+# CPU is the whole process (all threads) from /proc/self/task/*/schedstat;
+# vcs its voluntary context switches (all threads) from .../status.
+#
+# Environment: TKUV_NOTIFIER=epoll with IMPL native loads tkuv only for its
+# notifier (Tcl's own sockets on the epoll notifier); TKUV_WAIT is read by
+# tkuv itself.
 
 lassign $argv impl workload port
 set msg [string repeat x 64]
@@ -27,7 +32,8 @@ if {[info commands tk] ne ""} {
     pack [label .l -text "$impl $workload" -width 40]
     update
 }
-if {$impl in {tkuvtcp tkuvsocket}} {
+if {$impl in {tkuvtcp tkuvsocket}
+        || ([info exists env(TKUV_NOTIFIER)] && $env(TKUV_NOTIFIER) ne "stock")} {
     package require tkuv
 }
 
@@ -41,6 +47,18 @@ proc cpu {} {
         }
     }
     return [expr {$total / 1e9}]
+}
+
+proc vcs {} {
+    set total 0
+    foreach f [glob -nocomplain /proc/self/task/*/status] {
+        if {![catch {open $f} ch]} {
+            regexp -line {^voluntary_ctxt_switches:\s*(\d+)} [read $ch] -> n
+            close $ch
+            incr total $n
+        }
+    }
+    return $total
 }
 
 proc now {} {
@@ -134,6 +152,7 @@ proc run_conns {port n m maxsec} {
         }
     }
     set cpu0 [cpu]
+    set vcs0 [vcs]
     set t0 [now]
     set deadline [expr {[clock milliseconds] + int($maxsec * 1000)}]
     foreach c $conns {
@@ -142,7 +161,8 @@ proc run_conns {port n m maxsec} {
     vwait ::done
     set secs [expr {[now] - $t0}]
     set cpu [expr {[cpu] - $cpu0}]
-    result msgs $msgs secs $secs cpu $cpu conns $n
+    set vcs [expr {[vcs] - $vcs0}]
+    result msgs $msgs secs $secs cpu $cpu conns $n vcs $vcs
 }
 
 proc conns_tcp {c ev {bytes ""}} {
@@ -187,6 +207,7 @@ proc run_bulk {port bytes} {
     global impl
     set ::bulkGot 0
     set cpu0 [cpu]
+    set vcs0 [vcs]
     set t0 [now]
     if {$impl eq "tkuvtcp"} {
         set c [open_conn $port bulk_data]
@@ -211,7 +232,8 @@ proc run_bulk {port bytes} {
     }
     set secs [expr {[now] - $t0}]
     set cpu [expr {[cpu] - $cpu0}]
-    result bytes $::bulkGot secs $secs cpu $cpu
+    set vcs [expr {[vcs] - $vcs0}]
+    result bytes $::bulkGot secs $secs cpu $cpu vcs $vcs
     if {$::bulkGot != $bytes} {
         exit 1
     }

@@ -45,6 +45,27 @@ PY_MODE = {"asyncio": "asyncio", "uvloop": "uvloop",
 TCL_IMPL = {"native": "native", "tkuv::tcp": "tkuvtcp",
             "tkuv::socket": "tkuvsocket", "Tk alone": "bare"}
 
+# Wait modes (issue 16): a peer named "PEER [MODE]" runs PEER with these
+# variables set; a peer without a mode runs whatever tkuv picks by itself.
+# "epoll" is Tcl's notifier replaced by tkuv's (tkuv::notifier epoll), with
+# the wait mode left to tkuv; for "native" peers it only moves Tcl's own
+# sockets onto that notifier.
+WAIT_MODES = {"thread": {"TKUV_WAIT": "thread"},
+              "notifier": {"TKUV_WAIT": "notifier"},
+              "epoll": {"TKUV_NOTIFIER": "epoll"}}
+
+
+def moded(peers, modes=WAIT_MODES):
+    return ["%s [%s]" % (p, m) for p in peers for m in modes]
+
+
+def split_mode(peer):
+    """("PEER", {env}) for "PEER [MODE]", ("PEER", {}) otherwise."""
+    m = re.match(r"^(.*) \[(\w+)\]$", peer)
+    if not m:
+        return peer, {}
+    return m.group(1), WAIT_MODES[m.group(2)]
+
 
 class Bench:
     def __init__(self, args):
@@ -60,6 +81,7 @@ class Bench:
     # -------------------------------------------------------- processes
 
     def argv(self, peer, workload, params):
+        peer = split_mode(peer)[0]
         params = [str(p) for p in params]
         if peer == "C libuv":
             return [os.path.join(self.bin, "uvclient"), workload, *params]
@@ -77,10 +99,17 @@ class Bench:
         conns = workload in ("pingpong", "multi") or \
             workload.startswith("scale")
         argv = self.argv(peer, "conns" if conns else workload, params)
+        # Ping-pong clients run on one CPU, the echo server on another
+        # (start_server): every hand-off between the client's threads is
+        # then a real sleep and wake-up, counted in its context switches.
+        pin = None
+        if workload == "pingpong" and self.server_cpu is not None:
+            pin = lambda: os.sched_setaffinity(0, {0})
         try:
-            p = subprocess.run(argv, env=self.env, capture_output=True,
+            p = subprocess.run(argv, env=self.peer_env(peer),
+                               capture_output=True,
                                text=True, timeout=timeout,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=pin)
         except subprocess.TimeoutExpired as e:
             return None, "timed out after %gs" % timeout
         m = re.search(r"^RESULT (\{.*\})$", p.stdout, re.M)
@@ -88,6 +117,9 @@ class Bench:
             err = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])
             return None, "exit %d: %s" % (p.returncode, err[-1][:120])
         return json.loads(m.group(1)), None
+
+    def peer_env(self, peer):
+        return dict(self.env, **split_mode(peer)[1])
 
     def record(self, workload, peer, result, note):
         self.results.setdefault(workload, {}).setdefault(peer, []).append(
@@ -118,7 +150,7 @@ class Bench:
             for peer in peers:
                 procs[peer] = subprocess.Popen(
                     self.argv(peer, "idle", [self.ports["echo"]]),
-                    env=self.env, stdout=subprocess.PIPE,
+                    env=self.peer_env(peer), stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL, text=True,
                     start_new_session=True)
             ready = {}
@@ -154,9 +186,15 @@ class Bench:
     # -------------------------------------------------------- main
 
     def start_server(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        self.server_cpu = cpus[-1] if len(cpus) > 1 and cpus[0] == 0 \
+            else None
+        pin = None
+        if self.server_cpu is not None:
+            pin = lambda: os.sched_setaffinity(0, {self.server_cpu})
         self.server = subprocess.Popen(
             [os.path.join(self.bin, "echosrv")], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True, preexec_fn=pin)
         line = self.server.stdout.readline().split()
         if not line or line[0] != "PORTS":
             raise SystemExit("bench: echosrv did not start")
@@ -315,13 +353,17 @@ def main():
     scale_sizes = [10, 20, 50] if s else [100, 1000, 10000]
     idle_secs = 0.5 if s else 5
     all_peers = ["C libuv"] + TCL_PEERS + PY_BARE + PY_TK
+    # One row per wait mode where the wait is what is measured.
+    mode_peers = (moded(["tclsh tkuv::tcp", "wish tkuv::tcp",
+                         "wish tkuv::socket", "tkuv uvloop guest"])
+                  + moded(["tclsh native", "wish native"], ["epoll"]))
     b.info = machine_info(b)
     b.start_server()
     started = time.monotonic()
     try:
         if want("pingpong"):
             print("ping-pong", flush=True)
-            b.series("pingpong", all_peers, [b.ports["echo"]]
+            b.series("pingpong", all_peers + mode_peers, [b.ports["echo"]]
                      + plan["pingpong"][0], plan["pingpong"][1])
         if want("multi"):
             print("50 connections", flush=True)
@@ -337,12 +379,14 @@ def main():
         if want("idle"):
             print("idle", flush=True)
             b.idle(["wish Tk alone", "wish native", "wish tkuv::tcp",
-                    "wish tkuv::socket", "Python Tk alone"] + PY_TK,
+                    "wish tkuv::socket", "Python Tk alone"] + PY_TK
+                   + moded(["wish tkuv::tcp", "tkuv uvloop guest"]),
                    idle_secs)
         if want("bulk"):
             print("bulk", flush=True)
             b.series("bulk", ["C libuv", "tclsh native", "tclsh tkuv::tcp",
-                              "tclsh tkuv::socket"],
+                              "tclsh tkuv::socket"]
+                     + moded(["tclsh tkuv::socket"]),
                      [b.ports["source"]] + plan["bulk"][0], plan["bulk"][1])
         if want("scale"):
             print("scale", flush=True)

@@ -33,7 +33,7 @@ static char msg[MSG];
 static char rbuf[65536];
 static long connected, finished, total, msgs, nconns;
 static unsigned long long bulkGot, bulkWant;
-static double t0, t1, cpuStart, cpuEnd, deadline;
+static double t0, t1, cpuStart, cpuEnd, vcsStart, vcsEnd, deadline;
 static Conn *conns;
 static int stopping;
 
@@ -80,6 +80,7 @@ stop_all(void)
     stopping = 1;
     t1 = now();
     cpuEnd = process_cpu();
+    vcsEnd = process_vcs();
     for (i = 0; i < nconns; i++) {
 	uv_close((uv_handle_t *) &conns[i].tcp, NULL);
     }
@@ -121,6 +122,7 @@ connect_cb(uv_connect_t *req, int status)
 	return;
     }
     cpuStart = process_cpu();
+    vcsStart = process_vcs();
     t0 = now();
     deadline = t0 + atof(getenv("MAXSEC") ? getenv("MAXSEC") : "1e9");
     for (i = 0; i < nconns; i++) {
@@ -214,7 +216,8 @@ main(int argc, char **argv)
     }
     uv_run(loop, UV_RUN_DEFAULT);
     /* Measured from the first message on, like the other clients. */
-    printf("RESULT {\"msgs\": %ld, \"secs\": %.6f, \"cpu\": %.6f}\n",
-	    msgs, t1 - t0, cpuEnd - cpuStart);
+    printf("RESULT {\"msgs\": %ld, \"secs\": %.6f, \"cpu\": %.6f, "
+	    "\"vcs\": %.0f}\n", msgs, t1 - t0, cpuEnd - cpuStart,
+	    vcsEnd - vcsStart);
     return 0;
 }

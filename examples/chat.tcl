@@ -2,7 +2,8 @@
 #
 # chat.tcl --
 #
-#	A Tk chat server and client on tkuv::tcp.
+#	A Tk chat server and client on tkuv::tcp; a client connects in a
+#	coroutine with tkuv::await.
 #
 #	  wish examples/chat.tcl server ?port?            a server window
 #	  wish examples/chat.tcl client host port nick    a client window
@@ -41,13 +42,13 @@ proc send {conn text} {
 proc startServer {w port} {
     toplevel $w
     wm title $w "tkuv chat server"
-    ttk::label $w.l -text "starting..."
+    ttk::label $w.l -text "Chat server: starting..." -font TkHeadingFont
     text $w.log -width 50 -height 9
     pack $w.l -fill x -padx 6 -pady 4
     pack $w.log -fill both -expand 1 -padx 6 -pady 4
     set l [tkuv::tcp listen $port -host 127.0.0.1 -command [list serverEvent $w]]
     set port [lindex [dict get [$l info] local] 1]
-    $w.l configure -text "listening on 127.0.0.1:$port"
+    $w.l configure -text "Chat server: listening on 127.0.0.1 port $port"
     return $port
 }
 proc serverEvent {w h event args} {
@@ -75,33 +76,73 @@ proc serverEvent {w h event args} {
 set clients {}
 
 # ---------------------------------------------------------------- client
+# Each client window says whose it is (the window manager's title bar is
+# not always there to say it, e.g. in a screenshot). It connects in a
+# coroutine: tkuv::await returns the connection, or raises the refusal,
+# which the window then puts in words.
 
 proc startClient {w host port nick} {
     toplevel $w
     wm title $w "tkuv chat: $nick"
+    ttk::frame $w.top
+    ttk::label $w.top.who -text $nick -font TkHeadingFont
+    ttk::label $w.top.state -text "connecting to $host port $port..."
     text $w.t -width 40 -height 10
-    ttk::entry $w.e
+    ttk::entry $w.e -state disabled
+    pack $w.top.who $w.top.state -side left -padx 6
+    pack $w.top -fill x -pady 4
     pack $w.t -fill both -expand 1 -padx 6 -pady 4
     pack $w.e -fill x -padx 6 -pady 4
-    set conn [tkuv::tcp connect $host $port -command [list clientEvent $w]]
-    bind $w.e <Return> [list apply {{w conn nick} {
-	send $conn "$nick: [$w.e get]"
+    bind $w.e <Return> [list postEntry $w $nick]
+    coroutine connect$w clientConnect $w $host $port
+}
+proc clientConnect {w host port} {
+    global conns
+    try {
+	set conn [tkuv::await tkuv::tcp connect $host $port \
+		-command [list clientEvent $w]]
+    } trap TKUV {msg opts} {
+	# errorCode: TKUV code message, e.g. TKUV ECONNREFUSED {connection refused}
+	set why [lindex [dict get $opts -errorcode] 2]
+	$w.top.state configure -text "not connected"
+	$w.t insert end "Could not connect to $host port $port: $why.\n"
+	return
+    }
+    dict set conns $w $conn
+    $w.top.state configure -text "connected to $host port $port"
+    $w.e configure -state normal
+    focus $w.e
+}
+proc postEntry {w nick} {
+    global conns
+    if {[dict exists $conns $w]} {
+	send [dict get $conns $w] "$nick: [$w.e get]"
 	$w.e delete 0 end
-    }} $w $conn $nick]
-    return $conn
+    }
 }
 proc clientEvent {w h event args} {
+    global conns
     switch $event {
-	connected {$w.t insert end "(connected)\n"}
 	data {
 	    foreach line [lines ::buf($h) [lindex $args 0]] {
 		$w.t insert end "$line\n"
 		$w.t see end
 	    }
 	}
-	eof - error {$w.t insert end "(disconnected $args)\n"}
+	eof - error {
+	    if {$event eq "eof"} {
+		$w.t insert end "The server closed the connection.\n"
+	    } else {
+		$w.t insert end "Connection lost: [lindex $args 0 1].\n"
+	    }
+	    dict unset conns $w
+	    $w.top.state configure -text "not connected"
+	    $w.e configure -state disabled
+	    $h close
+	}
     }
 }
+set conns {}
 
 # ------------------------------------------------------------------ main
 
@@ -120,17 +161,19 @@ switch -- $mode {
     demo {
 	set opts [dict merge {-screenshot {} -seconds 3} [lrange $argv 1 end]]
 	set port [startServer .s 0]
-	set alice [startClient .a 127.0.0.1 $port alice]
-	set bob [startClient .b 127.0.0.1 $port bob]
+	startClient .a 127.0.0.1 $port alice
+	startClient .b 127.0.0.1 $port bob
 	wm geometry .s +0+0
 	wm geometry .a +0+250
 	wm geometry .b +340+250
+	# alice and bob take turns typing a line and pressing Return.
 	set n 0
 	tkuv::timer every 400 {apply {{t ev} {
-	    global alice bob n
+	    global n
 	    if {[incr n] > 6} {$t cancel; return}
-	    send [expr {$n % 2 ? $alice : $bob}] \
-		    "[expr {$n % 2 ? "alice" : "bob"}]: message $n \u263A"
+	    lassign [expr {$n % 2 ? {.a alice} : {.b bob}}] w nick
+	    $w.e insert end "message $n \u263A"
+	    postEntry $w $nick
 	}}}
 	set shot [dict get $opts -screenshot]
 	if {$shot ne ""} {

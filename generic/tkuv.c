@@ -41,6 +41,7 @@ static int	InitCommands(Tcl_Interp *interp, const CommandDef *defs,
 
 static const CommandDef commands[] = {
     {"::tkuv::info",	TkuvInfoObjCmd},
+    {"::tkuv::handles",	TkuvHandlesObjCmd},
     {"::tkuv::timer",	TkuvTimerObjCmd},
     {"::tkuv::guest",	TkuvGuestObjCmd},
     {"::tkuv::tcp",	TkuvTcpObjCmd},
@@ -82,18 +83,20 @@ Tkuv_Init(
  * Tkuv_SafeInit --
  *
  *	Loads tkuv into a safe interp (Tcl's `load` calls this one there):
- *	only tkuv::timer and tkuv::info. Timers give a safe script nothing
- *	that `after` does not; every other command reaches the network, the
- *	file system, other processes, process-wide signal dispositions and
- *	descriptor limits (tkuv::fdlimit) or raw file descriptors
- *	(tkuv::guest -fd), so none of them exists in a safe interp. Handles are commands of the interp that made them: a
- *	safe child never sees its parent's.
+ *	only tkuv::timer, tkuv::info and tkuv::handles. Timers give a safe
+ *	script nothing that `after` does not; every other command reaches the
+ *	network, the file system, other processes, process-wide signal
+ *	dispositions and descriptor limits (tkuv::fdlimit) or raw file
+ *	descriptors (tkuv::guest -fd), so none of them exists in a safe
+ *	interp. Handles are commands of the interp that made them: a safe
+ *	child never sees its parent's, nor lists them.
  *
  *----------------------------------------------------------------------
  */
 
 static const CommandDef safeCommands[] = {
     {"::tkuv::info",	TkuvInfoObjCmd},
+    {"::tkuv::handles",	TkuvHandlesObjCmd},
     {"::tkuv::timer",	TkuvTimerObjCmd},
 };
 

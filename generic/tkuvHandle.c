@@ -35,6 +35,8 @@ static void	HandleCmdRenamed(ClientData clientData, Tcl_Interp *interp,
 static void	CloseUv(TkuvHandle *h);
 static void	OnUvClosed(uv_handle_t *uvHandle);
 static int	HandleEventProc(Tcl_Event *evPtr, int flags);
+static void	AddCallbackErrorInfo(Tcl_Interp *interp, Tcl_Obj *callback,
+			    int numAppended, Tcl_Obj *const appended[]);
 static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	QueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 		    TkuvAfterEventProc *afterProc, void *clientData,
@@ -522,6 +524,119 @@ TkuvHandleCloseAfterEvent(
 /*
  *----------------------------------------------------------------------
  *
+ * TkuvHandleList --
+ *
+ *	Sets the interp's result to the names of the open handles the interp
+ *	made, oldest first; only those of the type named `typeName` unless it
+ *	is NULL.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandleList(
+    Tcl_Interp *interp,
+    const char *typeName)
+{
+    TkuvBridge *bridge;
+    TkuvHandle *h, *last = NULL;
+    Tcl_Obj *list = Tcl_NewListObj(0, NULL);
+
+    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    /* New handles go to the front: walk from the back. */
+    for (h = bridge->handles; h != NULL; h = h->next) {
+	last = h;
+    }
+    for (h = last; h != NULL; h = h->prev) {
+	if ((typeName == NULL || strcmp(h->type->name, typeName) == 0)
+		&& !h->closed
+		&& h->interp == interp && h->token != NULL) {
+	    Tcl_ListObjAppendElement(NULL, list, TkuvHandleName(h));
+	}
+    }
+    Tcl_SetObjResult(interp, list);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandlesObjCmd --
+ *
+ *	tkuv::handles ?TYPE?: the open handles of the calling interp, oldest
+ *	first, of one family (a handle type's name) or all.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandlesObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    /* The `name` of every TkuvHandleType. */
+    static const char *const typeNames[] = {
+	"fs", "guest", "process", "resolve", "signal", "socket", "tcp",
+	"tcpserver", "timer", "udp", "watch", NULL
+    };
+    int index;
+
+    (void) clientData;
+    if (objc > 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "?type?");
+    }
+    if (objc == 1) {
+	return TkuvHandleList(interp, NULL);
+    }
+    if (TkuvGetIndex(interp, objv[1], typeNames, "handle type", &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return TkuvHandleList(interp, typeNames[index]);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * AddCallbackErrorInfo --
+ *
+ *	Ends the -errorinfo of a failed callback with the callback, the
+ *	words appended to it, and the apply idiom. The first trap of every
+ *	user of after and fileevent is a script given where tkuv wants a
+ *	command prefix ({puts hi} becomes "puts hi ::tkuv::timer1 fired"),
+ *	and the error message itself (from puts, here) does not say why.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+AddCallbackErrorInfo(
+    Tcl_Interp *interp,
+    Tcl_Obj *callback,
+    int numAppended,
+    Tcl_Obj *const appended[])
+{
+    Tcl_Obj *appendedObj = Tcl_NewListObj(numAppended, appended);
+    Tcl_Obj *info;
+
+    Tcl_IncrRefCount(appendedObj);
+    info = Tcl_ObjPrintf("\n    (tkuv callback \"%.200s\" called as "
+	    "\"%.200s %.200s\":\n    callbacks are command prefixes; to run "
+	    "a script use {apply {args {...}}})", Tcl_GetString(callback),
+	    Tcl_GetString(callback), Tcl_GetString(appendedObj));
+    Tcl_IncrRefCount(info);
+    Tcl_AppendObjToErrorInfo(interp, info);
+    Tcl_DecrRefCount(info);
+    Tcl_DecrRefCount(appendedObj);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TkuvHandleInvoke --
  *
  *	Evaluates `{*}$callback $handle {*}$eventArgs` at global level. The
@@ -571,6 +686,10 @@ TkuvHandleInvoke(
 	Tcl_IncrRefCount(words[i]);
     }
     code = Tcl_EvalObjv(h->interp, numWords, words, TCL_EVAL_GLOBAL);
+    if (code == TCL_ERROR) {
+	AddCallbackErrorInfo(h->interp, h->callback, numWords - numPrefix,
+		words + numPrefix);
+    }
     for (i = 0; i < numWords; i++) {
 	Tcl_DecrRefCount(words[i]);
     }

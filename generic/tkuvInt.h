@@ -150,6 +150,8 @@ MODULE_SCOPE void	TkuvHandleQueueClosedEvent(TkuvHandle *h);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE TkuvAfterEventProc TkuvHandleCloseAfterEvent;
 MODULE_SCOPE Tcl_ObjCmdProc TkuvRequestHandleCmd;
+MODULE_SCOPE int	TkuvHandleList(Tcl_Interp *interp, const char *typeName);
+MODULE_SCOPE Tcl_ObjCmdProc TkuvHandlesObjCmd;
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 
 /*

@@ -9,8 +9,9 @@
  *
  *	Backpressure: every data event queued but not yet run counts its bytes
  *	in `undelivered`. Above `readLimit` reading stops, and it starts again
- *	as the script catches up, so a slow script cannot make memory grow
- *	without bound.
+ *	once the script has caught up to half of it, so a slow script cannot
+ *	make memory grow without bound, and a script that keeps just behind
+ *	does not stop and restart libuv's reading at every event.
  */
 
 #include "tkuvInt.h"
@@ -86,8 +87,9 @@ static void
 UpdateReading(
     TkuvStream *s)
 {
+    size_t limit = s->reading ? s->readLimit : s->readLimit / 2;
     int should = s->wantRead && s->connected && !s->eof
-	    && !s->owner->closed && s->undelivered <= s->readLimit;
+	    && !s->owner->closed && s->undelivered <= limit;
 
     if (should && !s->reading) {
 	if (uv_read_start(s->uv, AllocProc, ReadProc) == 0) {
@@ -412,12 +414,13 @@ TkuvStreamWrite(
 	 * request, no copy, and no tick needed to complete it. Only what the
 	 * socket does not take goes through uv_write (as does everything
 	 * after an error, so that failures still arrive as error events).
+	 * Taken whole, the write needs no drain event (Node's rule): its
+	 * result, 0 bytes queued, already says so.
 	 */
 	uv_buf_t buf = uv_buf_init((char *) data, (unsigned int) length);
 	int n = uv_try_write(s->uv, &buf, 1);
 
 	if (n == length) {
-	    QueueSimpleEvent(s, "drain");
 	    Tcl_SetObjResult(interp, Tcl_NewWideIntObj(0));
 	    return TCL_OK;
 	}

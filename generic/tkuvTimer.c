@@ -32,7 +32,6 @@ static void	AfterFire(TkuvHandle *h, void *clientData, size_t size);
 static int	CreateTimer(Tcl_Interp *interp, int repeat, Tcl_Obj *msObj,
 		    Tcl_Obj *callback);
 static Tcl_Obj *TimerInfo(Timer *t);
-static int	ListTimers(Tcl_Interp *interp);
 
 /*
  *----------------------------------------------------------------------
@@ -84,7 +83,7 @@ TkuvTimerObjCmd(
     case T_INFO:
 	/* tkuv::timer info ?TIMER? */
 	if (objc == 2) {
-	    return ListTimers(interp);
+	    return TkuvHandleList(interp, "timer");
 	}
 	if (objc != 3) {
 	    return TkuvWrongNumArgs(interp, 2, objv, "?timer?");
@@ -231,22 +230,3 @@ TimerInfo(
     return d;
 }
 
-static int
-ListTimers(
-    Tcl_Interp *interp)
-{
-    TkuvBridge *bridge;
-    TkuvHandle *h;
-    Tcl_Obj *list = Tcl_NewListObj(0, NULL);
-
-    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    for (h = bridge->handles; h != NULL; h = h->next) {
-	if (h->type == &timerType && !h->closed && h->interp == interp) {
-	    Tcl_ListObjAppendElement(NULL, list, TkuvHandleName(h));
-	}
-    }
-    Tcl_SetObjResult(interp, list);
-    return TCL_OK;
-}

@@ -6,17 +6,10 @@
 #	shared library is loaded.
 
 namespace eval ::tkuv {
-    variable sleeping 0		;# counter for sleep's private variables
-    variable sleepers		;# token -> {coroutine timer} of a sleep
+    variable sleeping 0		;# counter for vwait-sleep's private variables
+    variable waits 0		;# counter for wait tokens
+    variable waiting		;# token -> dict of a waiting coroutine (WaitBegin)
 }
-
-# tkuv::sleep ms --
-#
-#	Waits ms milliseconds on a tkuv timer without blocking the event loop.
-#	Inside a coroutine it yields, and the timer resumes the coroutine (if it
-#	still exists); resumed early by anything else, it returns early and its
-#	timer is cancelled. Elsewhere it enters the event loop with vwait, like
-#	`after ms` would, while Tk and tkuv events keep flowing.
 
 # tkuv::Usage msg -- a {TKUV USAGE msg} error, as the C commands raise.
 
@@ -41,29 +34,155 @@ proc ::tkuv::CheckInterp {cmd arglist} {
     return $interp
 }
 
+# Waiting coroutines --
+#
+#	tkuv::sleep and tkuv::await suspend the calling coroutine until an event
+#	of one tkuv handle (a timer, a request, a connection, a process) wakes
+#	it. The event reaches the coroutine through a token, never through its
+#	name: a command trace follows a rename of the coroutine, and its
+#	deletion ends the wait at once (Tcl 8.6 runs no `finally` in a suspended
+#	coroutine that is deleted, and another coroutine may take the name
+#	meanwhile). A second trace watches the handle: a handle that goes away
+#	without its event (cancelled or closed by someone else) wakes the
+#	coroutine rather than leaving it suspended for ever.
+#
+#	waiting($token) is a dict:
+#	    coro	the coroutine (its current name)
+#	    handle	the handle awaited ("" until known, or once gone)
+#	    cleanup	command prefix, the handle appended, run on the handle
+#			when the wait ends: cancel the request or close the
+#			connection if its outcome never came, give a process
+#			or a connection its own callback back; "" for nothing
+#	    result	{ok value} or {error code message} once woken by the
+#			handle; "" while waiting (or when resumed by anything
+#			else)
+
+# tkuv::WaitBegin -- the calling coroutine is about to wait; returns its
+# token.
+
+proc ::tkuv::WaitBegin {} {
+    variable waits
+    variable waiting
+    set token [incr waits]
+    set coro [::info coroutine]
+    set waiting($token) [dict create coro $coro handle {} cleanup {} \
+	    result {}]
+    ::trace add command $coro {rename delete} \
+	    [list ::tkuv::WaitTrace $token coro]
+    return $token
+}
+
+# tkuv::WaitOn token handle cleanup -- the wait is for an event of handle;
+# cleanup undoes it (see above).
+
+proc ::tkuv::WaitOn {token handle cleanup} {
+    variable waiting
+    dict set waiting($token) handle $handle
+    dict set waiting($token) cleanup $cleanup
+    ::trace add command $handle {rename delete} \
+	    [list ::tkuv::WaitTrace $token handle]
+}
+
+# tkuv::Wake token result ?cleanup? -- the handle's event came: record the
+# result and what the handle still needs at the end of the wait, and
+# resume the coroutine. Nothing if the wait is over.
+
+proc ::tkuv::Wake {token result {cleanup {}}} {
+    variable waiting
+    if {![::info exists waiting($token)]} {
+	return
+    }
+    dict set waiting($token) result $result
+    dict set waiting($token) cleanup $cleanup
+    [dict get $waiting($token) coro]
+}
+
+# tkuv::WaitTrace token which old new op -- the coroutine (which = coro) or
+# the handle (which = handle) was renamed or deleted.
+
+proc ::tkuv::WaitTrace {token which old new op} {
+    variable waiting
+    if {![::info exists waiting($token)]} {
+	return
+    }
+    if {$op eq "rename" && $new ne ""} {
+	dict set waiting($token) $which $new
+    } elseif {$which eq "coro"} {
+	WaitEnd $token
+    } else {
+	# Gone without its event. Resume later, not from inside whatever is
+	# deleting the handle (a close, a thread's or an interp's end).
+	dict set waiting($token) handle {}
+	dict set waiting($token) cleanup {}
+	::after 0 [list ::tkuv::Wake $token {error ECANCELED {operation canceled}}]
+    }
+}
+
+# tkuv::WaitEnd token -- the wait is over: remove the traces, run the
+# cleanup, return the result. Safe to call twice.
+
+proc ::tkuv::WaitEnd {token} {
+    variable waiting
+    if {![::info exists waiting($token)]} {
+	return
+    }
+    set w $waiting($token)
+    unset waiting($token)
+    foreach which {coro handle} {
+	set name [dict get $w $which]
+	if {$name ne "" && [::namespace which -command $name] ne ""} {
+	    ::trace remove command $name {rename delete} \
+		    [list ::tkuv::WaitTrace $token $which]
+	}
+    }
+    set handle [dict get $w handle]
+    if {[llength [dict get $w cleanup]]
+	    && [::namespace which -command $handle] ne ""} {
+	{*}[dict get $w cleanup] $handle
+    }
+    return [dict get $w result]
+}
+
+# tkuv::Cancel handle, tkuv::Close handle -- cleanups.
+# tkuv::Restore wrapper orig handle -- give the handle its own callback back,
+# unless it has been changed since the wait began.
+
+proc ::tkuv::Cancel {handle} {
+    $handle cancel
+}
+
+proc ::tkuv::Close {handle} {
+    $handle close
+}
+
+proc ::tkuv::Restore {wrapper orig handle} {
+    if {[llength $orig]
+	    && [dict get [$handle configure] -command] eq $wrapper} {
+	$handle configure -command $orig
+    }
+}
+
+# tkuv::sleep ms --
+#
+#	Waits ms milliseconds on a tkuv timer without blocking the event loop.
+#	Inside a coroutine it yields, and the timer resumes the coroutine (if it
+#	still exists); resumed early by anything else, it returns early and its
+#	timer is cancelled. Elsewhere it enters the event loop with vwait, like
+#	`after ms` would, while Tk and tkuv events keep flowing.
+
 proc ::tkuv::sleep {args} {
     if {[llength $args] != 1} {
 	Usage {wrong # args: should be "tkuv::sleep ms"}
     }
     set ms [lindex $args 0]
-    set coro [::info coroutine]
-    if {$coro ne ""} {
-	# The timer resumes the coroutine through a token, not its name: a
-	# trace follows a rename, and a deletion cancels the timer (Tcl 8.6
-	# runs no `finally` in a suspended coroutine that is deleted, and a
-	# name can be taken by another coroutine meanwhile).
-	variable sleeping
-	variable sleepers
-	set token [incr sleeping]
-	set timer [::tkuv::timer after $ms [list ::tkuv::SleepDone $token]]
-	set sleepers($token) [list $coro $timer]
-	::trace add command $coro {rename delete} [list ::tkuv::SleepTrace $token]
+    if {[::info coroutine] ne ""} {
+	set token [WaitBegin]
 	try {
+	    WaitOn $token [::tkuv::timer after $ms \
+		    [list ::tkuv::AwaitEvent $token request]] ::tkuv::Cancel
 	    yield
 	} finally {
-	    ::trace remove command [::info coroutine] {rename delete} \
-		    [list ::tkuv::SleepTrace $token]
-	    SleepForget $token
+	    WaitEnd $token
 	}
 	return
     }
@@ -78,33 +197,172 @@ proc ::tkuv::sleep {args} {
     }
 }
 
-# tkuv::SleepDone token args -- a coroutine's sleep timer fired.
-# tkuv::SleepTrace token old new op -- its coroutine was renamed or deleted.
-# tkuv::SleepForget token -- the sleep is over: cancel its timer.
+# tkuv::await command ?arg ...?
+# tkuv::await -exit process
+#
+#	Inside a coroutine: starts a request (tkuv::resolve, tkuv::fs, tkuv::tcp
+#	connect) with a callback of its own, or takes over the callback of a
+#	running process, and yields until the request's outcome (or the exit)
+#	comes. Returns the result; raises a failure as a Tcl error with
+#	errorCode {TKUV code message}. A request whose handle goes away first,
+#	or a coroutine resumed by anything else, ends in {TKUV ECANCELED ...};
+#	a coroutine deleted meanwhile cancels its request.
 
-proc ::tkuv::SleepDone {token args} {
-    variable sleepers
-    if {[::info exists sleepers($token)]} {
-	[lindex $sleepers($token) 0]
+proc ::tkuv::await {args} {
+    set usage {wrong # args: should be "tkuv::await command ?arg ...?" or "tkuv::await -exit process"}
+    if {[llength $args] == 0} {
+	Usage $usage
     }
+    if {[::info coroutine] eq ""} {
+	Usage "tkuv::await: not inside a coroutine"
+    }
+    set word [lindex $args 0]
+    if {$word eq "-exit"} {
+	if {[llength $args] != 2} {
+	    Usage $usage
+	}
+	return [AwaitExit [lindex $args 1]]
+    }
+    # Each form: what its error messages name, and its kind of callback.
+    set rest [lrange $args 1 end]
+    set cmd [uplevel 1 [list ::namespace which -command $word]]
+    switch -- $cmd {
+	::tkuv::resolve {
+	    if {[lindex $rest 0] eq "-reverse"} {
+		set what "resolve -reverse \"[lindex $rest 1]\""
+	    } else {
+		set what "resolve \"[lindex $rest 0]\""
+	    }
+	    set kind request
+	}
+	::tkuv::fs {
+	    set what "fs [lindex $rest 0] \"[lindex $rest 1]\""
+	    set kind request
+	}
+	::tkuv::tcp {
+	    if {[lindex $rest 0] ne "connect"} {
+		Usage "tkuv::await: can't await \"tkuv::tcp [lindex $rest 0]\": only tkuv::tcp connect"
+	    }
+	    lassign $rest - host port
+	    set what "connect \"$host\" $port"
+	    set kind connect
+	}
+	::tkuv::spawn {
+	    Usage "tkuv::await: can't await \"$word\": use tkuv::await -exit \[tkuv::spawn ...\]"
+	}
+	default {
+	    Usage "tkuv::await: can't await \"$word\": expected tkuv::resolve, tkuv::fs, tkuv::tcp connect or -exit"
+	}
+    }
+    set token [WaitBegin]
+    try {
+	set callback [list ::tkuv::AwaitEvent $token $kind]
+	if {$kind eq "connect"} {
+	    # The connection's own -command, if any, takes over once it is up.
+	    set orig {}
+	    foreach {opt value} [lrange $rest 3 end] {
+		if {[::tcl::prefix match -error {} {-bind -command -family
+			-keepalive -nodelay -readlimit} $opt] eq "-command"} {
+		    set orig $value
+		}
+	    }
+	    lappend callback $orig
+	    set handle [$cmd {*}$rest -command $callback]
+	    WaitOn $token $handle ::tkuv::Close
+	} else {
+	    WaitOn $token [$cmd {*}$rest $callback] ::tkuv::Cancel
+	}
+	yield
+    } finally {
+	set result [WaitEnd $token]
+    }
+    AwaitResult $what $result
 }
 
-proc ::tkuv::SleepTrace {token old new op} {
-    variable sleepers
-    if {$op eq "rename" && $new ne ""} {
-	lset sleepers($token) 0 $new
-    } else {
-	SleepForget $token
+# tkuv::AwaitExit process -- tkuv::await -exit: the process's callback is
+# wrapped for the time of the wait; every event still reaches it.
+
+proc ::tkuv::AwaitExit {process} {
+    set what "exit of \"$process\""
+    if {[::namespace which -command $process] eq ""
+	    || [catch {dict exists [$process info] pid} isProcess]
+	    || !$isProcess} {
+	Usage "tkuv::await -exit: \"$process\" is not a process handle"
     }
+    set orig [dict get [$process configure] -command]
+    set token [WaitBegin]
+    try {
+	set wrapper [list ::tkuv::AwaitEvent $token exit $orig]
+	$process configure -command $wrapper
+	WaitOn $token $process [list ::tkuv::Restore $wrapper $orig]
+	yield
+    } finally {
+	set result [WaitEnd $token]
+    }
+    AwaitResult $what $result
 }
 
-proc ::tkuv::SleepForget {token} {
-    variable sleepers
-    if {[::info exists sleepers($token)]} {
-	set timer [lindex $sleepers($token) 1]
-	unset sleepers($token)
-	if {[::info commands $timer] ne ""} {
-	    $timer cancel
+# tkuv::AwaitResult what result -- the end of an await: return the value or
+# raise the error.
+
+proc ::tkuv::AwaitResult {what result} {
+    set why ""
+    switch -- [lindex $result 0] {
+	ok {
+	    return [lindex $result 1]
+	}
+	error {
+	    lassign $result - code msg
+	}
+	default {
+	    set code ECANCELED
+	    set msg "operation canceled"
+	    set why " (the coroutine was resumed by something else)"
+	}
+    }
+    return -level 2 -code error -errorcode [list TKUV $code $msg] \
+	    "$what: $msg$why"
+}
+
+# tkuv::AwaitEvent token kind ?orig? handle event ?arg ...? --
+#	The callback of an awaited handle. request: the one event of a request
+#	(or of sleep's one-shot timer); connect: connected or error; exit:
+#	every event of the process, passed on to its own callback (orig) too.
+
+proc ::tkuv::AwaitEvent {token kind args} {
+    switch -- $kind {
+	request {
+	    lassign $args handle event value
+	    if {$event eq "error"} {
+		Wake $token [list error {*}$value]
+	    } else {
+		Wake $token [list ok $value]
+	    }
+	}
+	connect {
+	    lassign $args orig handle event value
+	    switch -- $event {
+		connected {
+		    Wake $token [list ok $handle] [list ::tkuv::Restore \
+			    [list ::tkuv::AwaitEvent $token connect $orig] $orig]
+		}
+		error {
+		    Wake $token [list error {*}$value] ::tkuv::Close
+		}
+	    }
+	}
+	exit {
+	    set args [lassign $args orig handle event]
+	    try {
+		if {[llength $orig]} {
+		    uplevel #0 [list {*}$orig $handle $event {*}$args]
+		}
+	    } finally {
+		if {$event eq "exit"} {
+		    Wake $token [list ok $args] [list ::tkuv::Restore \
+			    [list ::tkuv::AwaitEvent $token exit $orig] $orig]
+		}
+	    }
 	}
     }
 }

@@ -401,6 +401,10 @@ proc ::fz::familyCase {} {
 	    return $w
 	}
 	16 {
+	    if {[chance 50]} {
+		return [lrange [list tkuv::handles [pick {timer tcp udp socket
+		    fs guest bogus ""}] [anyValue]] 0 [rnd 3]]
+	    }
 	    return [lrange [list tkuv::info [anyValue]] 0 [rnd 2]]
 	}
 	17 {
