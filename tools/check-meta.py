@@ -39,8 +39,7 @@ def style(path):
     name = os.path.basename(path)
     if name.endswith((".c", ".h")):
         return "c"
-    if name.endswith((".tcl", ".test", ".sh", ".in")) or name == "run" \
-            and path.startswith(".ci/"):
+    if name.endswith((".tcl", ".test", ".sh", ".in")) or path == ".ci/run":
         return HASH
     if name.endswith(".py"):
         return ("# ", None)
