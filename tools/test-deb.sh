@@ -116,7 +116,14 @@ contents() {
 }
 check deb-tcl-contents contents "$tdeb" "$pkgdir/pkgIndex.tcl" "$pkgdir/tkuv.tcl" \
     "$pkgdir/libtkuv$version.so" /usr/share/man/man3/tkuv.3tcl.gz \
+    /usr/share/doc/tcl-tkuv/changelog.gz \
     /usr/share/doc/tcl-tkuv/copyright
+# dh_installchangelogs ships CHANGELOG.md as the package's changelog.gz.
+changelog_is_ours() {
+    dpkg-deb --fsys-tarfile "$tdeb" | tar xOf - ./usr/share/doc/tcl-tkuv/changelog.gz | \
+        zcat | head -1 | grep -qx '# Changelog'
+}
+check deb-changelog changelog_is_ours
 check deb-python-contents contents "$pdeb" "$pydir/__init__.py" "$pydir/_guest.py" \
     /usr/share/doc/python3-tkuv/copyright
 
