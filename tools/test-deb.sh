@@ -9,8 +9,9 @@
 #    tests-tmp/deb and built with `dpkg-buildpackage -us -uc -b` (its
 #    dh_auto_test runs timer.test): tcl-tkuv and python3-tkuv.
 # 2. Their contents: the Tcl package in /usr/lib/tcltk/TRIPLET/tkuvVERSION,
-#    the man page as tkuv(3tcl), the Python package in
-#    /usr/lib/python3/dist-packages/tkuv.
+#    the man page as tkuv(3tcl), CHANGELOG.md as changelog.gz, the Python
+#    package in /usr/lib/python3/dist-packages/tkuv; lintian finds no error
+#    or warning in them or in the source package.
 # 3. A clean state: neither package installed, and no other tkuv that tclsh
 #    or python3 would find (a `make install` copy under /usr/local is moved
 #    aside for the test and put back after).
@@ -126,6 +127,15 @@ changelog_is_ours() {
 check deb-changelog changelog_is_ours
 check deb-python-contents contents "$pdeb" "$pydir/__init__.py" "$pydir/_guest.py" \
     /usr/share/doc/python3-tkuv/copyright
+
+# Debian's own checks of both packages and the source: no error, no warning.
+lintian_clean() {
+    # The source package from a fresh copy: the build tree is not clean.
+    mkdir -p "$work/src" && tar xzf "$work/$dname.tar.gz" -C "$work/src" && \
+        (cd "$work/src" && dpkg-source -b "$dname" >/dev/null) && \
+        timeout 600 lintian --fail-on error,warning "$work/src/tkuv_$version.dsc" "$tdeb" "$pdeb"
+}
+check deb-lintian logged lintian.log lintian_clean
 
 # ---- 3. a clean state
 installed_any && purge > "$work/purge-before.log" 2>&1

@@ -27,7 +27,7 @@ cd "$root"
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
     python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev \
-    debhelper dh-python python3-all fakeroot || exit 1
+    debhelper dh-python python3-all fakeroot lintian || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"
