@@ -126,6 +126,7 @@ changelog_is_ours() {
 }
 check deb-changelog changelog_is_ours
 check deb-python-contents contents "$pdeb" "$pydir/__init__.py" "$pydir/_guest.py" \
+    "$pydir/_version.py" \
     /usr/share/doc/python3-tkuv/copyright
 
 # Debian's own checks of both packages and the source: no error, no warning.
@@ -201,8 +202,10 @@ if not tkuv.__file__.startswith("$pydir/"):
 root = tkinter.Tk()
 root.after(30000, lambda: sys.exit("timed out"))
 result, where = tkuv.run(main(), root=root)
-print("guest returned", result, "with tkuv from", tkuv.__file__, "and", where)
-sys.exit(0 if result == 42 and "$pkgdir" in where else 1)
+print("guest returned", result, "with tkuv", getattr(tkuv, "__version__", "(no __version__)"),
+      "from", tkuv.__file__, "and", where)
+sys.exit(0 if result == 42 and "$pkgdir" in where
+         and getattr(tkuv, "__version__", "$version") == "$version" else 1)
 EOF
 python_runs() {
     (cd / && "${clean_env[@]}" timeout 60 "${display[@]}" /usr/bin/python3 "$work/guest.py")
