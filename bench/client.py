@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """client.py -- the Python benchmark client: one workload under one way of
 running an async loop (with or without Tk).
 

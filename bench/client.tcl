@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # client.tcl -- the Tcl benchmark client, for tclsh and wish alike.
 #
 #   client.tcl IMPL conns PORT C M MAXSEC   C connections to the echo port,

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * cpu.h -- CPU time of this process, all threads, in seconds: the sum of
  * /proc/self/task/N/schedstat (nanoseconds on the CPU); and its voluntary
  * context switches, all threads, from /proc/self/task/N/status. The Tcl and

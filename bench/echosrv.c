@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * echosrv.c --
  *
  *	The far end of every benchmark client: one process, one thread, epoll,

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # info.tcl -- one line for RESULTS.md: Tcl/Tk, libuv and poller versions.
 package require tkuv
 set info [tkuv::info]

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """report.py -- RESULTS.md and results.png from a bench run (see run.py)."""
 
 import os

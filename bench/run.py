@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """run.py -- runs every benchmark client against bench/echosrv and writes
 RESULTS.md, results.json and results.png.
 

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * uvclient.c --
  *
  *	The raw libuv client: what this machine can do with no Tcl or Python

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # chat.tcl --
 #
 #	A Tk chat server and client on tkuv::tcp; a client connects in a

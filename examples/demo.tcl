@@ -1,4 +1,6 @@
 #!/usr/bin/env wish
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # demo.tcl --
 #
 #	A live look at tkuv: libuv timers driving a Tk window, and the

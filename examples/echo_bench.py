@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """echo_bench.py -- rough numbers for tkuv's Python guests (not a benchmark
 suite; the benchmark issue measures properly).
 

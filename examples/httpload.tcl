@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # httpload.tcl --
 #
 #	Existing Tcl code on tkuv::socket, unchanged: a tiny HTTP/1.0 server

@@ -1,4 +1,6 @@
 #!/usr/bin/env wish
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # runner.tcl --
 #
 #	A small process runner on tkuv::spawn: type a command as a Tcl list

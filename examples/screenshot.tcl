@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # screenshot.tcl --
 #
 #	Headless runs of the examples (`-screenshot FILE -seconds N`): after N

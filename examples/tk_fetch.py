@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """tk_fetch.py -- a Tkinter app doing real async I/O with tkuv.
 
 One event loop, running as a guest of Tk's mainloop, serves a small HTTP/1.1

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuv.c --
  *
  *	Package entry points (Tkuv_Init, and Tkuv_SafeInit for safe interps)

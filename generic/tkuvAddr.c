@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvAddr.c --
  *
  *	Socket addresses as text, shared by tkuv::tcp, tkuv::udp and

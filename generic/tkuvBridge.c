@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvBridge.c --
  *
  *	One libuv loop per Tcl thread, driven by a pump (tkuvPump.c). A tick

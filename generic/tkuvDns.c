@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvDns.c --
  *
  *	tkuv::resolve: name and address lookups on libuv's threadpool

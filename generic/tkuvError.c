@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvError.c --
  *
  *	One place that builds tkuv's errors, so every failure carries a

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvFs.c --
  *
  *	tkuv::fs: file operations on libuv's threadpool, results by callback.

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvGuest.c --
  *
  *	tkuv::guest: drive a foreign event loop (asyncio, uvloop, Trio, ...)

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvHandle.c --
  *
  *	What every tkuv handle shares: a record that starts with TkuvHandle, a

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvInt.h --
  *
  *	Internal declarations shared by tkuv's source files: the poll-thread

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvLimit.c --
  *
  *	tkuv::fdlimit: the process's limit on open files (RLIMIT_NOFILE).

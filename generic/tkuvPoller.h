@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvPoller.h --
  *
  *	The interface every platform poller implements (unix/tkuvEpoll.c,

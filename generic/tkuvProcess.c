@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvProcess.c --
  *
  *	tkuv::spawn ARGV ?option value ...?: child processes, never through a

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvPump.c --
  *
  *	The poll thread and its handoff with the owning Tcl thread.

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvSigName.c --
  *
  *	Signal names and numbers, shared by tkuv::signal and tkuv::spawn's

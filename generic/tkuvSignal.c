@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvSignal.c --
  *
  *	tkuv::signal SIGNAME CMD and the signal handle command ($s close,

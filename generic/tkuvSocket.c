@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvSocket.c --
  *
  *	tkuv::socket: Tcl's `socket` command, but the channel's I/O runs on

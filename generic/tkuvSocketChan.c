@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvSocketChan.c --
  *
  *	The Tcl channel driver behind tkuv::socket, the notifier that drives

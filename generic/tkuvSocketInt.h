@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvSocketInt.h --
  *
  *	Shared between the two halves of tkuv::socket: tkuvSocket.c (the

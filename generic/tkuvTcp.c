@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvTcp.c --
  *
  *	tkuv::tcp connect|listen: TCP connections and listeners.

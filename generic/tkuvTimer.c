@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvTimer.c --
  *
  *	tkuv::timer after|every MS CMD, tkuv::timer cancel|info, and the timer

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvUdp.c --
  *
  *	tkuv::udp open ?options? -command CMD, and the UDP handle command:

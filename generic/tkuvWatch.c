@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvWatch.c --
  *
  *	tkuv::watch PATH ?-recursive BOOL? CMD and the watch handle command

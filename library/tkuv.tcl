@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tkuv.tcl --
 #
 #	The Tcl-level part of tkuv, sourced by pkgIndex.tcl right after the

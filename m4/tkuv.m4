@@ -1,3 +1,5 @@
+dnl Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+dnl
 dnl tkuv.m4 -- tkuv's own configure macros: what Tcl's tcl8.6.m4 does not
 dnl cover (libuv, the poller choice, wish, the install directory).
 
@@ -111,13 +113,26 @@ AC_DEFUN([TKUV_LIB_FILE], [
 
 dnl TKUV_CONFIG_PKGDIR: where `make install` puts the package. The default is a
 dnl directory on Tcl's package path (TCL_PACKAGE_PATH) under the prefix, so
-dnl tclsh, wish and tkinter find it with no environment variable.
+dnl tclsh, wish and tkinter find it with no environment variable: LIBDIR/tcltk,
+dnl or, when LIBDIR is a multiarch directory (Debian: --libdir=/usr/lib/TRIPLET)
+dnl and Tcl looks in .../tcltk/TRIPLET, LIBDIR/../tcltk/TRIPLET.
 AC_DEFUN([TKUV_CONFIG_PKGDIR], [
     AC_ARG_WITH([pkgdir],
 	AS_HELP_STRING([--with-pkgdir=DIR],
-	    [install the package into DIR (default: PREFIX/lib/tcltk/tkuvVERSION)]),
+	    [install the package into DIR (default: LIBDIR/tcltk/tkuvVERSION, or
+	     LIBDIR/../tcltk/TRIPLET/tkuvVERSION for a multiarch LIBDIR)]),
 	[TKUV_PKG_DIR=$withval],
-	[TKUV_PKG_DIR='$(libdir)/tcltk/$(PACKAGE_NAME)$(PACKAGE_VERSION)'])
+	[TKUV_PKG_DIR='$(libdir)/tcltk/$(PACKAGE_NAME)$(PACKAGE_VERSION)'
+	 tkuv_libsub=`echo "$libdir" | sed 's|.*/||'`
+	 for tkuv_p in $TCL_PACKAGE_PATH; do
+	    case "$tkuv_p" in
+		*/tcltk/"$tkuv_libsub")
+		    TKUV_PKG_DIR="`echo "$libdir" | sed 's|/[[^/]]*$||'`/tcltk/$tkuv_libsub"'/$(PACKAGE_NAME)$(PACKAGE_VERSION)'
+		    break ;;
+	    esac
+	 done])
+    AC_MSG_CHECKING([where to install the package])
+    AC_MSG_RESULT([$TKUV_PKG_DIR])
     AC_SUBST(TKUV_PKG_DIR)
 ])
 

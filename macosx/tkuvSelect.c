@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvSelect.c --
  *
  *	select() poller, for macOS: poll(2) does not report readiness of a

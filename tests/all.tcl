@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # all.tcl --
 #
 #	Runs tkuv's test files, each in its own interpreter process.

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # constraints.tcl --
 #
 #	Sourced by every tkuv test file: loads tkuv from the build directory,

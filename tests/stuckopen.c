@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * stuckopen.c --
  *
  *	An LD_PRELOAD shim for shutdown.test: threadpool work that does not

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tsan-run.sh -- interpreter wrapper for `make test-tsan`.
 #
 # tclsh is not built with ThreadSanitizer, so the TSan runtime is preloaded

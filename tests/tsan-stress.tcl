@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tsan-stress.tcl --
 #
 #	Thread stress for `make test-tsan` (tcltest format; it is not a *.test

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # Interpreter wrapper for `all.tcl -valgrind`: runs $TKUV_INTERP (tclsh or
 # wish) under valgrind, one log per process in $TKUV_VALGRIND_LOGS.
 # TCL_FINALIZE_ON_EXIT makes `exit` free Tcl's memory, so what is still

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/demo.sh -- from a fresh Debian 12 machine to the tkuv demo window.
 #
 #   bash tools/demo.sh

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/setup.sh -- sourced by tools/demo.sh and tools/test.sh: install
 # Debian packages that are missing, and build tkuv in this checkout.
 # Expects $root (the repo root) to be set and to be the current directory.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/tcl-suite.sh -- run Tcl 8.6's own test files twice, once with Tcl's
 # socket and once with `tkuv::install` in effect, and print both counts.
 #

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/test-python.sh -- run the tkuv Python suite (asyncio, uvloop, Trio
 # guests in a real Tk) against the C build in the repository root.
 #

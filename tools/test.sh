@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/test.sh -- the README's test command: on a fresh Debian 12 machine,
 # installs what is missing, builds tkuv, and runs every suite:
 #   1. tcltest in tclsh + the Tk tests in wish (Xvfb when no display), epoll
@@ -13,6 +15,8 @@
 #   8. a short soak run (make soak, 100,000 messages, 20,000 handles)
 #   9. Tcl 8.6's own socket/http/event test files with tkuv::install
 #      (tools/tcl-suite.sh; sources from Debian's tcl8.6 source package)
+#  10. licence lines and one version (tools/check-meta.py), the make dist
+#      tarball (tools/test-dist.sh), the Debian packages (tools/test-deb.sh)
 # Ends with one line "N passed, N failed, N skipped" summing every suite, and
 # exits non-zero when anything failed.
 set -uo pipefail
@@ -25,7 +29,8 @@ cd "$root"
 install_packages build-essential autoconf automake pkg-config tcl-dev tk-dev \
     python3-pip python3-venv python3-setuptools python3-wheel \
     libuv1-dev tcl-thread xvfb xauth gcc-mingw-w64-x86-64 valgrind \
-    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev || exit 1
+    python3 python3-tk python3-uvloop python3-trio gnuplot-nox imagemagick dpkg-dev \
+    debhelper dh-python python3-all fakeroot lintian || exit 1
 build_tkuv || { echo "0 passed, 1 failed"; exit 1; }
 
 logs="$root/tests-tmp/logs"
@@ -89,6 +94,8 @@ bench_smoke() {
     fi
 }
 
+# Licence notice in every source file; every place agrees with VERSION.
+suite meta python3 tools/check-meta.py
 suite tcltest-epoll make test
 suite tcltest-select make test-select
 suite tcltest-asan make test-asan
@@ -109,6 +116,10 @@ suite fuzz make fuzz FUZZ_CASES=6000 FUZZ_CHUNK=2000 FUZZ_SEED=${TKUV_FUZZ_SEED:
 if [ "${TKUV_TEST_VALGRIND:-1}" != 0 ]; then
     suite valgrind make test-valgrind
 fi
+# make dist's tarball built and tested without autotools, --without-tk and
+# in Debian's layout; the .debs built, installed, loaded, purged.
+suite dist bash tools/test-dist.sh
+suite deb bash tools/test-deb.sh
 # A short soak: the full one (make soak) takes minutes.
 suite soak make soak SOAK_MESSAGES=100000 SOAK_HANDLES=20000
 

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvEpoll.c --
  *
  *	Linux poller: a private epoll set holding the loop's backend fd (itself

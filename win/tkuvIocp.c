@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvIocp.c --
  *
  *	Windows poller. libuv's Windows backend is an I/O completion port

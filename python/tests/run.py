@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Run the tkuv Python suite and end with one summary line:
 
     python: N passed, N failed, N skipped

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Shared helpers for the tkuv Python tests: a fresh Tk root per test with the
 build tree's tkuv loaded, the two asyncio loop flavours, and a watchdog so a
 bug fails a test instead of hanging the suite."""

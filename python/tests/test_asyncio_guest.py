@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """asyncio and uvloop as guests of a real Tk mainloop (run under Xvfb).
 
 Every test runs twice, once per loop (see support.for_each_loop)."""

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """The Python examples run end to end, as a user starts them: a normal run
 and a run whose window is closed meanwhile both end cleanly, with nothing on
 stderr but what the example means to say (issue 18: echo_bench.py's Tk

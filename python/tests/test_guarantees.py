@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """asyncio's own guarantees, kept by the asyncio and uvloop guests under
 hostile use: callback order, floods from other threads, signals, Ctrl-C,
 writes from plain Tk callbacks, nested Tk loops, and closing the window.

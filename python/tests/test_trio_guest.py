@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Trio as a guest of a real Tk mainloop (trio.lowlevel.start_guest_run)."""
 
 import threading

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """tkuv: run asyncio, uvloop or Trio inside Tkinter's mainloop, without polling.
 
     import tkinter, tkuv, uvloop

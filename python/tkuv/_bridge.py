@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """tk.call glue: load the tkuv Tcl package and wrap one `tkuv::guest` handle.
 
 Nothing here knows about asyncio or Trio. A Guest owns a Tcl command (its

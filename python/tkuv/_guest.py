@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Drive an asyncio or uvloop event loop as a guest of Tk's mainloop.
 
 One tick runs a single non-blocking iteration of the loop, several while

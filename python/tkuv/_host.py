@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """The part of a guest run that does not depend on the guest loop.
 
 A Host connects one guest event loop (asyncio, uvloop or Trio) to the Tk

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """The result of a guest run: a value or an exception, like Trio's `outcome`.
 
 Kept tiny and local so asyncio users need nothing beyond the standard library.

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """tkuv.run(), tkuv.Runner and tkuv.start_guest_run(): the ways to start a
 guest."""
 

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """asyncslot(): an async function as a plain Tk callback, started eagerly."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Trio in Tk, through trio.lowlevel.start_guest_run().
 
 Trio's guest mode needs one thing from the host: run_sync_soon_threadsafe(fn),

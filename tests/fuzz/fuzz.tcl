@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # fuzz.tcl --
 #
 #	The command-surface fuzzer (issue 9). One run = one chunk of cases in

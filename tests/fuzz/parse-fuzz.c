@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * parse-fuzz.c --
  *
  *	libFuzzer harness for tkuv's parsers of addresses and options (issue

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * parse-wrap.c --
  *
  *	For the libFuzzer harness (parse-fuzz.c): exports the static parsers of

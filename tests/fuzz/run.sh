@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # run.sh -- drives tests/fuzz/fuzz.tcl for `make fuzz` and CI.
 #
 #   run.sh BUILD_DIR CASES SEED [CHUNK]

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # soak.tcl --
 #
 #	Sourced by the soak tests (tests/soak/*.test, run by `make soak`):

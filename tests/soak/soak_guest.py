@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Soak: line messages through asyncio streams on a uvloop guest of Tk.
 
     soak_guest.py BUILD_DIR REPO_ROOT MESSAGES
