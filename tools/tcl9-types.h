@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tcl9-types.h --
  *
  *	`make check-tcl9-types` forces this header in front of every C file

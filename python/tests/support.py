@@ -38,7 +38,11 @@ WAIT_S = 10
 def new_root():
     root = tkinter.Tk()
     root.geometry("200x100+0+0")
-    root.tk.call("lappend", "auto_path", BUILD_DIR)
+    # First on auto_path: with an installed tkuv of the same version, the
+    # directory listed earlier wins, and the tests are for this build.
+    root.tk.call("set", "auto_path",
+                 root.tk.call("linsert", root.tk.call("set", "auto_path"),
+                              0, BUILD_DIR))
     root.tk.call("package", "require", "tkuv")
     return root
 

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """tkuv.modal, tkuv.event, tkuv.changed and tkuv.Runner, in a real Tk under
 Xvfb: for asyncio and uvloop (one class per loop) and for Trio."""
 

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """Async helpers for Tk user interfaces: modal dialogs, Tk events and Tk
 variables as awaitables. They work in the asyncio, uvloop and Trio guests.
 
