@@ -51,6 +51,7 @@ static const CommandDef commands[] = {
     {"::tkuv::socket",	TkuvSocketObjCmd},
     {"::tkuv::compat::socket", TkuvSocketCompatObjCmd},
     {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
+    {"::tkuv::notifier", TkuvNotifierObjCmd},
 };
 
 int
