@@ -88,6 +88,7 @@ bench_smoke() {
 
 suite tcltest-epoll make test
 suite tcltest-select make test-select
+suite tcltest-epollnotifier make test-epoll-notifier
 suite tcltest-asan make test-asan
 suite check-win check_win
 suite bench-smoke bench_smoke
