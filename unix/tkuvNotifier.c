@@ -211,6 +211,7 @@ static int		ValidateStock(const StockRecord *s, int readFd,
 			    int writeFd);
 static int		WaitForEvent(const Tcl_Time *timePtr);
 static void		Wake(Notifier *n);
+static void		WaitSwitches(void);
 
 static Tcl_NotifierProcs epollHooks = {
     SetTimer, WaitForEvent, CreateFileHandler, DeleteFileHandler,
@@ -703,9 +704,7 @@ CurrentNotifier(void)
     }
     for (;;) {
 	Tcl_MutexLock(&notifierLock);
-	while (state == STATE_INSTALLING || state == STATE_UNINSTALLING) {
-	    Tcl_ConditionWait(&stateChanged, &notifierLock, NULL);
-	}
+	WaitSwitches();
 	if (state != STATE_EPOLL) {
 	    Tcl_MutexUnlock(&notifierLock);
 	    return NULL;
@@ -749,6 +748,25 @@ CurrentNotifier(void)
     Tcl_MutexUnlock(&n->lock);
     Tcl_MutexUnlock(&notifierLock);
     return n;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * WaitSwitches --
+ *
+ *	Waits until no install or uninstall is under way (another thread's).
+ *	Caller holds notifierLock.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+WaitSwitches(void)
+{
+    while (state == STATE_INSTALLING || state == STATE_UNINSTALLING) {
+	Tcl_ConditionWait(&stateChanged, &notifierLock, NULL);
+    }
 }
 
 /*
@@ -1214,6 +1232,7 @@ Install(
 		major, minor);
     }
     Tcl_MutexLock(&notifierLock);
+    WaitSwitches();
     if (state != STATE_STOCK) {
 	Tcl_MutexUnlock(&notifierLock);
 	return TCL_OK;		/* Installed (by another thread, maybe). */
@@ -1330,6 +1349,7 @@ Uninstall(
     int fd, numOwn = 0, bigFd = -1;
 
     Tcl_MutexLock(&notifierLock);
+    WaitSwitches();
     if (state != STATE_EPOLL) {
 	Tcl_MutexUnlock(&notifierLock);
 	return TCL_OK;
