@@ -1270,8 +1270,17 @@ Install(
     Tcl_ThreadAlert(n->threadId);
     n->capturing = 0;
 
+    /*
+     * TKUV_TEST_BAD_LAYOUT (tests only): expect the probes swapped, so the
+     * refusal path runs.
+     */
+
     Tcl_MutexLock(&notifierLock);
-    valid = ValidateStock(n->capturedData, pipeFds[0], pipeFds[1]);
+    if (getenv("TKUV_TEST_BAD_LAYOUT") != NULL) {
+	valid = ValidateStock(n->capturedData, pipeFds[1], pipeFds[0]);
+    } else {
+	valid = ValidateStock(n->capturedData, pipeFds[0], pipeFds[1]);
+    }
     if (valid) {
 	n->stock = n->capturedData;
 	n->captured = 1;
