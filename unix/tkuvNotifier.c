@@ -21,7 +21,10 @@
  *	  hooks installed, Tcl_ThreadAlert on the calling thread hands our
  *	  alert hook the clientData tclNotify.c keeps for that thread, which
  *	  is the stock record (Tcl_InitNotifier's result). A flag on the
- *	  thread's own record makes that one alert a "capture".
+ *	  thread's own record makes that one alert a "capture". (Calling
+ *	  Tcl_InitNotifier while the stock hooks are in place would return
+ *	  the same pointer, but it counts one more user of the stock
+ *	  notifier thread, which would then never be stopped and joined.)
  *	- validates it on install: two probe handlers on a pipe registered
  *	  through the stock notifier must appear at the head of the captured
  *	  record's list with their masks, procs and select bits, and the
@@ -43,7 +46,9 @@
  *
  *	Threads whose Tcl notifier was initialised after the install have no
  *	stock record at all (tclNotify.c keeps our record for them): while one
- *	of them lives, uninstalling is refused.
+ *	of them lives, uninstalling is refused. The stock notifier thread
+ *	stays (idle) while ours is installed; when the last thread finalizes,
+ *	the stock hooks come back and Tcl stops it as usual.
  */
 
 #if defined(__linux__) && !defined(_GNU_SOURCE)
@@ -117,8 +122,8 @@ enum {
     HANDLER_ALWAYS,		/* A regular file: epoll refuses it, select
 				 * calls it always ready, so do we. */
     HANDLER_PARKED		/* Hung up with nothing its mask can report:
-				 * out of the set until its mask changes, or
-				 * the thread would spin on the hang-up. */
+				 * out of the set until the handler is set
+				 * again, or the thread would spin on it. */
 };
 
 /*
@@ -145,7 +150,8 @@ typedef struct Notifier {
     Handler *slots;
     int numSlots;
     int numHandlers;
-    int numAlways;		/* Handlers in state HANDLER_ALWAYS. */
+    int numAlways;		/* Handlers in state HANDLER_ALWAYS waiting
+				 * to read or write: the wait polls. */
     struct Notifier *nextPtr;	/* In notifiers (notifierLock). */
 } Notifier;
 
@@ -585,7 +591,6 @@ SetHandler(
 {
     Handler *h;
     struct epoll_event ev;
-    int isNew;
 
     if (fd >= n->numSlots) {
 	int size = n->numSlots ? n->numSlots : 64;
@@ -603,17 +608,20 @@ SetHandler(
 	n->numSlots = size;
     }
     h = &n->slots[fd];
-    isNew = (h->proc == NULL);
-    if (isNew) {
+    if (h->proc == NULL) {
 	n->numHandlers++;
 	h->readyMask = 0;
+    }
+    if (h->state == HANDLER_ALWAYS) {
+	/* Tried again below: the fd may have been reopened since. */
+	if (h->mask & (TCL_READABLE | TCL_WRITABLE)) {
+	    n->numAlways--;
+	}
+	h->state = HANDLER_IDLE;
     }
     h->proc = proc;
     h->clientData = clientData;
     h->mask = mask;
-    if (h->state == HANDLER_ALWAYS) {
-	return;
-    }
 
     memset(&ev, 0, sizeof(ev));
     ev.events = ((mask & TCL_READABLE) ? EPOLLIN : 0)
@@ -642,7 +650,9 @@ SetHandler(
 	h->state = HANDLER_EPOLL;
     } else if (errno == EPERM) {
 	h->state = HANDLER_ALWAYS;
-	n->numAlways++;
+	if (mask & (TCL_READABLE | TCL_WRITABLE)) {
+	    n->numAlways++;
+	}
     } else {
 	/* EBADF and the like: select would fail too; it never fires. */
 	h->state = HANDLER_IDLE;
@@ -664,7 +674,8 @@ DropHandler(
     if (h->state == HANDLER_EPOLL) {
 	memset(&ev, 0, sizeof(ev));
 	epoll_ctl(n->epfd, EPOLL_CTL_DEL, fd, &ev);
-    } else if (h->state == HANDLER_ALWAYS) {
+    } else if (h->state == HANDLER_ALWAYS
+	    && (h->mask & (TCL_READABLE | TCL_WRITABLE))) {
 	n->numAlways--;
     }
     memset(h, 0, sizeof(Handler));
