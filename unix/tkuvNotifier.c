@@ -236,7 +236,9 @@ static Tcl_NotifierProcs stockHooks;	/* All NULL: Tcl's own. */
  *
  *	The thread-specific key of each thread's Notifier. The destructor
  *	frees a record its thread left behind (a thread that finalized its
- *	notifier through the stock hooks, after an uninstall).
+ *	notifier through the stock hooks, after an uninstall). A record the
+ *	init hook made stays: its thread ended without finalizing its Tcl
+ *	notifier, so tclNotify.c still lists it and may still alert it.
  *
  *----------------------------------------------------------------------
  */
@@ -253,6 +255,9 @@ RecordKeyDestructor(
 {
     Notifier *n = value, **pp;
 
+    if (n->own) {
+	return;
+    }
     Tcl_MutexLock(&notifierLock);
     for (pp = &notifiers; *pp != NULL; pp = &(*pp)->nextPtr) {
 	if (*pp == n) {
