@@ -201,6 +201,7 @@ static void		FreeNotifier(Notifier *n);
 static ClientData	InitNotifier(void);
 static int		Install(Tcl_Interp *interp);
 static void		MakeRecordKey(void);
+static void		MarkReady(Handler *h, int fd, int mask);
 static int		MoveFromStock(Notifier *n);
 static void		MoveToStock(Notifier *n);
 static Notifier *	NewNotifier(Tcl_Interp *interp);
@@ -959,14 +960,7 @@ WaitForEvent(
 	    h->state = HANDLER_PARKED;
 	    continue;
 	}
-	if (h->readyMask == 0) {
-	    FileEvent *evPtr = (FileEvent *) ckalloc(sizeof(FileEvent));
-
-	    evPtr->header.proc = FileEventProc;
-	    evPtr->fd = fd;
-	    Tcl_QueueEvent((Tcl_Event *) evPtr, TCL_QUEUE_TAIL);
-	}
-	h->readyMask = mask;
+	MarkReady(h, fd, mask);
     }
     if (n->numAlways > 0) {
 	for (fd = 0; fd < n->numSlots; fd++) {
@@ -974,19 +968,39 @@ WaitForEvent(
 
 	    if (h->proc != NULL && h->state == HANDLER_ALWAYS
 		    && (h->mask & (TCL_READABLE | TCL_WRITABLE))) {
-		if (h->readyMask == 0) {
-		    FileEvent *evPtr = (FileEvent *) ckalloc(sizeof(FileEvent));
-
-		    evPtr->header.proc = FileEventProc;
-		    evPtr->fd = fd;
-		    Tcl_QueueEvent((Tcl_Event *) evPtr, TCL_QUEUE_TAIL);
-		}
-		h->readyMask = h->mask & (TCL_READABLE | TCL_WRITABLE);
+		MarkReady(h, fd, h->mask & (TCL_READABLE | TCL_WRITABLE));
 	    }
 	}
     }
     Tcl_MutexUnlock(&n->lock);
     return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * MarkReady --
+ *
+ *	Records what is ready on a handler, and queues its FileEvent unless
+ *	one is queued already (its readyMask is then non-zero).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+MarkReady(
+    Handler *h,
+    int fd,
+    int mask)
+{
+    if (h->readyMask == 0) {
+	FileEvent *evPtr = (FileEvent *) ckalloc(sizeof(FileEvent));
+
+	evPtr->header.proc = FileEventProc;
+	evPtr->fd = fd;
+	Tcl_QueueEvent((Tcl_Event *) evPtr, TCL_QUEUE_TAIL);
+    }
+    h->readyMask = mask;
 }
 
 /*
@@ -1076,7 +1090,7 @@ AlertNotifier(
 	return;
     }
     if (n != NULL && (void *) n == clientData) {
-	/* Our own record, unconverted: only in a forked child. */
+	/* Ours (always converted while listed): never a stock record. */
 	Tcl_MutexUnlock(&notifierLock);
 	return;
     }
