@@ -54,6 +54,7 @@ static const CommandDef commands[] = {
     {"::tkuv::socket",	TkuvSocketObjCmd},
     {"::tkuv::compat::socket", TkuvSocketCompatObjCmd},
     {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
+    {"::tkuv::notifier", TkuvNotifierObjCmd},
 };
 
 int

@@ -428,3 +428,10 @@ proc ::tkuv::Load {interp} {
 	    [package ifneeded tkuv $version]]
     ::interp eval $interp [list package require tkuv $version]
 }
+
+# TKUV_NOTIFIER=epoll: install the epoll notifier as the package loads (so a
+# whole test suite can run with it). Not in safe interps (no tkuv::notifier).
+if {[info exists ::env(TKUV_NOTIFIER)] && $::env(TKUV_NOTIFIER) ni {"" stock}
+	&& [info commands ::tkuv::notifier] ne ""} {
+    ::tkuv::notifier $::env(TKUV_NOTIFIER)
+}

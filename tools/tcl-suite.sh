@@ -6,6 +6,8 @@
 #
 #   bash tools/tcl-suite.sh [test files ...]   (default: socket.test http.test
 #                                               http11.test event.test)
+#   TKUV_NOTIFIER=epoll bash tools/tcl-suite.sh   the same, both modes on
+#                                               tkuv's epoll notifier
 #
 # The test files come from Debian's source package of the installed Tcl
 # (`apt-get source tcl8.6`, fetched once into tests-tmp/tclsrc with a
@@ -50,9 +52,13 @@ if {[lindex $argv 0] eq "-encoding"} {
 set argv0 [lindex $argv 0]
 set argv [lrange $argv 1 end]
 set argc [llength $argv]
-if {$mode eq "tkuv"} {
+# TKUV_NOTIFIER=epoll: both modes run on the epoll notifier (tkuv installs
+# it as it loads).
+if {$mode eq "tkuv" || [info exists env(TKUV_NOTIFIER)]} {
     set auto_path [linsert $auto_path 0 $env(TKUV_BUILD_DIR)]
     package require tkuv
+}
+if {$mode eq "tkuv"} {
     tkuv::install
 }
 set ::tkuvSuiteMode $mode

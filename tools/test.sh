@@ -98,6 +98,7 @@ bench_smoke() {
 suite meta python3 tools/check-meta.py
 suite tcltest-epoll make test
 suite tcltest-select make test-select
+suite tcltest-epollnotifier make test-epoll-notifier
 suite tcltest-asan make test-asan
 suite check-win check_win
 suite check-tcl9-types bash -c 'make check-tcl9-types && echo "all.tcl: Total 1 Passed 1 Skipped 0 Failed 0"'
