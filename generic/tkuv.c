@@ -51,6 +51,7 @@ static const CommandDef commands[] = {
     {"::tkuv::socket",	TkuvSocketObjCmd},
     {"::tkuv::compat::socket", TkuvSocketCompatObjCmd},
     {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
+    {"::tkuv::waitmode",	TkuvWaitModeObjCmd},
 };
 
 int
@@ -180,6 +181,7 @@ TkuvInfoObjCmd(
     PUT("wakeups",
 	    Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpWakeups(bridge->pump)));
     PUT("timeout", Tcl_NewIntObj(TkuvPumpTimeout(bridge->pump)));
+    PUT("wait", Tcl_NewStringObj(TkuvPumpWaitName(bridge->pump), -1));
 #undef PUT
     Tcl_SetObjResult(interp, d);
     return TCL_OK;

@@ -224,11 +224,11 @@ TkuvBridgeGet(
 #else
     backend = uv_backend_fd(&bridge->loop);
 #endif
-    err = TkuvPumpCreate(backend, BridgeTick, bridge, -1, &bridge->pump);
-    if (err != 0) {
+    if (TkuvPumpCreate(interp, backend, 0, BridgeTick, bridge, -1,
+	    &bridge->pump) != TCL_OK) {
 	uv_loop_close(&bridge->loop);
 	TkuvFree(bridge);
-	return TkuvUvError(interp, "starting the poll thread", err);
+	return TCL_ERROR;
     }
     tsdPtr->bridge = bridge;
     WatchStdChannels();

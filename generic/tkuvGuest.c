@@ -75,7 +75,7 @@ CreateGuest(
     enum { O_COMMAND, O_FD, O_IOCP };
     Tcl_Obj *tickCmd = NULL;
     Tcl_WideInt waitable = -1;
-    int i, index, haveWaitable = 0, err;
+    int i, index, haveWaitable = 0;
     TkuvBridge *bridge;
     TkuvWaitable backend;
     Guest *g;
@@ -140,10 +140,10 @@ CreateGuest(
     g = TkuvHandleAlloc(&guestType);
     g->waitable = waitable;
     /* The first tick runs at once: the foreign loop starts its work. */
-    err = TkuvPumpCreate(backend, GuestTick, g, 0, &g->pump);
-    if (err != 0) {
+    if (TkuvPumpCreate(interp, backend, TKUV_PUMP_FOREIGN, GuestTick, g, 0,
+	    &g->pump) != TCL_OK) {
 	TkuvFree(g);
-	return TkuvUvError(interp, "guest", err);
+	return TCL_ERROR;
     }
     return TkuvHandleRegister(interp, bridge, &g->h, NULL, tickCmd);
 }
@@ -293,6 +293,8 @@ GuestHandleCmd(
 		Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpWakeups(g->pump)));
 	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("timeout", -1),
 		Tcl_NewIntObj(g->lastTimeout));
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("wait", -1),
+		Tcl_NewStringObj(TkuvPumpWaitName(g->pump), -1));
 	Tcl_SetObjResult(interp, d);
 	break;
     }
