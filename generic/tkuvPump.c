@@ -148,6 +148,8 @@ typedef struct TickEvent {
 typedef struct ThreadSpecificData {
     int requestRead;
     int request;		/* WAIT_AUTO, WAIT_NOTIFIER, WAIT_THREAD */
+    int tk;			/* Tk was loaded in the interp of the last
+				 * pump made or tkuv::waitmode call (NoteTk). */
 } ThreadSpecificData;
 
 static Tcl_ThreadDataKey dataKey;
@@ -157,6 +159,7 @@ static TkuvPump *allPumps = NULL;
 
 static int	GetRequest(Tcl_Interp *interp, int *requestPtr);
 static int	NotifierRefusal(TkuvPump *pump, int fd, char *why, size_t size);
+static void	NoteTk(Tcl_Interp *interp);
 static int	AutoPrefersNotifier(void);
 static int	ChooseMode(Tcl_Interp *interp, TkuvPump *pump, int request,
 		    int *modePtr);
@@ -221,6 +224,7 @@ TkuvPumpCreate(
     if (GetRequest(interp, &request) != TCL_OK) {
 	return TCL_ERROR;
     }
+    NoteTk(interp);
     pump = TkuvAlloc(sizeof(TkuvPump));
     memset(pump, 0, sizeof(TkuvPump));
     pump->owner = Tcl_GetCurrentThread();
@@ -359,17 +363,61 @@ NotifierRefusal(
 /*
  *----------------------------------------------------------------------
  *
- * AutoPrefersNotifier --
+ * NoteTk, AutoPrefersNotifier --
  *
- *	Where both modes work, is mode notifier the cheaper? (MEASURE)
+ *	Where both modes work, is mode notifier the cheaper? With an epoll
+ *	notifier (Tcl 9 on Linux, or tkuv's) it is: the owner itself waits
+ *	on the fd, no other thread is woken at all. With Tcl 8.6's select()
+ *	notifier it depends on whether the thread already waits on fds:
+ *	8.6 wakes its notifier thread (through its trigger pipe) every time a
+ *	thread with file handlers starts or ends a wait. Tk's connection to
+ *	the display is such a handler, so with Tk loaded that cost is paid
+ *	anyway and notifier mode only saves the poll thread; without it, mode
+ *	notifier brings the notifier thread in, and the poll thread is the
+ *	cheaper hop. Measured (context switches of all the process's threads
+ *	per 64-byte round trip over loopback, bench/echosrv, tkuv::tcp and
+ *	tkuv::socket alike, Tcl 8.6.13, libuv 1.44, 2 cores):
+ *
+ *		    thread    notifier
+ *	    tclsh   2.6-3.3   3.5-4.4
+ *	    wish    4.6-6.6   3.4-4.3
+ *
+ *	So auto is mode notifier in a thread with Tk (as seen when its loop,
+ *	or a guest, was made, or at tkuv::waitmode), mode thread without.
  *
  *----------------------------------------------------------------------
  */
 
+static void
+NoteTk(
+    Tcl_Interp *interp)
+{
+    ThreadSpecificData *tsdPtr =
+	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+
+    if (interp != NULL) {
+	tsdPtr->tk = Tcl_GetVar2(interp, "tk_version", NULL,
+		TCL_GLOBAL_ONLY) != NULL;
+    }
+}
+
 static int
 AutoPrefersNotifier(void)
 {
-    return 1;
+    ThreadSpecificData *tsdPtr =
+	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    int major;
+
+    Tcl_GetVersion(&major, NULL, NULL, NULL);
+    if (TkuvNotifierIsEpoll()) {
+	return 1;
+    }
+#ifdef __linux__
+    if (major >= 9) {
+	return 1;
+    }
+#endif
+    return tsdPtr->tk;
 }
 
 /*
@@ -1328,6 +1376,7 @@ TkuvWaitModeObjCmd(
 	return TCL_ERROR;
     }
     tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    NoteTk(interp);
     if (objc == 2) {
 	if (TkuvGetIndex(interp, objv[1], waitNames, "wait mode", &request)
 		!= TCL_OK) {
