@@ -51,7 +51,8 @@
  *		  that Tcl's notifier never holds an fd its caller closes (a
  *		  closed fd makes 8.6's notifier thread spin and Tcl 9's
  *		  panic) and two guests on one fd do not share Tcl's one
- *		  handler per fd.
+ *		  handler per fd; when a report finds the caller's fd closed
+ *		  the dup goes too (FileProc).
  *
  *	Mode thread works everywhere. Mode notifier needs Tcl's notifier to
  *	wait on the fd (NotifierRefusal): only in the epoll build (Linux; the
@@ -77,6 +78,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -173,6 +175,7 @@ static void	PollThreadMain(void *arg);
 #ifndef _WIN32
 static int	StartNotifier(Tcl_Interp *interp, TkuvPump *pump);
 static void	StopNotifier(TkuvPump *pump);
+static int	SameFile(int fd1, int fd2);
 static void	FileProc(ClientData clientData, int mask);
 #endif
 static void	Arm(TkuvPump *pump);
@@ -732,6 +735,21 @@ StartNotifier(
     return TCL_OK;
 }
 
+/*
+ * Do the two fds refer to one open file? (Both open, same device and inode.)
+ */
+
+static int
+SameFile(
+    int fd1,
+    int fd2)
+{
+    struct stat st1, st2;
+
+    return fstat(fd1, &st1) == 0 && fstat(fd2, &st2) == 0
+	    && st1.st_dev == st2.st_dev && st1.st_ino == st2.st_ino;
+}
+
 static void
 StopNotifier(
     TkuvPump *pump)
@@ -768,6 +786,15 @@ FileProc(
     TkuvPump *pump = clientData;
 
     (void) mask;
+    if (pump->foreign && !SameFile(pump->backend, pump->fileFd)) {
+	/*
+	 * The caller closed the guest's fd (and perhaps reused its number):
+	 * our dup alone keeps that file open, and may report it forever (a
+	 * pipe at end of file). Watch nothing more, as a poller does whose
+	 * fd was closed: the guest goes on with its timeouts and wakes.
+	 */
+	StopNotifier(pump);
+    }
     uv_mutex_lock(&pump->lock);
     pump->wakeups++;
     if (pump->inTick) {
