@@ -58,16 +58,19 @@
  *	wait on the fd (NotifierRefusal): only in the epoll build (Linux; the
  *	select build stands in for macOS, whose notifier is the CFRunLoop, and
  *	Windows has IOCP), and with 8.6's select() notifier only for an fd
- *	below FD_SETSIZE. Auto picks the cheaper where both work (ChooseMode,
- *	with the measurements).
+ *	below FD_SETSIZE. Auto picks the cheaper where both work
+ *	(AutoPrefersNotifier, with the measurements). The request (auto,
+ *	notifier, thread) is per thread: TKUV_WAIT when the thread's first
+ *	pump is made, then tkuv::waitmode.
  *
  *	`wakeups` counts the times the backend alerted the owner, in both
  *	modes: poll-thread alerts, or FileProc calls. Two shortcuts involve no
  *	report at all: a kick (the loop changed outside a tick) queues a tick
  *	on the owner, and a tick that leaves work for right away is followed
  *	by another one from the owner's own check proc (TkuvPumpKick,
- *	TickAgain); the waitable stays disarmed (or the turn with the owner)
- *	meanwhile.
+ *	TickAgain); meanwhile a reported waitable stays disarmed (one-shot
+ *	poller, or file handler deleted by FileProc) or the turn stays with
+ *	the owner.
  */
 
 #include "tkuvInt.h"
@@ -161,6 +164,7 @@ static TkuvPump *allPumps = NULL;
 
 static int	GetRequest(Tcl_Interp *interp, int *requestPtr);
 static int	NotifierRefusal(TkuvPump *pump, int fd, char *why, size_t size);
+static int	EpollNotifier(void);
 static void	NoteTk(Tcl_Interp *interp);
 static int	AutoPrefersNotifier(void);
 static int	ChooseMode(Tcl_Interp *interp, TkuvPump *pump, int request,
@@ -338,21 +342,14 @@ NotifierRefusal(
     char *why,
     size_t size)
 {
-    int major;
-
     (void) pump;
     if (strcmp(TkuvPollerName(), "epoll") != 0) {
 	snprintf(why, size, "the %s poller build waits with a poll thread "
 		"only", TkuvPollerName());
 	return 1;
     }
-    Tcl_GetVersion(&major, NULL, NULL, NULL);
 #ifndef _WIN32
-    if (fd >= FD_SETSIZE && !TkuvNotifierIsEpoll()
-#ifdef __linux__
-	    && major < 9
-#endif
-	    ) {
+    if (fd >= FD_SETSIZE && !EpollNotifier()) {
 	snprintf(why, size, "fd %d is not below FD_SETSIZE (%d), the limit "
 		"of Tcl's select() notifier", fd, (int) FD_SETSIZE);
 	return 1;
@@ -366,7 +363,7 @@ NotifierRefusal(
 /*
  *----------------------------------------------------------------------
  *
- * NoteTk, AutoPrefersNotifier --
+ * EpollNotifier, NoteTk, AutoPrefersNotifier --
  *
  *	Where both modes work, is mode notifier the cheaper? With an epoll
  *	notifier (Tcl 9 on Linux, or tkuv's) it is: the owner itself waits
@@ -391,6 +388,20 @@ NotifierRefusal(
  *----------------------------------------------------------------------
  */
 
+static int
+EpollNotifier(void)
+{
+#ifdef __linux__
+    int major;
+
+    Tcl_GetVersion(&major, NULL, NULL, NULL);
+    if (major >= 9) {
+	return 1;
+    }
+#endif
+    return TkuvNotifierIsEpoll();
+}
+
 static void
 NoteTk(
     Tcl_Interp *interp)
@@ -409,18 +420,8 @@ AutoPrefersNotifier(void)
 {
     ThreadSpecificData *tsdPtr =
 	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
-    int major;
 
-    Tcl_GetVersion(&major, NULL, NULL, NULL);
-    if (TkuvNotifierIsEpoll()) {
-	return 1;
-    }
-#ifdef __linux__
-    if (major >= 9) {
-	return 1;
-    }
-#endif
-    return tsdPtr->tk;
+    return EpollNotifier() || tsdPtr->tk;
 }
 
 /*
@@ -590,7 +591,12 @@ StartThread(
     uv_mutex_unlock(&pump->lock);
 
     Tcl_MutexLock(&registryMutex);
-    err = uv_thread_create(&pump->thread, PollThreadMain, pump);
+    uv_mutex_lock(&pump->lock);
+    err = pump->closed ? UV_ECANCELED : 0;	/* Process exit has begun. */
+    uv_mutex_unlock(&pump->lock);
+    if (err == 0) {
+	err = uv_thread_create(&pump->thread, PollThreadMain, pump);
+    }
     pump->threadRunning = (err == 0);
     Tcl_MutexUnlock(&registryMutex);
     if (err != 0) {
