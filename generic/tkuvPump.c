@@ -523,18 +523,14 @@ SetMode(
 	return TCL_OK;
     }
     if (mode == WAIT_THREAD) {
-#ifndef _WIN32
-	StopNotifier(pump);
-#endif
+	/* Both watch for a moment: harmless, a report only asks a tick. */
 	if ((err = StartThread(pump)) != 0) {
-#ifndef _WIN32
-	    if (old == WAIT_NOTIFIER && StartNotifier(NULL, pump) == TCL_OK) {
-		/* Back as it was. */
-	    }
-#endif
 	    return interp == NULL ? TCL_ERROR
 		    : TkuvUvError(interp, "starting the poll thread", err);
 	}
+#ifndef _WIN32
+	StopNotifier(pump);
+#endif
     } else {
 #ifndef _WIN32
 	if (StartNotifier(interp, pump) != TCL_OK) {
