@@ -217,7 +217,6 @@ TkuvBridgeGet(
 	return TkuvUvError(interp, "creating the libuv loop", err);
     }
     bridge->loop.data = bridge;
-    uv_idle_init(&bridge->loop, &bridge->sweep);
     bridge->handoffDue = UINT64_MAX;
 #ifdef _WIN32
     backend = bridge->loop.iocp;
@@ -230,6 +229,8 @@ TkuvBridgeGet(
 	TkuvFree(bridge);
 	return TCL_ERROR;
     }
+    /* Only now: uv_loop_close above would refuse a loop with a handle. */
+    uv_idle_init(&bridge->loop, &bridge->sweep);
     tsdPtr->bridge = bridge;
     WatchStdChannels();
     Tcl_CreateThreadExitHandler(ThreadExitProc, NULL);
