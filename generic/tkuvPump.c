@@ -374,13 +374,14 @@ NotifierRefusal(
  *	the display is such a handler, so with Tk loaded that cost is paid
  *	anyway and notifier mode only saves the poll thread; without it, mode
  *	notifier brings the notifier thread in, and the poll thread is the
- *	cheaper hop. Measured (context switches of all the process's threads
- *	per 64-byte round trip over loopback, bench/echosrv, tkuv::tcp and
- *	tkuv::socket alike, Tcl 8.6.13, libuv 1.44, 2 cores):
+ *	cheaper hop. Measured: voluntary context switches of all the
+ *	process's threads per 64-byte round trip over loopback to
+ *	bench/echosrv, 20,000 round trips, tkuv::tcp and tkuv::socket alike
+ *	(Tcl 8.6.13, libuv 1.44, 2 cores; Tcl's own socket for comparison):
  *
- *		    thread    notifier
- *	    tclsh   2.6-3.3   3.5-4.4
- *	    wish    4.6-6.6   3.4-4.3
+ *		    thread     notifier   Tcl's socket
+ *	    tclsh   2.0-2.35   2.05-2.6   2.8
+ *	    wish    3.5-4.1    2.0-2.1    2.5-2.6
  *
  *	So auto is mode notifier in a thread with Tk (as seen when its loop,
  *	or a guest, was made, or at tkuv::waitmode), mode thread without.
