@@ -62,6 +62,11 @@ MODULE_SCOPE uint64_t	TkuvPumpWakeups(TkuvPump *pump);
 MODULE_SCOPE int	TkuvPumpTimeout(const TkuvPump *pump);
 MODULE_SCOPE const char *TkuvPumpWaitName(const TkuvPump *pump);
 MODULE_SCOPE void	TkuvPumpStopAll(void);
+/*
+ * TkuvPumpReselectAll re-chooses the wait mode of every pump of the calling
+ * thread: call it after installing or uninstalling a Tcl notifier, while
+ * TkuvNotifierIsEpoll (unix/tkuvNotifier.c) already tells the new state.
+ */
 MODULE_SCOPE void	TkuvPumpReselectAll(void);
 MODULE_SCOPE int	TkuvNotifierIsEpoll(void);
 
