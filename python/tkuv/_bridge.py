@@ -92,9 +92,11 @@ class Guest:
             self._tk.call(self.name, "wake")
 
     def info(self):
-        """`$g info` as a dict of ints: waitable, ticks, wakeups, timeout."""
+        """`$g info` as a dict: waitable, ticks, wakeups, timeout (ints) and
+        wait (the wait mode, "notifier" or "thread")."""
         words = self._tk.splitlist(self._tk.call(self.name, "info"))
-        return {str(k): int(v) for k, v in zip(words[::2], words[1::2])}
+        return {str(k): str(v) if str(k) == "wait" else int(v)
+                for k, v in zip(words[::2], words[1::2])}
 
     def close(self):
         """Stop and join the poll thread (safe from inside our own tick)."""
