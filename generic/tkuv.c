@@ -22,8 +22,8 @@ DLLEXPORT int	Tkuv_SafeInit(Tcl_Interp *interp);
  *
  * Tkuv_Init --
  *
- *	Loads tkuv into an interp: makes sure this thread has its loop and
- *	poll thread, creates the ::tkuv commands, provides the package.
+ *	Loads tkuv into an interp: makes sure this thread has its loop (and
+ *	its pump), creates the ::tkuv commands, provides the package.
  *	Tk is not needed.
  *
  *----------------------------------------------------------------------
@@ -114,7 +114,7 @@ Tkuv_SafeInit(
  *
  * InitCommands --
  *
- *	Makes sure this thread has its loop and poll thread, creates the
+ *	Makes sure this thread has its loop and pump, creates the
  *	given ::tkuv commands and provides the package.
  *
  *----------------------------------------------------------------------

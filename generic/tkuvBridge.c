@@ -171,8 +171,8 @@ ReserveStdFds(void)
  *
  * TkuvBridgeGet --
  *
- *	Returns the calling thread's bridge, creating the loop and its poll
- *	thread on first use.
+ *	Returns the calling thread's bridge, creating the loop and its pump
+ *	on first use.
  *
  * Results:
  *	TCL_OK and *bridgePtr set, or TCL_ERROR with a message in interp.
@@ -255,7 +255,7 @@ TkuvBridgeGet(
  * BridgeTick --
  *
  *	The pump's tick: one non-blocking pass of the loop, then the timeout
- *	the poll thread should wait with, computed here on the owning thread.
+ *	until the next pass even if the backend stays idle.
  *
  *----------------------------------------------------------------------
  */
@@ -281,7 +281,7 @@ BridgeTick(
 	 * libuv drops a descriptor it has stopped watching (a stream that
 	 * stopped reading at end of file or for backpressure) from its epoll
 	 * set only when it polls, and a loop with nothing alive does not
-	 * poll: the descriptor, still ready, would wake the poll thread
+	 * poll: the descriptor, still ready, would report the backend
 	 * again and again. The sweep handle makes the loop alive for one
 	 * pass that polls without waiting.
 	 */
@@ -316,8 +316,8 @@ ComputeTimeout(
  * TkuvBridgeKick, TkuvBridgeKickDue --
  *
  *	Called by commands that change the loop outside a tick. KickDue is for
- *	timers: it wakes the poll thread only if `due` (loop time, ms) comes
- *	before the deadline the poll thread is already waiting for.
+ *	timers: it runs a tick only if `due` (loop time, ms) comes before the
+ *	deadline the pump already keeps.
  *
  *----------------------------------------------------------------------
  */
@@ -346,7 +346,7 @@ TkuvBridgeKickDue(
  *
  * ThreadExitProc --
  *
- *	Tears the thread's loop down: join the poll thread, drop queued
+ *	Tears the thread's loop down: stop its pump, drop queued
  *	callback events, close every handle (their commands go too), run the
  *	loop until the close callbacks have fired and the threadpool has
  *	returned the loop's requests, close it. Requests the pool has not

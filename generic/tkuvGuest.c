@@ -2,11 +2,12 @@
  * tkuvGuest.c --
  *
  *	tkuv::guest: drive a foreign event loop (asyncio, uvloop, Trio, ...)
- *	from Tcl's event loop with its own pump. The poll thread waits until
- *	the foreign loop's fd (or IOCP) is ready or the timeout that TICKCMD
- *	returned last runs out; then `{*}$TICKCMD $guest tick` runs on the
- *	owning thread, does one non-blocking iteration of the foreign loop, and
- *	returns the next timeout in ms (-1 none, 0 now).
+ *	from Tcl's event loop with its own pump (in the thread's wait mode:
+ *	Tcl's notifier or a poll thread watches the foreign loop's fd, or
+ *	IOCP). When it is ready or the timeout that TICKCMD returned last runs
+ *	out, `{*}$TICKCMD $guest tick` runs on the owning thread, does one
+ *	non-blocking iteration of the foreign loop, and returns the next
+ *	timeout in ms (-1 none, 0 now).
  */
 
 #include "tkuvInt.h"
@@ -306,8 +307,8 @@ GuestHandleCmd(
  *
  * GuestClosed --
  *
- *	$g close, rename $g {}, interp deletion or thread exit: stop and join
- *	the poll thread. Safe from inside the guest's own TICKCMD: the pump
+ *	$g close, rename $g {}, interp deletion or thread exit: stop the pump
+ *	(join its poll thread, or delete its file handler). Safe from inside the guest's own TICKCMD: the pump
  *	frees itself after that tick, the record when the tick releases it.
  *
  *----------------------------------------------------------------------

@@ -82,8 +82,8 @@ typedef struct TkuvBridge {
     uv_loop_t loop;
     TkuvPump *pump;
     uv_idle_t sweep;		/* Makes one more tick poll (BridgeTick). */
-    uint64_t handoffDue;	/* Loop time (ms) the poll thread will wake at
-				 * by itself; UINT64_MAX when it waits forever. */
+    uint64_t handoffDue;	/* Loop time (ms) of the next tick by timeout
+				 * (the pump's deadline); UINT64_MAX: none. */
     int inTick;			/* uv_run is running: no kick needed. */
     int finalizing;		/* Thread or process teardown has begun. */
     TkuvHandle *handles;	/* Every live tkuv handle of this thread. */
