@@ -383,6 +383,9 @@ NotifierRefusal(
  *	    tclsh   2.0-2.35   2.05-2.6   2.8
  *	    wish    3.5-4.1    2.0-2.1    2.5-2.6
  *
+ *	(A Python asyncio guest in tkinter, bench/client.py tkuv-asyncio:
+ *	thread 3.6-4.2, notifier 2.0-2.3.)
+ *
  *	So auto is mode notifier in a thread with Tk (as seen when its loop,
  *	or a guest, was made, or at tkuv::waitmode), mode thread without.
  *
