@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # notifier-cs.tcl -- context switches per round trip of Tcl's own socket,
 # with Tcl's stock notifier and with tkuv's epoll notifier.
 #

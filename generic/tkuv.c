@@ -24,8 +24,8 @@ DLLEXPORT int	Tkuv_SafeInit(Tcl_Interp *interp);
  *
  * Tkuv_Init --
  *
- *	Loads tkuv into an interp: makes sure this thread has its loop and
- *	poll thread, creates the ::tkuv commands, provides the package.
+ *	Loads tkuv into an interp: makes sure this thread has its loop (and
+ *	its pump), creates the ::tkuv commands, provides the package.
  *	Tk is not needed.
  *
  *----------------------------------------------------------------------
@@ -55,6 +55,7 @@ static const CommandDef commands[] = {
     {"::tkuv::compat::socket", TkuvSocketCompatObjCmd},
     {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
     {"::tkuv::notifier", TkuvNotifierObjCmd},
+    {"::tkuv::waitmode",	TkuvWaitModeObjCmd},
 };
 
 int
@@ -119,7 +120,7 @@ Tkuv_SafeInit(
  *
  * InitCommands --
  *
- *	Makes sure this thread has its loop and poll thread, creates the
+ *	Makes sure this thread has its loop and pump, creates the
  *	given ::tkuv commands and provides the package.
  *
  *----------------------------------------------------------------------
@@ -186,6 +187,7 @@ TkuvInfoObjCmd(
     PUT("wakeups",
 	    Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpWakeups(bridge->pump)));
     PUT("timeout", Tcl_NewIntObj(TkuvPumpTimeout(bridge->pump)));
+    PUT("wait", Tcl_NewStringObj(TkuvPumpWaitName(bridge->pump), -1));
 #undef PUT
     Tcl_SetObjResult(interp, d);
     return TCL_OK;

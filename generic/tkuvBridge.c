@@ -173,8 +173,8 @@ ReserveStdFds(void)
  *
  * TkuvBridgeGet --
  *
- *	Returns the calling thread's bridge, creating the loop and its poll
- *	thread on first use.
+ *	Returns the calling thread's bridge, creating the loop and its pump
+ *	on first use.
  *
  * Results:
  *	TCL_OK and *bridgePtr set, or TCL_ERROR with a message in interp.
@@ -219,19 +219,20 @@ TkuvBridgeGet(
 	return TkuvUvError(interp, "creating the libuv loop", err);
     }
     bridge->loop.data = bridge;
-    uv_idle_init(&bridge->loop, &bridge->sweep);
     bridge->handoffDue = UINT64_MAX;
 #ifdef _WIN32
     backend = bridge->loop.iocp;
 #else
     backend = uv_backend_fd(&bridge->loop);
 #endif
-    err = TkuvPumpCreate(backend, BridgeTick, bridge, -1, &bridge->pump);
-    if (err != 0) {
+    if (TkuvPumpCreate(interp, backend, 0, BridgeTick, bridge, -1,
+	    &bridge->pump) != TCL_OK) {
 	uv_loop_close(&bridge->loop);
 	TkuvFree(bridge);
-	return TkuvUvError(interp, "starting the poll thread", err);
+	return TCL_ERROR;
     }
+    /* Only now: uv_loop_close above would refuse a loop with a handle. */
+    uv_idle_init(&bridge->loop, &bridge->sweep);
     tsdPtr->bridge = bridge;
     WatchStdChannels();
     Tcl_CreateThreadExitHandler(ThreadExitProc, NULL);
@@ -256,7 +257,7 @@ TkuvBridgeGet(
  * BridgeTick --
  *
  *	The pump's tick: one non-blocking pass of the loop, then the timeout
- *	the poll thread should wait with, computed here on the owning thread.
+ *	until the next pass even if the backend stays idle.
  *
  *----------------------------------------------------------------------
  */
@@ -282,7 +283,7 @@ BridgeTick(
 	 * libuv drops a descriptor it has stopped watching (a stream that
 	 * stopped reading at end of file or for backpressure) from its epoll
 	 * set only when it polls, and a loop with nothing alive does not
-	 * poll: the descriptor, still ready, would wake the poll thread
+	 * poll: the descriptor, still ready, would report the backend
 	 * again and again. The sweep handle makes the loop alive for one
 	 * pass that polls without waiting.
 	 */
@@ -317,8 +318,8 @@ ComputeTimeout(
  * TkuvBridgeKick, TkuvBridgeKickDue --
  *
  *	Called by commands that change the loop outside a tick. KickDue is for
- *	timers: it wakes the poll thread only if `due` (loop time, ms) comes
- *	before the deadline the poll thread is already waiting for.
+ *	timers: it runs a tick only if `due` (loop time, ms) comes before the
+ *	deadline the pump already keeps.
  *
  *----------------------------------------------------------------------
  */
@@ -347,7 +348,7 @@ TkuvBridgeKickDue(
  *
  * ThreadExitProc --
  *
- *	Tears the thread's loop down: join the poll thread, drop queued
+ *	Tears the thread's loop down: stop its pump, drop queued
  *	callback events, close every handle (their commands go too), run the
  *	loop until the close callbacks have fired and the threadpool has
  *	returned the loop's requests, close it. Requests the pool has not

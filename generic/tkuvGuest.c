@@ -4,11 +4,12 @@
  * tkuvGuest.c --
  *
  *	tkuv::guest: drive a foreign event loop (asyncio, uvloop, Trio, ...)
- *	from Tcl's event loop with its own pump. The poll thread waits until
- *	the foreign loop's fd (or IOCP) is ready or the timeout that TICKCMD
- *	returned last runs out; then `{*}$TICKCMD $guest tick` runs on the
- *	owning thread, does one non-blocking iteration of the foreign loop, and
- *	returns the next timeout in ms (-1 none, 0 now).
+ *	from Tcl's event loop with its own pump (in the thread's wait mode:
+ *	Tcl's notifier or a poll thread watches the foreign loop's fd, or
+ *	IOCP). When it is ready or the timeout that TICKCMD returned last runs
+ *	out, `{*}$TICKCMD $guest tick` runs on the owning thread, does one
+ *	non-blocking iteration of the foreign loop, and returns the next
+ *	timeout in ms (-1 none, 0 now).
  */
 
 #include "tkuvInt.h"
@@ -77,7 +78,7 @@ CreateGuest(
     enum { O_COMMAND, O_FD, O_IOCP };
     Tcl_Obj *tickCmd = NULL;
     Tcl_WideInt waitable = -1;
-    int i, index, haveWaitable = 0, err;
+    int i, index, haveWaitable = 0;
     TkuvBridge *bridge;
     TkuvWaitable backend;
     Guest *g;
@@ -142,10 +143,10 @@ CreateGuest(
     g = TkuvHandleAlloc(&guestType);
     g->waitable = waitable;
     /* The first tick runs at once: the foreign loop starts its work. */
-    err = TkuvPumpCreate(backend, GuestTick, g, 0, &g->pump);
-    if (err != 0) {
+    if (TkuvPumpCreate(interp, backend, TKUV_PUMP_FOREIGN, GuestTick, g, 0,
+	    &g->pump) != TCL_OK) {
 	TkuvFree(g);
-	return TkuvUvError(interp, "guest", err);
+	return TCL_ERROR;
     }
     return TkuvHandleRegister(interp, bridge, &g->h, NULL, tickCmd);
 }
@@ -295,6 +296,8 @@ GuestHandleCmd(
 		Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpWakeups(g->pump)));
 	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("timeout", -1),
 		Tcl_NewIntObj(g->lastTimeout));
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("wait", -1),
+		Tcl_NewStringObj(TkuvPumpWaitName(g->pump), -1));
 	Tcl_SetObjResult(interp, d);
 	break;
     }
@@ -306,8 +309,8 @@ GuestHandleCmd(
  *
  * GuestClosed --
  *
- *	$g close, rename $g {}, interp deletion or thread exit: stop and join
- *	the poll thread. Safe from inside the guest's own TICKCMD: the pump
+ *	$g close, rename $g {}, interp deletion or thread exit: stop the pump
+ *	(join its poll thread, or delete its file handler). Safe from inside the guest's own TICKCMD: the pump
  *	frees itself after that tick, the record when the tick releases it.
  *
  *----------------------------------------------------------------------

@@ -58,30 +58,41 @@ typedef void TkuvFreeBlock;
 
 /*
  * --------------------------------------------------------------------------
- * Pump (tkuvPump.c): one poll thread watching one waitable and alerting its
- * owning Tcl thread, which runs the ticks and keeps the deadlines itself. The
- * loop bridge runs one; each guest (a foreign event loop) runs another.
+ * Pump (tkuvPump.c): how the owning Tcl thread learns that one waitable has
+ * work (a poll thread alerting it, or Tcl's own notifier: the wait modes),
+ * and the ticks it runs then; the owner keeps the deadlines itself. The loop
+ * bridge runs one pump; each guest (a foreign event loop) runs another.
  * --------------------------------------------------------------------------
  */
 
 typedef struct TkuvPump TkuvPump;
 
 /*
- * Runs on the owning thread when the poll thread saw readiness or a wake, or
- * the last timeout has passed. Returns the next timeout in ms (-1 = none).
+ * Runs on the owning thread when the waitable was reported or woken, or the
+ * last timeout has passed. Returns the next timeout in ms (-1 = none).
  */
 typedef int (TkuvTickProc)(void *clientData);
 
-MODULE_SCOPE int	TkuvPumpCreate(TkuvWaitable backend, TkuvTickProc *tickProc,
-			    void *clientData, int firstTimeout, TkuvPump **pumpPtr);
+#define TKUV_PUMP_FOREIGN 1	/* The waitable is a caller's fd (a guest). */
+
+MODULE_SCOPE int	TkuvPumpCreate(Tcl_Interp *interp, TkuvWaitable backend,
+			    int flags, TkuvTickProc *tickProc, void *clientData,
+			    int firstTimeout, TkuvPump **pumpPtr);
 MODULE_SCOPE void	TkuvPumpDestroy(TkuvPump *pump);
 MODULE_SCOPE void	TkuvPumpKick(TkuvPump *pump);
 MODULE_SCOPE void	TkuvPumpWakeAnyThread(TkuvPump *pump);
-MODULE_SCOPE int	TkuvPumpIsWaiting(const TkuvPump *pump);
 MODULE_SCOPE uint64_t	TkuvPumpTicks(const TkuvPump *pump);
 MODULE_SCOPE uint64_t	TkuvPumpWakeups(TkuvPump *pump);
 MODULE_SCOPE int	TkuvPumpTimeout(const TkuvPump *pump);
+MODULE_SCOPE const char *TkuvPumpWaitName(const TkuvPump *pump);
 MODULE_SCOPE void	TkuvPumpStopAll(void);
+/*
+ * TkuvPumpReselectAll re-chooses the wait mode of every pump of the calling
+ * thread: call it after installing or uninstalling a Tcl notifier, while
+ * TkuvNotifierIsEpoll (unix/tkuvNotifier.c) already tells the new state.
+ */
+MODULE_SCOPE void	TkuvPumpReselectAll(void);
+MODULE_SCOPE int	TkuvNotifierIsEpoll(void);
 
 /*
  * --------------------------------------------------------------------------
@@ -95,8 +106,8 @@ typedef struct TkuvBridge {
     uv_loop_t loop;
     TkuvPump *pump;
     uv_idle_t sweep;		/* Makes one more tick poll (BridgeTick). */
-    uint64_t handoffDue;	/* Loop time (ms) the poll thread will wake at
-				 * by itself; UINT64_MAX when it waits forever. */
+    uint64_t handoffDue;	/* Loop time (ms) of the next tick by timeout
+				 * (the pump's deadline); UINT64_MAX: none. */
     int inTick;			/* uv_run is running: no kick needed. */
     int finalizing;		/* Thread or process teardown has begun. */
     TkuvHandle *handles;	/* Every live tkuv handle of this thread. */
@@ -278,6 +289,7 @@ MODULE_SCOPE const char *TkuvSignalName(int signum);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvInfoObjCmd;	/* tkuv.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvTimerObjCmd;	/* tkuvTimer.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvGuestObjCmd;	/* tkuvGuest.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvWaitModeObjCmd;	/* tkuvPump.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvTcpObjCmd;	/* tkuvTcp.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvUdpObjCmd;	/* tkuvUdp.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSpawnObjCmd;	/* tkuvProcess.c */

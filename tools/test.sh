@@ -3,7 +3,9 @@
 #
 # tools/test.sh -- the README's test command: on a fresh Debian 12 machine,
 # installs what is missing, builds tkuv, and runs every suite:
-#   1. tcltest in tclsh + the Tk tests in wish (Xvfb when no display), epoll
+#   1. tcltest in tclsh + the Tk tests in wish (Xvfb when no display), epoll,
+#      in the wait mode auto picks, then in each wait mode (make test-thread,
+#      make test-notifier)
 #   2. the same, built with --with-poller=select (the macOS code path)
 #   3. the same, built with ASan+UBSan
 #   4. make check-win (the Windows sources compiled with mingw)
@@ -99,6 +101,7 @@ suite meta python3 tools/check-meta.py
 suite tcltest-epoll make test
 suite tcltest-select make test-select
 suite tcltest-epollnotifier make test-epoll-notifier
+suite tcltest-waitmodes make -k test-thread test-notifier
 suite tcltest-asan make test-asan
 suite check-win check_win
 suite check-tcl9-types bash -c 'make check-tcl9-types && echo "all.tcl: Total 1 Passed 1 Skipped 0 Failed 0"'

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+#
 # tools/thread-suite.sh -- run the Thread package's own test suite twice in
 # a tclsh with tkuv loaded: with Tcl's stock notifier and with tkuv's epoll
 # notifier (`tkuv::notifier epoll` before the first test), and compare.

@@ -1,4 +1,6 @@
 /*
+ * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
+ *
  * tkuvNotifier.c --
  *
  *	tkuv::notifier: an opt-in replacement for Tcl 8.6's Unix notifier on
@@ -69,9 +71,6 @@
 #include <sys/select.h>
 #include <unistd.h>
 #endif
-
-MODULE_SCOPE int	TkuvNotifierIsEpoll(void);
-MODULE_SCOPE void	TkuvPumpReselectAll(void);
 
 #if defined(__linux__)
 
@@ -1514,10 +1513,3 @@ TkuvNotifierObjCmd(
     return TCL_OK;
 }
 
-/* MERGE: wait -- delete once tkuvPump.c provides TkuvPumpReselectAll. */
-#ifndef TKUV_HAVE_PUMP_RESELECT
-void
-TkuvPumpReselectAll(void)
-{
-}
-#endif

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import tkinter
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Union
 
 __all__ = ["require", "Guest", "VERSION"]
 
@@ -139,10 +139,12 @@ class Guest:
         if not self.closed:
             self._tk.call(self.name, "wake")
 
-    def info(self) -> Dict[str, int]:
-        """`$g info` as a dict of ints: waitable, ticks, wakeups, timeout."""
+    def info(self) -> Dict[str, Union[int, str]]:
+        """`$g info` as a dict: waitable, ticks, wakeups, timeout (ints) and
+        wait (the wait mode, "notifier" or "thread")."""
         words = self._tk.splitlist(self._tk.call(self.name, "info"))
-        return {str(k): int(v) for k, v in zip(words[::2], words[1::2])}
+        return {str(k): str(v) if str(k) == "wait" else int(v)
+                for k, v in zip(words[::2], words[1::2])}
 
     def close(self) -> None:
         """Stop and join the poll thread (safe from inside our own tick)."""
