@@ -6,8 +6,9 @@
     async def main(): ...
     tkuv.run(main(), root=root, loop_factory=uvloop.new_event_loop)
 
-The loop is a *guest*: tkuv's C poll thread waits on the loop's own backend fd
-and Tk's thread runs one loop iteration at a time (see _guest.py). Names:
+The loop is a *guest*: tkuv watches the loop's own backend fd (through Tcl's
+notifier, or a C poll thread: tkuv::waitmode) and Tk's thread runs one loop
+iteration at a time (see _guest.py). Names:
 
 run(coro, *, root=None, loop_factory=None, debug=False, flavor="asyncio")
     Like asyncio.run(), with Tk's mainloop as the host.

@@ -5,10 +5,12 @@ One tick runs a single non-blocking iteration of the loop, several while
 work is ready at once (up to `tick_budget`): on asyncio
 `loop.stop(); loop.run_forever()`; on uvloop libuv's uv_run(NOWAIT)
 directly, because uvloop's run_forever() sets signal handling up and down
-on every call (see _UvRunner). The C poll thread waits on the loop's backend fd
-(asyncio: its epoll selector; uvloop: libuv's epoll fd) for at most the
-timeout the last tick returned, so I/O and call_soon_threadsafe() (which
-write the loop's self-pipe / uv_async) wake the guest by themselves. What
+on every call (see _UvRunner). The C side watches the loop's backend fd
+(asyncio: its epoll selector; uvloop: libuv's epoll fd), through Tcl's
+notifier or a poll thread (the wait mode, tkuv::waitmode), and Tk's thread
+ticks again when it is readable or when the timeout the last tick returned
+has passed, so I/O and call_soon_threadsafe() (which write the loop's
+self-pipe / uv_async) wake the guest by themselves. What
 does not show on the fd is computed after each tick:
 
 * asyncio: the ready queue (`_ready`) and the timer heap (`_scheduled`).
@@ -467,8 +469,8 @@ class _SignalRelay:
     where uvloop listens for signals (it sets Python's wakeup fd up there
     and takes it down on the way out). Instead, for the whole run, Python's
     wakeup fd is one end of a socket pair whose other end is a reader in the
-    loop: a signal makes the guest's backend fd readable, the poll thread
-    wakes Tk, and the reader schedules the handler with call_soon(). The
+    loop: a signal makes the guest's backend fd readable, which wakes Tk,
+    and the reader schedules the handler with call_soon(). The
     same wakeup makes a Ctrl-C seen at once in an idle window.
     Main thread only (Python delivers signals there)."""
 

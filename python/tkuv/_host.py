@@ -12,8 +12,9 @@ Lifecycle: new -> running -> done. A run ends in one of two ways:
   the loop's cleanup runs in ticks while Tk stays responsive, then the host
   closes;
 * natively (finish()): when Tk can no longer tick the guest -- the root
-  window is being destroyed, or mainloop returned -- the poll thread is
-  stopped and the guest loop is driven to completion directly on this thread.
+  window is being destroyed, or mainloop returned -- the guest's fd is no
+  longer watched and the guest loop is driven to completion directly on
+  this thread.
 
 Closing the window. The run must end before the widgets go, so that finally
 blocks can still use them; Tk destroys a window's children before its own
@@ -153,7 +154,7 @@ class Host:
         return self._guest.info()
 
     def wake(self) -> None:
-        """Hook: make the C poll thread hand us a tick soon. Tk thread only."""
+        """Hook: have the C side hand us a tick soon. Tk thread only."""
         if self._guest is not None and not self._suspended:
             self._guest.wake()
 
@@ -163,8 +164,8 @@ class Host:
 
     def finish(self) -> None:
         """Drive the run to its end now, without Tk: cancels the main
-        coroutine if still running, stops the poll thread and runs the guest
-        loop directly until the outcome is delivered. Called automatically
+        coroutine if still running, stops watching the guest's fd and runs
+        the guest loop directly until the outcome is delivered. Called automatically
         when the root window is destroyed. Inside a tick it is deferred to the
         end of that tick.
         """
@@ -220,7 +221,7 @@ class Host:
         step that is not itself a tick (an eager asyncslot start; the C side
         never re-enters a tick). The loop cannot run now, and returning at
         once would only bring the same readiness back at once: a spin. So
-        stop the poll thread; _resume() starts a new one when the step is
+        stop watching the fd; _resume() watches it again when the step is
         over."""
         if not self._suspended:
             self._suspended = True
