@@ -165,9 +165,9 @@ class Host:
     def finish(self) -> None:
         """Drive the run to its end now, without Tk: cancels the main
         coroutine if still running, stops watching the guest's fd and runs
-        the guest loop directly until the outcome is delivered. Called automatically
-        when the root window is destroyed. Inside a tick it is deferred to the
-        end of that tick.
+        the guest loop directly until the outcome is delivered. Called
+        automatically when the root window is destroyed. Inside a tick it is
+        deferred to the end of that tick.
         """
         if self._state != "running":
             return
