@@ -3,12 +3,15 @@
 RESULTS.md, results.json and results.png.
 
     python3 bench/run.py --bin BUILD_DIR [--out DIR] [--runs N] [--smoke]
+        [--only WORKLOADS] [--peers PEERS] [--tclsh PROG --wish PROG]
 
 BUILD_DIR holds libtkuv, pkgIndex.tcl, echosrv and uvclient (make bench
 builds them). Without $DISPLAY the whole run goes under xvfb-run. Every
 client run has a timeout; a run that fails or times out is recorded as
 failed and the rest goes on. --smoke runs every workload tiny, only to show
-that it still runs: its figures mean nothing.
+that it still runs: its figures mean nothing. --tclsh/--wish run the Tcl
+peers with another Tcl (Tcl 9, say: BUILD_DIR then holds tkuv built for it,
+and --peers keeps to the peers that can load it).
 """
 
 import argparse
@@ -73,8 +76,8 @@ class Bench:
         self.bin = os.path.abspath(args.bin)
         self.env = dict(os.environ, TCLLIBPATH=self.bin,
                         TKUV_BUILD_DIR=self.bin)
-        self.tclsh = shutil.which("tclsh8.6") or "tclsh"
-        self.wish = shutil.which("wish8.6") or "wish"
+        self.tclsh = args.tclsh or shutil.which("tclsh8.6") or "tclsh"
+        self.wish = args.wish or shutil.which("wish8.6") or "wish"
         self.results = {}       # workload -> peer -> [result dict or None]
         self.notes = {}         # workload -> peer -> failure text
 
@@ -131,9 +134,15 @@ class Bench:
             if isinstance(v, (int, float)))
         print("  %-9s %-24s %s" % (workload, peer, status), flush=True)
 
+    def wanted(self, peers):
+        """peers, less those --peers leaves out."""
+        only = set(filter(None, self.args.peers.split(",")))
+        return [p for p in peers if not only or p in only]
+
     def series(self, workload, peers, params, timeout):
         """Runs every peer once per round, rounds interleaved so that
         machine noise spreads over all peers alike."""
+        peers = self.wanted(peers)
         for _ in range(self.args.runs):
             for peer in peers:
                 r, note = self.run_one(workload, peer, params, timeout)
@@ -145,6 +154,7 @@ class Bench:
         """Starts every idle client at once, waits until each printed READY,
         reads CPU time and context switches of all its threads from /proc,
         waits `seconds`, reads again, kills them."""
+        peers = self.wanted(peers)
         for _ in range(self.args.runs):
             procs = {}
             for peer in peers:
@@ -324,6 +334,13 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", default="",
                     help="comma-separated workloads (default: all)")
+    ap.add_argument("--peers", default="",
+                    help="comma-separated peers (default: all)")
+    ap.add_argument("--tclsh", default="",
+                    help="the tclsh of the Tcl peers (default: tclsh8.6; "
+                    "with --bin holding tkuv built for its Tcl)")
+    ap.add_argument("--wish", default="",
+                    help="the wish of the Tcl peers (default: wish8.6)")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite RESULTS.md and results.png from the "
                     "results.json in --out (after editing analysis.md)")
