@@ -170,10 +170,9 @@ def write(b, f, scale_sizes, outdir, smoke):
         table(out, header, rows)
 
     thr = [("msgs/s", msgs_rate, "%.0f"), ("CPU µs/msg", cpu_us, "%.1f")]
-    workload_table("1 connection ping-pong, 64 B (round trips/s; the "
-                   "client pinned to one CPU, the echo server to another; "
-                   "a peer named \"PEER [MODE]\" runs in that wait mode, "
-                   "see bench/run.py)", "pingpong", "tclsh native",
+    workload_table("1 connection ping-pong, 64 B (round trips/s; a peer "
+                   "named \"PEER [MODE]\" runs in that wait mode, see "
+                   "bench/run.py)", "pingpong", "tclsh native",
                    thr + [("switches/round trip", vcs_rt, "%.2f")])
     workload_table("50 connections × 1000 messages", "multi", "tclsh native",
                    thr)

@@ -102,17 +102,15 @@ class Bench:
         conns = workload in ("pingpong", "multi") or \
             workload.startswith("scale")
         argv = self.argv(peer, "conns" if conns else workload, params)
-        # Ping-pong clients run on one CPU, the echo server on another
-        # (start_server): every hand-off between the client's threads is
-        # then a real sleep and wake-up, counted in its context switches.
-        pin = None
-        if workload == "pingpong" and self.server_cpu is not None:
-            pin = lambda: os.sched_setaffinity(0, {0})
+        # Nothing is pinned to a CPU: a thread hand-off then costs what it
+        # costs users, a wake-up on another core (pinned to one core, a
+        # hand-off is nearly free and every peer runs at the echo server's
+        # pace). The switches per round trip count the hand-offs either way.
         try:
             p = subprocess.run(argv, env=self.peer_env(peer),
                                capture_output=True,
                                text=True, timeout=timeout,
-                               start_new_session=True, preexec_fn=pin)
+                               start_new_session=True)
         except subprocess.TimeoutExpired as e:
             return None, "timed out after %gs" % timeout
         m = re.search(r"^RESULT (\{.*\})$", p.stdout, re.M)
@@ -196,15 +194,9 @@ class Bench:
     # -------------------------------------------------------- main
 
     def start_server(self):
-        cpus = sorted(os.sched_getaffinity(0))
-        self.server_cpu = cpus[-1] if len(cpus) > 1 and cpus[0] == 0 \
-            else None
-        pin = None
-        if self.server_cpu is not None:
-            pin = lambda: os.sched_setaffinity(0, {self.server_cpu})
         self.server = subprocess.Popen(
             [os.path.join(self.bin, "echosrv")], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, preexec_fn=pin)
+            stdout=subprocess.PIPE, text=True)
         line = self.server.stdout.readline().split()
         if not line or line[0] != "PORTS":
             raise SystemExit("bench: echosrv did not start")
