@@ -10,44 +10,15 @@
 #include <dirent.h>
 #include <stdio.h>
 
-static double
-process_cpu(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    double total = 0;
-
-    if (d == NULL) {
-	return 0;
-    }
-    while ((e = readdir(d)) != NULL) {
-	char path[300];
-	unsigned long long ns;
-	FILE *f;
-
-	if (e->d_name[0] == '.') {
-	    continue;
-	}
-	snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
-	if ((f = fopen(path, "r")) != NULL) {
-	    if (fscanf(f, "%llu", &ns) == 1) {
-		total += ns / 1e9;
-	    }
-	    fclose(f);
-	}
-    }
-    closedir(d);
-    return total;
-}
-
 /*
- * Each voluntary switch is a thread going to sleep to wait: counted per
- * round trip, the thread hand-offs a design pays, which machine noise
- * hardly moves (unlike rates).
+ * Sums, over every thread's /proc/self/task/N/FILE, the number read from it
+ * with `format` (from the first line that matches it).
  */
 
 static double
-process_vcs(void)
+sum_over_threads(
+    const char *file,
+    const char *format)
 {
     DIR *d = opendir("/proc/self/task");
     struct dirent *e;
@@ -64,11 +35,12 @@ process_vcs(void)
 	if (e->d_name[0] == '.') {
 	    continue;
 	}
-	snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+	snprintf(path, sizeof(path), "/proc/self/task/%s/%s", e->d_name, file);
 	if ((f = fopen(path, "r")) != NULL) {
 	    while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1) {
+		if (sscanf(line, format, &n) == 1) {
 		    total += (double) n;
+		    break;
 		}
 	    }
 	    fclose(f);
@@ -76,4 +48,22 @@ process_vcs(void)
     }
     closedir(d);
     return total;
+}
+
+static double
+process_cpu(void)
+{
+    return sum_over_threads("schedstat", "%llu") / 1e9;
+}
+
+/*
+ * Each voluntary switch is a thread going to sleep to wait: counted per
+ * round trip, the thread hand-offs a design pays, which machine noise
+ * hardly moves (unlike rates).
+ */
+
+static double
+process_vcs(void)
+{
+    return sum_over_threads("status", "voluntary_ctxt_switches: %llu");
 }

@@ -32,30 +32,8 @@ triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multi
 arch=$(dpkg --print-architecture)
 pkgdir=/usr/lib/tcltk/$triplet/tkuv$version
 pydir=/usr/lib/python3/dist-packages/tkuv
-passed=0 failed=0
-
-check() {
-    local cname=$1
-    shift
-    if "$@"; then
-        echo "++++ $cname PASSED"
-        passed=$((passed + 1))
-    else
-        echo "==== $cname FAILED"
-        failed=$((failed + 1))
-    fi
-}
-
-logged() {
-    local log=$work/$1
-    shift
-    if "$@" > "$log" 2>&1; then
-        return 0
-    fi
-    echo "     (failed; end of $log:)"
-    tail -25 "$log" | sed 's/^/     /'
-    return 1
-}
+# shellcheck source=tools/checks.sh
+. "$root/tools/checks.sh"
 
 # Copies moved aside in step 3, put back on any exit.
 aside=()
@@ -72,9 +50,7 @@ purge() {
 finish() {
     installed_any && purge >/dev/null 2>&1
     restore
-    printf 'all.tcl:\tTotal\t%d\tPassed\t%d\tSkipped\t0\tFailed\t%d\n' \
-        $((passed + failed)) "$passed" "$failed"
-    [ "$failed" -eq 0 ]
+    report_totals
     exit
 }
 trap restore EXIT

@@ -25,38 +25,11 @@ version=$(cat "$root/VERSION")
 dname=tkuv-$version
 rm -rf "$work"
 mkdir -p "$work/nobin" "$work/unpacked" "$work/root"
-passed=0 failed=0
-
-# check NAME COMMAND... -- one check, passed when COMMAND succeeds.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "++++ $name PASSED"
-        passed=$((passed + 1))
-    else
-        echo "==== $name FAILED"
-        failed=$((failed + 1))
-    fi
-}
-
-# logged LOG COMMAND... -- run COMMAND with its output in LOG; on failure
-# show the end of LOG.
-logged() {
-    local log=$work/$1
-    shift
-    if "$@" > "$log" 2>&1; then
-        return 0
-    fi
-    echo "     (failed; end of $log:)"
-    tail -20 "$log" | sed 's/^/     /'
-    return 1
-}
+# shellcheck source=tools/checks.sh
+. "$root/tools/checks.sh"
 
 finish() {
-    printf 'all.tcl:\tTotal\t%d\tPassed\t%d\tSkipped\t0\tFailed\t%d\n' \
-        $((passed + failed)) "$passed" "$failed"
-    [ "$failed" -eq 0 ]
+    report_totals
     exit
 }
 
