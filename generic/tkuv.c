@@ -54,7 +54,7 @@ static const CommandDef commands[] = {
     {"::tkuv::socket",	TkuvSocketObjCmd},
     {"::tkuv::compat::socket", TkuvSocketCompatObjCmd},
     {"::tkuv::fdlimit",	TkuvFdLimitObjCmd},
-    {"::tkuv::notifier", TkuvNotifierObjCmd},
+    {"::tkuv::notifier",	TkuvNotifierObjCmd},
     {"::tkuv::waitmode",	TkuvWaitModeObjCmd},
 };
 
