@@ -310,8 +310,9 @@ GuestHandleCmd(
  * GuestClosed --
  *
  *	$g close, rename $g {}, interp deletion or thread exit: stop the pump
- *	(join its poll thread, or delete its file handler). Safe from inside the guest's own TICKCMD: the pump
- *	frees itself after that tick, the record when the tick releases it.
+ *	(join its poll thread, or delete its file handler). Safe from inside
+ *	the guest's own TICKCMD: the pump frees itself after that tick, the
+ *	record when the tick releases it.
  *
  *----------------------------------------------------------------------
  */

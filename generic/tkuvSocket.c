@@ -15,10 +15,11 @@
  *	Tcl listens on both), and accepts.
  *
  *	Blocking operations run the loop with TkuvSocketRunOnce: one
- *	uv_run(UV_RUN_ONCE) outside a tick. That is safe because the poll
- *	thread only watches the backend fd for readiness and never runs the
- *	loop, and tkuv's callbacks only queue Tcl events, so nothing re-enters
- *	Tcl or the loop. Afterwards the poll thread is kicked to recompute its
+ *	uv_run(UV_RUN_ONCE) outside a tick. That is safe because whatever
+ *	watches the backend fd (a poll thread or Tcl's notifier: tkuvPump.c)
+ *	only reports readiness and never runs the loop, and tkuv's callbacks
+ *	only queue Tcl events, so nothing re-enters Tcl or the loop.
+ *	Afterwards the bridge is kicked, so that a tick recomputes the
  *	timeout.
  */
 
@@ -847,7 +848,7 @@ TkuvSocketListen(
 	    OnConnection);
 
     if (err == 0) {
-	TkuvBridgeKick(s->bridge);	/* The poll thread watches it. */
+	TkuvBridgeKick(s->bridge);	/* epoll learns the fd. */
     }
     return err;
 }
