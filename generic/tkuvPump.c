@@ -57,7 +57,7 @@
  *		  the dup goes too (FileProc).
  *
  *	Mode thread works everywhere. Mode notifier needs Tcl's notifier to
- *	wait on the fd (NotifierRefusal): only in the epoll build (Linux; the
+ *	wait on the fd (NotifierRefused): only in the epoll build (Linux; the
  *	select build stands in for macOS, whose notifier is the CFRunLoop, and
  *	Windows has IOCP), and with 8.6's select() notifier only for an fd
  *	below FD_SETSIZE. Auto picks the cheaper where both work
@@ -167,7 +167,7 @@ TCL_DECLARE_MUTEX(registryMutex)
 static TkuvPump *allPumps = NULL;
 
 static int	GetRequest(Tcl_Interp *interp, int *requestPtr);
-static int	NotifierRefusal(TkuvPump *pump, int fd, char *why, size_t size);
+static int	NotifierRefused(Tcl_Interp *interp, int fd);
 static int	EpollNotifier(void);
 static void	NoteTk(Tcl_Interp *interp);
 static int	AutoPrefersNotifier(void);
@@ -324,9 +324,9 @@ GetRequest(
 /*
  *----------------------------------------------------------------------
  *
- * NotifierRefusal --
+ * NotifierRefused --
  *
- *	Can Tcl's notifier wait on `fd` for this pump? Only in the epoll
+ *	Can Tcl's notifier wait on `fd`? Only in the epoll
  *	build: the select build stands in for macOS, where Tcl's notifier is
  *	the CFRunLoop (which cannot wait on a kqueue fd), and on Windows the
  *	backend is an IOCP. Tcl 8.6's notifier (and Tcl 9's other than on
@@ -334,34 +334,35 @@ GetRequest(
  *	on Linux and tkuv's own (TkuvNotifierIsEpoll) use epoll.
  *
  * Results:
- *	0, or 1 with the reason in `why`.
+ *	0, or 1 with {TKUV ENOTSUP reason} in interp (if not NULL).
  *
  *----------------------------------------------------------------------
  */
 
 static int
-NotifierRefusal(
-    TkuvPump *pump,
-    int fd,
-    char *why,
-    size_t size)
+NotifierRefused(
+    Tcl_Interp *interp,
+    int fd)
 {
-    (void) pump;
+    char why[160];
+
     if (strcmp(TkuvPollerName(), "epoll") != 0) {
-	snprintf(why, size, "the %s poller build waits with a poll thread "
-		"only", TkuvPollerName());
-	return 1;
-    }
+	snprintf(why, sizeof(why), "the %s poller build waits with a poll "
+		"thread only", TkuvPollerName());
 #ifndef _WIN32
-    if (fd >= FD_SETSIZE && !EpollNotifier()) {
-	snprintf(why, size, "fd %d is not below FD_SETSIZE (%d), the limit "
-		"of Tcl's select() notifier", fd, (int) FD_SETSIZE);
-	return 1;
-    }
-#else
-    (void) fd;
+    } else if (fd >= FD_SETSIZE && !EpollNotifier()) {
+	snprintf(why, sizeof(why), "fd %d is not below FD_SETSIZE (%d), the "
+		"limit of Tcl's select() notifier", fd, (int) FD_SETSIZE);
 #endif
-    return 0;
+    } else {
+	return 0;
+    }
+    if (interp != NULL) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"wait mode notifier is not available: %s", why));
+	Tcl_SetErrorCode(interp, "TKUV", "ENOTSUP", why, NULL);
+    }
+    return 1;
 }
 
 /*
@@ -452,23 +453,18 @@ ChooseMode(
     int request,
     int *modePtr)
 {
-    char why[160];
+    Tcl_Interp *errInterp = (request == WAIT_NOTIFIER) ? interp : NULL;
 
     if (request == WAIT_THREAD) {
 	*modePtr = WAIT_THREAD;
 	return TCL_OK;
     }
 #ifdef _WIN32
-    if (NotifierRefusal(pump, 0, why, sizeof(why))) {
+    if (NotifierRefused(errInterp, 0)) {	/* An IOCP: never. */
 #else
-    if (NotifierRefusal(pump, pump->backend, why, sizeof(why))) {
+    if (NotifierRefused(errInterp, pump->backend)) {
 #endif
 	if (request == WAIT_NOTIFIER) {
-	    if (interp != NULL) {
-		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-			"wait mode notifier is not available: %s", why));
-		Tcl_SetErrorCode(interp, "TKUV", "ENOTSUP", why, NULL);
-	    }
 	    return TCL_ERROR;
 	}
 	*modePtr = WAIT_THREAD;
@@ -710,7 +706,7 @@ PollThreadMain(
  *
  *	Mode notifier: give the fd to Tcl's notifier, or take it back. A
  *	guest's fd is dup'ed (see the header comment); the dup must pass
- *	NotifierRefusal too.
+ *	NotifierRefused too.
  *
  *----------------------------------------------------------------------
  */
@@ -720,7 +716,6 @@ StartNotifier(
     Tcl_Interp *interp,
     TkuvPump *pump)
 {
-    char why[160];
     int fd = pump->backend;
 
     if (pump->foreign) {
@@ -730,13 +725,8 @@ StartNotifier(
 		    "giving the fd to Tcl's notifier",
 		    uv_translate_sys_error(errno));
 	}
-	if (NotifierRefusal(pump, fd, why, sizeof(why))) {
+	if (NotifierRefused(interp, fd)) {
 	    close(fd);
-	    if (interp != NULL) {
-		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-			"wait mode notifier is not available: %s", why));
-		Tcl_SetErrorCode(interp, "TKUV", "ENOTSUP", why, NULL);
-	    }
 	    return TCL_ERROR;
 	}
     }
