@@ -108,6 +108,10 @@ struct TkuvPump {
     /* Mode notifier: owner thread only. */
     int fileFd;			/* The fd Tcl's notifier waits on, or -1. */
     int armed;			/* Its file handler exists. */
+#ifndef _WIN32
+    dev_t fileDev;		/* A guest's file, as it was when fileFd */
+    ino_t fileIno;		/* was dup'ed from it (GuestFdClosed). */
+#endif
 
     /* Shared with the poll thread and waking threads: guarded by lock. */
     uv_mutex_t lock;
@@ -183,7 +187,7 @@ static void	PollThreadMain(void *arg);
 #ifndef _WIN32
 static int	StartNotifier(Tcl_Interp *interp, TkuvPump *pump);
 static void	StopNotifier(TkuvPump *pump);
-static int	SameFile(int fd1, int fd2);
+static int	GuestFdClosed(TkuvPump *pump);
 static void	FileProc(ClientData clientData, int mask);
 #endif
 static void	Arm(TkuvPump *pump);
@@ -717,6 +721,7 @@ StartNotifier(
     TkuvPump *pump)
 {
     int fd = pump->backend;
+    struct stat st;
 
     if (pump->foreign) {
 	fd = fcntl(pump->backend, F_DUPFD_CLOEXEC, 0);
@@ -729,6 +734,15 @@ StartNotifier(
 	    close(fd);
 	    return TCL_ERROR;
 	}
+	if (fstat(fd, &st) != 0) {
+	    int err = uv_translate_sys_error(errno);
+
+	    close(fd);
+	    return interp == NULL ? TCL_ERROR : TkuvUvError(interp,
+		    "giving the fd to Tcl's notifier", err);
+	}
+	pump->fileDev = st.st_dev;
+	pump->fileIno = st.st_ino;
     }
     pump->fileFd = fd;
     Arm(pump);
@@ -736,18 +750,19 @@ StartNotifier(
 }
 
 /*
- * Do the two fds refer to one open file? (Both open, same device and inode.)
+ * Has the caller closed the guest's fd (or reused its number for another
+ * file) since fileFd was dup'ed from it? Our dup's own file never changes,
+ * so only the caller's fd is looked at.
  */
 
 static int
-SameFile(
-    int fd1,
-    int fd2)
+GuestFdClosed(
+    TkuvPump *pump)
 {
-    struct stat st1, st2;
+    struct stat st;
 
-    return fstat(fd1, &st1) == 0 && fstat(fd2, &st2) == 0
-	    && st1.st_dev == st2.st_dev && st1.st_ino == st2.st_ino;
+    return fstat(pump->backend, &st) != 0 || st.st_dev != pump->fileDev
+	    || st.st_ino != pump->fileIno;
 }
 
 static void
@@ -786,7 +801,7 @@ FileProc(
     TkuvPump *pump = clientData;
 
     (void) mask;
-    if (pump->foreign && !SameFile(pump->backend, pump->fileFd)) {
+    if (pump->foreign && GuestFdClosed(pump)) {
 	/*
 	 * The caller closed the guest's fd (and perhaps reused its number):
 	 * our dup alone keeps that file open, and may report it forever (a
