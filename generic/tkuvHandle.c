@@ -882,7 +882,8 @@ ParseValue(
 		    : (opt->type == TKUV_OPT_SIZE) ? "a number of bytes"
 		    : "a number of milliseconds";
 
-	    if (opt->max >= INT_MAX) {
+	    if (opt->max >= INT_MAX && !(Tcl_GetWideIntFromObj(NULL, obj, &w)
+		    == TCL_OK && w > opt->max)) {
 		snprintf(expected, sizeof(expected), "%s >= %" TCL_LL_MODIFIER
 			"d", unit, (long long) opt->min);
 	    } else {

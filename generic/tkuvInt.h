@@ -168,11 +168,12 @@ typedef struct TkuvHandle TkuvHandle;
  * An ALIAS entry is another accepted name for the option named `alias`
  * (not listed in errors or in the configure dict).
  *
- * A table, with designated initializers for the optional fields:
+ * A table, with designated initializers for the optional fields (every
+ * entry but the last uses one, or -Wextra wants all fields given):
  *
  *   static const TkuvOption connOptions[] = {
  *	{"-bind", TKUV_OPT_ALIAS, .alias = "-myaddr"},
- *	{"-command", TKUV_OPT_CALLBACK},
+ *	{"-command", .type = TKUV_OPT_CALLBACK},
  *	{"-family", TKUV_OPT_INDEX, offsetof(Tcp, family),
  *	    TKUV_OPT_CREATE_ONLY, .values = familyNames},
  *	{"-nodelay", TKUV_OPT_BOOLEAN, offsetof(Tcp, nodelay),
