@@ -1151,12 +1151,14 @@ FreeOptionFields(
  *----------------------------------------------------------------------
  *
  * The shared subcommands: close, info, configure, cget.
+ * TkuvHandleCloseCmd also serves families for another name of close
+ * (a timer's cancel).
  *
  *----------------------------------------------------------------------
  */
 
-static int
-CloseSub(
+int
+TkuvHandleCloseCmd(
     Tcl_Interp *interp,
     TkuvHandle *h,
     int objc,
@@ -1250,7 +1252,7 @@ CgetSub(
 
 static const TkuvSubcommand sharedSubcommands[] = {
     {"cget",		CgetSub,	1, 1,	"option"},
-    {"close",		CloseSub,	0, 0,	""},
+    {"close",		TkuvHandleCloseCmd, 0, 0,	""},
     {"configure",	ConfigureSub,	0, -1,	"?option? ?value option value ...?"},
     {"info",		InfoSub,	0, 0,	""},
     {NULL, NULL, 0, 0, NULL}

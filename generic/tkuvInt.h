@@ -346,6 +346,7 @@ MODULE_SCOPE int	TkuvHandleList(Tcl_Interp *interp, const char *typeName);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandlesObjCmd;
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandleObjCmd;
+MODULE_SCOPE TkuvSubcommandProc TkuvHandleCloseCmd;	/* `close` */
 MODULE_SCOPE Tcl_Obj *	TkuvAddressObj(const struct sockaddr *sa);
 
 /*

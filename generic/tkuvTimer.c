@@ -22,7 +22,6 @@ typedef struct Timer {
     int firePending;		/* A fire event is queued or running. */
 } Timer;
 
-static TkuvSubcommandProc CancelCmd;
 static TkuvInfoProc TimerInfo;
 
 /* The callback runs as {*}CMD $timer fire. */
@@ -32,7 +31,7 @@ static const TkuvOption timerOptions[] = {
 };
 
 static const TkuvSubcommand timerSubcommands[] = {
-    {"cancel", CancelCmd, 0, 0, ""},
+    {"cancel", TkuvHandleCloseCmd, 0, 0, ""},	/* Another name for close. */
     {NULL}
 };
 
@@ -210,26 +209,12 @@ AfterFire(
 /*
  *----------------------------------------------------------------------
  *
- * CancelCmd, TimerInfo --
+ * TimerInfo --
  *
- *	$timer cancel (as $timer close); $timer info.
+ *	$timer info: the kind, interval, time left and command.
  *
  *----------------------------------------------------------------------
  */
-
-static int
-CancelCmd(
-    Tcl_Interp *interp,
-    TkuvHandle *h,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    (void) interp;
-    (void) objc;
-    (void) objv;
-    TkuvHandleClose(h);
-    return TCL_OK;
-}
 
 static void
 TimerInfo(
