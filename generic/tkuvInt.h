@@ -146,8 +146,13 @@ typedef struct TkuvHandle TkuvHandle;
  *   TkuvOptionsParse	checks each NAME VALUE pair against the table into a
  *			TkuvOptionValues (nothing is applied yet);
  *   TkuvOptionsApply	applies them in table order: a setProc first, if
- *			any (it may fail, e.g. a libuv call), then the field
- *			at `offset` is stored.
+ *			any (it may fail, e.g. a libuv call; it sees the new
+ *			value in its argument, the old one in the field),
+ *			then the field at `offset` is stored.
+ *
+ * Values a family needs before it has a record (an address to bind) are
+ * read from the parsed set: TKUV_OPTION_GIVEN(&vals, i), vals.v[i], with
+ * i the entry's index (keep an enum in table order).
  *
  * A family's creation parses first, then makes its record and libuv handle,
  * registers it, and applies (TKUV_APPLY_ALL; or TKUV_APPLY_STORE before a
@@ -174,16 +179,18 @@ typedef struct TkuvHandle TkuvHandle;
  *   static const TkuvOption connOptions[] = {
  *	{"-bind", TKUV_OPT_ALIAS, .alias = "-myaddr"},
  *	{"-command", .type = TKUV_OPT_CALLBACK},
- *	{"-family", TKUV_OPT_INDEX, offsetof(Tcp, family),
+ *	{"-family", TKUV_OPT_INDEX, offsetof(Tcp, familyIndex),
  *	    TKUV_OPT_CREATE_ONLY, .values = familyNames},
  *	{"-nodelay", TKUV_OPT_BOOLEAN, offsetof(Tcp, nodelay),
- *	    .setProc = SetNoDelay},
+ *	    .setProc = SetConnOption},
  *	{"-readlimit", TKUV_OPT_SIZE, offsetof(Tcp, stream.readLimit),
- *	    .min = 1, .max = TKUV_MAX_SIZE, .setProc = SetReadLimit},
+ *	    .min = 1, .max = TKUV_MAX_SIZE, .setProc = SetConnOption},
  *	{NULL}
  *   };
  *
- * and its use at creation (the shared `configure` and `cget` need nothing):
+ * and its use at creation (the shared `configure` and `cget` need nothing;
+ * with TKUV_PARSE_TRAILING_COMMAND an odd last word is the -command value,
+ * the short form `tkuv::timer after MS CMD`):
  *
  *   if (TkuvOptionsParse(interp, connOptions, objc, objv, TKUV_PARSE_CREATE,
  *	    &vals) != TCL_OK) return TCL_ERROR;	   (nothing made yet)
