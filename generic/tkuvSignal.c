@@ -3,8 +3,9 @@
  *
  * tkuvSignal.c --
  *
- *	tkuv::signal SIGNAME CMD and the signal handle command ($s close,
- *	$s info). The callback runs as {*}CMD $s signal SIGNAME.
+ *	tkuv::signal SIGNAME ?CMD? ?-command CMD? and the signal handle
+ *	command (the shared close, info, configure, cget). The callback runs
+ *	as {*}CMD $s signal SIGNAME.
  *
  *	libuv catches the signal with a process-wide handler that only writes
  *	to a pipe; the loop reads the pipe in a tick and our callback queues a
@@ -37,11 +38,17 @@ typedef struct Signal {
     int started;		/* uv_signal_start succeeded. */
 } Signal;
 
-static Tcl_ObjCmdProc SignalHandleCmd;
 static void	SignalClosed(TkuvHandle *h);
+static TkuvInfoProc SignalInfo;
+
+static const TkuvOption signalOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {NULL}
+};
 
 static const TkuvHandleType signalType = {
-    "signal", SignalHandleCmd, sizeof(Signal), SignalClosed
+    "signal", NULL, sizeof(Signal), SignalClosed, signalOptions, SignalInfo,
+    NULL
 };
 
 #ifndef _WIN32
@@ -58,14 +65,13 @@ static int	ParseSignal(Tcl_Interp *interp, Tcl_Obj *obj, int *signumPtr,
 		    const char **namePtr);
 static int	StartSignal(Signal *s);
 static void	OnSignal(uv_signal_t *uv, int signum);
-static Tcl_Obj *SignalInfo(Signal *s);
 
 /*
  *----------------------------------------------------------------------
  *
  * TkuvSignalObjCmd --
  *
- *	tkuv::signal SIGNAME CMD
+ *	tkuv::signal SIGNAME ?CMD? ?-command CMD?
  *
  * Results:
  *	The new handle's name, or a TKUV USAGE error naming a bad signal or
@@ -84,17 +90,21 @@ TkuvSignalObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    TkuvOptionValues vals;
     TkuvBridge *bridge;
     Signal *s;
     const char *name = NULL;
     int signum = 0, err;
 
     (void) clientData;
-    if (objc != 3) {
-	return TkuvWrongNumArgs(interp, 1, objv, "signal command");
+    if (objc < 3) {
+	return TkuvWrongNumArgs(interp, 1, objv,
+		"signal ?command? ?-command command?");
     }
     if (ParseSignal(interp, objv[1], &signum, &name) != TCL_OK
-	    || TkuvCheckCallback(interp, objv[2]) != TCL_OK
+	    || TkuvOptionsParse(interp, signalOptions, objc - 2, objv + 2,
+		    TKUV_PARSE_CREATE | TKUV_PARSE_TRAILING_COMMAND, &vals)
+		    != TCL_OK
 	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -111,8 +121,8 @@ TkuvSignalObjCmd(
 	TkuvFree(s);
 	return TkuvUvError(interp, "creating signal handle", err);
     }
-    TkuvHandleRegister(interp, bridge, &s->h, (uv_handle_t *) &s->uv,
-	    objv[2]);
+    TkuvHandleRegister(interp, bridge, &s->h, (uv_handle_t *) &s->uv, NULL);
+    TkuvOptionsApply(interp, &s->h, &vals, TKUV_APPLY_ALL);
     err = StartSignal(s);
     if (err != 0) {
 	Tcl_Obj *whatObj = Tcl_ObjPrintf("catching signal \"%s\"",
@@ -313,53 +323,19 @@ OnSignal(
 /*
  *----------------------------------------------------------------------
  *
- * SignalHandleCmd --
+ * SignalInfo --
  *
- *	$signal close | info
+ *	$signal info: the signal, its number, arrivals and events.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-SignalHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "close", "info", NULL };
-    enum { S_CLOSE, S_INFO };
-    Signal *s = clientData;
-    int index;
-
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|info",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    switch (index) {
-    case S_CLOSE:
-	/* $signal close */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
-	}
-	TkuvHandleClose(&s->h);
-	break;
-    case S_INFO:
-	/* $signal info */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
-	}
-	Tcl_SetObjResult(interp, SignalInfo(s));
-	break;
-    }
-    return TCL_OK;
-}
-
-static Tcl_Obj *
+static void
 SignalInfo(
-    Signal *s)
+    TkuvHandle *h,
+    Tcl_Obj *d)
 {
-    Tcl_Obj *d = Tcl_NewDictObj();
+    Signal *s = (Signal *) h;
 
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("signal", -1), s->nameObj);
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("number", -1),
@@ -369,5 +345,4 @@ SignalInfo(
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("events", -1),
 	    Tcl_NewWideIntObj((Tcl_WideInt) s->delivered));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), s->h.callback);
-    return d;
 }
