@@ -29,6 +29,7 @@
  */
 
 #include "tkuvInt.h"
+#include <stddef.h>
 #include <signal.h>
 #include <string.h>
 #ifndef _WIN32
@@ -46,13 +47,15 @@ typedef struct Process {
 				 * closing stdin, reporting exit. */
     uv_pipe_t pipes[3];
     TkuvStream streams[3];	/* stdin, stdout, stderr */
-    int mode[3];		/* enum StdioMode */
+    int mode[3];		/* -stdin, -stdout, -stderr: enum StdioMode */
     int pipeOpen[3];		/* Initialised and not yet uv_close'd. */
     int processOpen;		/* uv_process_t not yet uv_close'd. */
     int checkOpen;
     int checkActive;
     int spawned;		/* uv_spawn succeeded. */
     int detached;		/* -detached: close does not kill. */
+    Tcl_Obj *cwd, *env;		/* -cwd, -env as given, or NULL. */
+    size_t readLimit;		/* -readlimit, of stdout and stderr each. */
     int stdinClosing;		/* closestdin asked; close when written. */
     int exited;
     int exitReported;		/* The exit event has been queued. */
@@ -60,11 +63,47 @@ typedef struct Process {
     int termSignal;
 } Process;
 
-static Tcl_ObjCmdProc ProcessHandleCmd;
 static void	ProcessClosing(TkuvHandle *h);
+static TkuvOptionCheckProc CheckCwd, CheckEnv;
+static TkuvOptionSetProc SetReadLimit;
+static TkuvSubcommandProc CloseStdinCmd, KillCmd, PidCmd, ReadingCmd, WriteCmd;
+static TkuvInfoProc ProcessInfo;
+
+/* In table order: Spawn reads -cwd and -env before there is a record. */
+enum { O_COMMAND, O_CWD, O_DETACHED, O_ENV };
+
+static const TkuvOption processOptions[] = {
+    {"-command", .type = TKUV_OPT_CALLBACK},
+    {"-cwd", TKUV_OPT_STRING, offsetof(Process, cwd), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckCwd},
+    {"-detached", TKUV_OPT_BOOLEAN, offsetof(Process, detached),
+	.flags = TKUV_OPT_CREATE_ONLY},
+    {"-env", TKUV_OPT_STRING, offsetof(Process, env), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckEnv},
+    {"-readlimit", TKUV_OPT_SIZE, offsetof(Process, readLimit), .min = 1,
+	.max = TKUV_MAX_SIZE, .setProc = SetReadLimit},
+    {"-stderr", TKUV_OPT_INDEX, offsetof(Process, mode[2]),
+	TKUV_OPT_CREATE_ONLY, .values = stdioModes},
+    {"-stdin", TKUV_OPT_INDEX, offsetof(Process, mode[0]),
+	TKUV_OPT_CREATE_ONLY, .values = stdioModes},
+    {"-stdout", TKUV_OPT_INDEX, offsetof(Process, mode[1]),
+	TKUV_OPT_CREATE_ONLY, .values = stdioModes},
+    {NULL}
+};
+
+static const TkuvSubcommand processSubcommands[] = {
+    {"closestdin", CloseStdinCmd, 0, 0, ""},
+    {"kill", KillCmd, 0, 1, "?signal?"},
+    {"pause", ReadingCmd, 0, 0, ""},
+    {"pid", PidCmd, 0, 0, ""},
+    {"resume", ReadingCmd, 0, 0, ""},
+    {"write", WriteCmd, 1, 1, "bytes"},
+    {NULL}
+};
 
 static const TkuvHandleType processType = {
-    "process", ProcessHandleCmd, sizeof(Process), ProcessClosing
+    "process", NULL, sizeof(Process), ProcessClosing, processOptions,
+    ProcessInfo, processSubcommands
 };
 
 
@@ -83,8 +122,8 @@ static int	ConvertString(Tcl_Interp *interp, const char *what,
 		    Tcl_Obj *obj, Tcl_Encoding enc, Tcl_DString *ds);
 static int	BuildEnv(Tcl_Interp *interp, Tcl_Obj *dict, Tcl_Encoding enc,
 		    Tcl_DString **dsPtr, int *countPtr);
-static int	Configure(Tcl_Interp *interp, Process *p, int objc,
-		    Tcl_Obj *const objv[]);
+static int	OpenPipes(Tcl_Interp *interp, Process *p,
+		    uv_stdio_container_t stdio[3]);
 static void	OnExit(uv_process_t *uv, int64_t status, int termSignal);
 static void	OnCheck(uv_check_t *check);
 static void	StartCheck(Process *p);
@@ -96,7 +135,6 @@ static void	CloseOwnDone(uv_handle_t *uv);
 static void	CloseProcess(Process *p);
 static Tcl_Obj *SignalObj(int signum);
 static Tcl_Obj *ExitCodeObj(Process *p);
-static Tcl_Obj *ProcessInfo(Process *p);
 static void	ThreadExitProc(ClientData clientData);
 
 /*
@@ -136,16 +174,10 @@ Spawn(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = {
-	"-command", "-cwd", "-detached", "-env", "-readlimit", "-stderr",
-	"-stdin", "-stdout", NULL
-    };
-    enum { O_COMMAND, O_CWD, O_DETACHED, O_ENV, O_READLIMIT, O_STDERR,
-	    O_STDIN, O_STDOUT };
-    Tcl_Obj **argvObjs, *callback = NULL, *cwdObj = NULL, *envObj = NULL;
-    Tcl_WideInt readLimit = TKUV_DEFAULT_READ_LIMIT;
+    Tcl_Obj **argvObjs, *cwdObj, *envObj;
+    TkuvOptionValues vals;
     Tcl_Size argc;
-    int i, index, detached = 0, mode[3], err, envCount = 0;
+    int i, err, envCount = 0;
     Tcl_DString *argDs = NULL, *envDs = NULL, cwdDs;
     char **args = NULL, **env = NULL;
     Tcl_Encoding enc = NULL;
@@ -155,7 +187,6 @@ Spawn(
     Process *p;
     int code = TCL_ERROR;
 
-    mode[0] = mode[1] = mode[2] = STDIO_PIPE;
     if (Tcl_ListObjGetElements(NULL, objv[1], &argc, &argvObjs) != TCL_OK
 	    || argc == 0) {
 	return TkuvUsageError(interp, "expected the program and its "
@@ -165,60 +196,12 @@ Spawn(
     if (Tcl_GetString(argvObjs[0])[0] == '\0') {
 	return TkuvUsageError(interp, "expected a program name but got \"\"");
     }
-    if ((objc - 2) % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value",
-		Tcl_GetString(objv[objc - 1]));
+    if (TkuvOptionsParse(interp, processOptions, objc - 2, objv + 2,
+	    TKUV_PARSE_CREATE, &vals) != TCL_OK) {
+	return TCL_ERROR;
     }
-    for (i = 2; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case O_COMMAND:
-	    if (TkuvCheckCallback(interp, objv[i + 1]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    callback = objv[i + 1];
-	    break;
-	case O_CWD:
-	    if (Tcl_GetString(objv[i + 1])[0] == '\0') {
-		return TkuvUsageError(interp, "-cwd: expected a directory "
-			"but got \"\"");
-	    }
-	    cwdObj = objv[i + 1];
-	    break;
-	case O_DETACHED:
-	    if (Tcl_GetBooleanFromObj(NULL, objv[i + 1], &detached)
-		    != TCL_OK) {
-		return TkuvUsageError(interp, "expected a boolean for "
-			"-detached but got \"%s\"", Tcl_GetString(objv[i + 1]));
-	    }
-	    break;
-	case O_ENV:
-	    envObj = objv[i + 1];
-	    break;
-	case O_READLIMIT:
-	    if (Tcl_GetWideIntFromObj(NULL, objv[i + 1], &readLimit) != TCL_OK
-		    || readLimit < 1) {
-		return TkuvUsageError(interp, "expected a positive number of "
-			"bytes for -readlimit but got \"%s\"",
-			Tcl_GetString(objv[i + 1]));
-	    }
-	    break;
-	case O_STDIN:
-	case O_STDOUT:
-	case O_STDERR: {
-	    int which = (index == O_STDIN) ? 0 : (index == O_STDOUT) ? 1 : 2;
-
-	    if (TkuvGetIndex(interp, objv[i + 1], stdioModes, "stdio mode",
-		    &mode[which]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	}
-	}
-    }
+    cwdObj = TKUV_OPTION_GIVEN(&vals, O_CWD) ? vals.v[O_CWD].obj : NULL;
+    envObj = TKUV_OPTION_GIVEN(&vals, O_ENV) ? vals.v[O_ENV].obj : NULL;
 
     /*
      * Strings for the child: the system encoding on Unix; libuv wants
@@ -261,46 +244,19 @@ Spawn(
 
     /*
      * From here on the record belongs to the handle layer: failures close
-     * it (ProcessClosing closes whatever was initialised).
+     * it (ProcessClosing closes whatever was initialised). No option can
+     * fail to apply yet: there is no pipe to set.
      */
     p = TkuvHandleAlloc(&processType);
-    p->detached = detached;
-    TkuvHandleRegister(interp, bridge, &p->h, NULL, callback);
+    p->readLimit = TKUV_DEFAULT_READ_LIMIT;
+    TkuvHandleRegister(interp, bridge, &p->h, NULL, NULL);
+    TkuvOptionsApply(interp, &p->h, &vals, TKUV_APPLY_ALL);
     uv_check_init(&bridge->loop, &p->check);
     p->check.data = p;
     p->checkOpen = 1;
     TkuvHandleRetain(&p->h);
-    memset(stdio, 0, sizeof(stdio));
-    for (i = 0; i < 3; i++) {
-	p->mode[i] = mode[i];
-	switch (mode[i]) {
-	case STDIO_PIPE:
-	    if ((err = uv_pipe_init(&bridge->loop, &p->pipes[i], 0)) != 0) {
-		TkuvHandleClose(&p->h);
-		TkuvUvError(interp, "creating a pipe", err);
-		goto done;
-	    }
-	    p->pipeOpen[i] = 1;
-	    TkuvHandleRetain(&p->h);
-	    TkuvStreamInit(&p->streams[i], &p->h, (uv_stream_t *) &p->pipes[i],
-		    stdioNames[i], NULL);
-	    p->streams[i].readLimit = (size_t) readLimit;
-	    if (i == 0) {
-		/* Nothing is read from the child's stdin. */
-		TkuvStreamSetReading(&p->streams[0], 0);
-	    }
-	    stdio[i].flags = (uv_stdio_flags) (UV_CREATE_PIPE
-		    | (i == 0 ? UV_READABLE_PIPE : UV_WRITABLE_PIPE));
-	    stdio[i].data.stream = (uv_stream_t *) &p->pipes[i];
-	    break;
-	case STDIO_IGNORE:
-	    stdio[i].flags = UV_IGNORE;
-	    break;
-	case STDIO_INHERIT:
-	    stdio[i].flags = UV_INHERIT_FD;
-	    stdio[i].data.fd = i;
-	    break;
-	}
+    if (OpenPipes(interp, p, stdio) != TCL_OK) {
+	goto done;
     }
 
     memset(&opts, 0, sizeof(opts));
@@ -309,7 +265,7 @@ Spawn(
     opts.args = args;
     opts.env = env;
     opts.cwd = (cwdObj != NULL) ? Tcl_DStringValue(&cwdDs) : NULL;
-    opts.flags = detached ? UV_PROCESS_DETACHED : 0;
+    opts.flags = p->detached ? UV_PROCESS_DETACHED : 0;
     opts.stdio_count = 3;
     opts.stdio = stdio;
 
@@ -319,15 +275,12 @@ Spawn(
     TkuvHandleRetain(&p->h);
     err = uv_spawn(&bridge->loop, &p->uv, &opts);
     if (err != 0) {
-	Tcl_Obj *what;
+	Tcl_Obj *what = Tcl_ObjPrintf("couldn't spawn \"%s\"",
+		Tcl_GetString(argvObjs[0]));
 
 	TkuvHandleClose(&p->h);
 	if (cwdObj != NULL) {
-	    what = Tcl_ObjPrintf("couldn't spawn \"%s\" in \"%s\"",
-		    Tcl_GetString(argvObjs[0]), Tcl_GetString(cwdObj));
-	} else {
-	    what = Tcl_ObjPrintf("couldn't spawn \"%s\"",
-		    Tcl_GetString(argvObjs[0]));
+	    Tcl_AppendPrintfToObj(what, " in \"%s\"", Tcl_GetString(cwdObj));
 	}
 	Tcl_IncrRefCount(what);
 	TkuvUvError(interp, Tcl_GetString(what), err);
@@ -386,7 +339,8 @@ Spawn(
  * ConvertString, BuildEnv --
  *
  *	Strings for the child in its encoding. A NUL cannot be passed (it
- *	would end the C string), so it is refused rather than cut.
+ *	would end the C string), so it is refused rather than cut. BuildEnv's
+ *	dictionary has passed CheckEnv.
  *
  *----------------------------------------------------------------------
  */
@@ -425,22 +379,12 @@ BuildEnv(
     Tcl_Size size;
     int done, n = 0, code = TCL_OK;
 
-    if (Tcl_DictObjSize(NULL, dict, &size) != TCL_OK) {
-	return TkuvUsageError(interp, "-env: expected a dictionary of "
-		"variable names and values but got \"%s\"",
-		Tcl_GetString(dict));
-    }
+    Tcl_DictObjSize(NULL, dict, &size);
     ds = TkuvAlloc(sizeof(Tcl_DString) * (size_t) (size > 0 ? size : 1));
     Tcl_DictObjFirst(NULL, dict, &search, &key, &value, &done);
     for (; !done; Tcl_DictObjNext(&search, &key, &value, &done)) {
-	const char *name = Tcl_GetString(key);
-
-	if (*name == '\0' || strchr(name, '=') != NULL) {
-	    code = TkuvUsageError(interp, "-env: bad variable name \"%s\"",
-		    name);
-	    break;
-	}
-	pair = Tcl_ObjPrintf("%s=%s", name, Tcl_GetString(value));
+	pair = Tcl_ObjPrintf("%s=%s", Tcl_GetString(key),
+		Tcl_GetString(value));
 	Tcl_IncrRefCount(pair);
 	Tcl_DStringInit(&ds[n]);
 	code = ConvertString(interp, "-env value", pair, enc, &ds[n]);
@@ -454,6 +398,141 @@ BuildEnv(
     *dsPtr = ds;
     *countPtr = n;
     return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OpenPipes --
+ *
+ *	The libuv side of -stdin, -stdout and -stderr, in stdio for
+ *	uv_spawn: a pipe (a stream of the handle) for each one in pipe mode.
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR with the handle closed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+OpenPipes(
+    Tcl_Interp *interp,
+    Process *p,
+    uv_stdio_container_t stdio[3])
+{
+    int i, err;
+
+    memset(stdio, 0, 3 * sizeof(uv_stdio_container_t));
+    for (i = 0; i < 3; i++) {
+	switch (p->mode[i]) {
+	case STDIO_PIPE:
+	    err = uv_pipe_init(&p->h.bridge->loop, &p->pipes[i], 0);
+	    if (err != 0) {
+		TkuvHandleClose(&p->h);
+		return TkuvUvError(interp, "creating a pipe", err);
+	    }
+	    p->pipeOpen[i] = 1;
+	    TkuvHandleRetain(&p->h);
+	    TkuvStreamInit(&p->streams[i], &p->h, (uv_stream_t *) &p->pipes[i],
+		    stdioNames[i], NULL);
+	    p->streams[i].readLimit = p->readLimit;
+	    if (i == 0) {
+		/* Nothing is read from the child's stdin. */
+		TkuvStreamSetReading(&p->streams[0], 0);
+	    }
+	    stdio[i].flags = (uv_stdio_flags) (UV_CREATE_PIPE
+		    | (i == 0 ? UV_READABLE_PIPE : UV_WRITABLE_PIPE));
+	    stdio[i].data.stream = (uv_stream_t *) &p->pipes[i];
+	    break;
+	case STDIO_IGNORE:
+	    stdio[i].flags = UV_IGNORE;
+	    break;
+	case STDIO_INHERIT:
+	    stdio[i].flags = UV_INHERIT_FD;
+	    stdio[i].data.fd = i;
+	    break;
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CheckCwd, CheckEnv, SetReadLimit --
+ *
+ *	Options beyond their table type: -cwd is not empty, -env is a
+ *	dictionary of variable names (no "=" in them) and values, and a new
+ *	-readlimit applies to the open output pipes at once.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+CheckCwd(
+    Tcl_Interp *interp,
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
+{
+    (void) value;
+    if (Tcl_GetString(valueObj)[0] == '\0') {
+	return TkuvBadValue(interp, opt->name, "a directory", valueObj);
+    }
+    return TCL_OK;
+}
+
+static int
+CheckEnv(
+    Tcl_Interp *interp,
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
+{
+    Tcl_DictSearch search;
+    Tcl_Obj *key, *val, *bad = NULL;
+    int done;
+
+    (void) value;
+    if (Tcl_DictObjFirst(NULL, valueObj, &search, &key, &val, &done)
+	    != TCL_OK) {
+	return TkuvBadValue(interp, opt->name, "a dictionary of variable "
+		"names and values", valueObj);
+    }
+    for (; !done && bad == NULL; Tcl_DictObjNext(&search, &key, &val, &done)) {
+	const char *name = Tcl_GetString(key);
+
+	if (*name == '\0' || strchr(name, '=') != NULL) {
+	    bad = key;
+	}
+    }
+    Tcl_DictObjDone(&search);
+    if (bad != NULL) {
+	return TkuvUsageError(interp, "bad variable name \"%s\" in -env",
+		Tcl_GetString(bad));
+    }
+    return TCL_OK;
+}
+
+static int
+SetReadLimit(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    const TkuvOption *opt,
+    TkuvOptionValue *value)
+{
+    Process *p = (Process *) h;
+    int i;
+
+    (void) interp;
+    (void) opt;
+    for (i = 1; i < 3; i++) {
+	if (p->pipeOpen[i]) {
+	    p->streams[i].readLimit = (size_t) value->w;
+	    TkuvStreamSetReading(&p->streams[i], p->streams[i].wantRead);
+	}
+    }
+    return TCL_OK;
 }
 
 /*
@@ -738,219 +817,127 @@ ThreadExitProc(
 /*
  *----------------------------------------------------------------------
  *
- * ProcessHandleCmd --
+ * CloseStdinCmd, KillCmd, PidCmd, ReadingCmd, WriteCmd --
  *
- *	$p write BYTES | closestdin | kill ?SIG? | pid | info | pause |
- *	   resume | configure ?option value ...? | close
+ *	The process subcommands besides the shared ones:
+ *	$p closestdin | kill ?SIGNAL? | pid | pause | resume | write BYTES
  *
  *----------------------------------------------------------------------
  */
 
 static int
-ProcessHandleCmd(
-    ClientData clientData,
+CloseStdinCmd(
     Tcl_Interp *interp,
+    TkuvHandle *h,
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const subcommands[] = {
-	"close", "closestdin", "configure", "info", "kill", "pause", "pid",
-	"resume", "write", NULL
-    };
-    enum { P_CLOSE, P_CLOSESTDIN, P_CONFIGURE, P_INFO, P_KILL, P_PAUSE,
-	    P_PID, P_RESUME, P_WRITE };
-    Process *p = clientData;
-    int index, i, signum, err;
+    Process *p = (Process *) h;
 
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands,
-	    "subcommand ?arg ...?", &index) != TCL_OK) {
-	return TCL_ERROR;
+    (void) objc;
+    (void) objv;
+    if (p->mode[0] != STDIO_PIPE) {
+	return TkuvUsageError(interp, "%s: stdin is not a pipe (-stdin %s)",
+		Tcl_GetString(p->h.nameObj), stdioModes[p->mode[0]]);
     }
-    switch (index) {
-    case P_CLOSE:
-	/* $p close */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	TkuvHandleClose(&p->h);
+    if (p->stdinClosing) {
 	return TCL_OK;
-
-    case P_CLOSESTDIN:
-	/* $p closestdin */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	if (p->mode[0] != STDIO_PIPE) {
-	    return TkuvUsageError(interp, "%s: stdin is not a pipe "
-		    "(-stdin %s)", Tcl_GetString(p->h.nameObj),
-		    stdioModes[p->mode[0]]);
-	}
-	if (p->stdinClosing) {
-	    return TCL_OK;
-	}
-	p->stdinClosing = 1;
-	/*
-	 * The shutdown gives the child end-of-file as soon as the queued
-	 * writes are out (Unix pipes are socketpairs); closing the pipe
-	 * afterwards (OnCheck) releases it everywhere.
-	 */
-	if (TkuvStreamShutdown(interp, &p->streams[0]) != TCL_OK) {
-	    Tcl_ResetResult(interp);
-	}
-	if (p->streams[0].writeQueued == 0) {
-	    ClosePipe(p, 0);
-	} else {
-	    StartCheck(p);
-	}
-	return TCL_OK;
-
-    case P_CONFIGURE:
-	/* $p configure ?-command CMD? ?-readlimit BYTES? */
-	return Configure(interp, p, objc - 2, objv + 2);
-
-    case P_INFO:
-	/* $p info */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	Tcl_SetObjResult(interp, ProcessInfo(p));
-	return TCL_OK;
-
-    case P_KILL:
-	/* $p kill ?SIGNAL? */
-	if (objc > 3) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "?signal?");
-	}
-	signum = SIGTERM;
-	if (objc == 3 && TkuvGetSignal(interp, objv[2], 0, &signum) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-	/* After reaping, the pid may already belong to someone else. */
-	if (p->exited) {
-	    return TkuvUvError(interp, "kill", UV_ESRCH);
-	}
-	if ((err = uv_process_kill(&p->uv, signum)) != 0) {
-	    return TkuvUvError(interp, "kill", err);
-	}
-	return TCL_OK;
-
-    case P_PAUSE:
-    case P_RESUME:
-	/* $p pause | $p resume */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	for (i = 1; i < 3; i++) {
-	    if (p->pipeOpen[i]) {
-		TkuvStreamSetReading(&p->streams[i], index == P_RESUME);
-	    }
-	}
-	return TCL_OK;
-
-    case P_PID:
-	/* $p pid */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	Tcl_SetObjResult(interp, Tcl_NewIntObj(p->uv.pid));
-	return TCL_OK;
-
-    case P_WRITE:
-	/* $p write BYTES */
-	if (objc != 3) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "bytes");
-	}
-	if (p->mode[0] != STDIO_PIPE) {
-	    return TkuvUsageError(interp, "%s: cannot write: stdin is not a "
-		    "pipe (-stdin %s)", Tcl_GetString(p->h.nameObj),
-		    stdioModes[p->mode[0]]);
-	}
-	if (p->stdinClosing) {
-	    return TkuvUsageError(interp, "%s: cannot write: stdin was "
-		    "closed", Tcl_GetString(p->h.nameObj));
-	}
-	return TkuvStreamWrite(interp, &p->streams[0], objv[2]);
+    }
+    p->stdinClosing = 1;
+    /*
+     * The shutdown gives the child end-of-file as soon as the queued
+     * writes are out (Unix pipes are socketpairs); closing the pipe
+     * afterwards (OnCheck) releases it everywhere.
+     */
+    if (TkuvStreamShutdown(interp, &p->streams[0]) != TCL_OK) {
+	Tcl_ResetResult(interp);
+    }
+    if (p->streams[0].writeQueued == 0) {
+	ClosePipe(p, 0);
+    } else {
+	StartCheck(p);
     }
     return TCL_OK;
 }
 
-/*
- *----------------------------------------------------------------------
- *
- * Configure --
- *
- *	-command CMD, -readlimit BYTES (stdout and stderr each). No
- *	arguments: the current values.
- *
- *----------------------------------------------------------------------
- */
-
 static int
-Configure(
+KillCmd(
     Tcl_Interp *interp,
-    Process *p,
+    TkuvHandle *h,
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = { "-command", "-readlimit", NULL };
-    enum { O_COMMAND, O_READLIMIT };
-    int i, index;
-    Tcl_WideInt limit;
+    Process *p = (Process *) h;
+    int signum = SIGTERM, err;
 
-    if (objc == 0) {
-	Tcl_Obj *d = Tcl_NewDictObj();
+    if (objc == 3 && TkuvGetSignal(interp, objv[2], 0, &signum) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    /* After reaping, the pid may already belong to someone else. */
+    if (p->exited) {
+	return TkuvUvError(interp, "kill", UV_ESRCH);
+    }
+    if ((err = uv_process_kill(&p->uv, signum)) != 0) {
+	return TkuvUvError(interp, "kill", err);
+    }
+    return TCL_OK;
+}
 
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("-command", -1),
-		p->h.callback ? p->h.callback : Tcl_NewObj());
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("-readlimit", -1),
-		Tcl_NewWideIntObj((Tcl_WideInt) p->streams[1].readLimit));
-	Tcl_SetObjResult(interp, d);
-	return TCL_OK;
-    }
-    if (objc % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value",
-		Tcl_GetString(objv[objc - 1]));
-    }
-    /* Check everything before changing anything. */
-    for (i = 0; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	if (index == O_COMMAND) {
-	    if (TkuvCheckCallback(interp, objv[i + 1]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	} else if (Tcl_GetWideIntFromObj(NULL, objv[i + 1], &limit) != TCL_OK
-		|| limit < 1) {
-	    return TkuvUsageError(interp, "expected a positive number of "
-		    "bytes for -readlimit but got \"%s\"",
-		    Tcl_GetString(objv[i + 1]));
-	}
-    }
-    for (i = 0; i < objc; i += 2) {
-	Tcl_GetIndexFromObj(NULL, objv[i], options, "option", 0, &index);
-	if (index == O_COMMAND) {
-	    Tcl_IncrRefCount(objv[i + 1]);
-	    if (p->h.callback != NULL) {
-		Tcl_DecrRefCount(p->h.callback);
-	    }
-	    p->h.callback = objv[i + 1];
-	} else {
-	    int j;
+static int
+PidCmd(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    (void) objc;
+    (void) objv;
+    Tcl_SetObjResult(interp, Tcl_NewIntObj(((Process *) h)->uv.pid));
+    return TCL_OK;
+}
 
-	    Tcl_GetWideIntFromObj(NULL, objv[i + 1], &limit);
-	    p->streams[0].readLimit = (size_t) limit;
-	    for (j = 1; j < 3; j++) {
-		p->streams[j].readLimit = (size_t) limit;
-		if (p->pipeOpen[j]) {
-		    TkuvStreamSetReading(&p->streams[j],
-			    p->streams[j].wantRead);
-		}
-	    }
+static int
+ReadingCmd(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Process *p = (Process *) h;
+    /* objv[1] is pause or resume, or a prefix of one: p... or r... */
+    int resume = (Tcl_GetString(objv[1])[0] == 'r');
+    int i;
+
+    (void) interp;
+    (void) objc;
+    for (i = 1; i < 3; i++) {
+	if (p->pipeOpen[i]) {
+	    TkuvStreamSetReading(&p->streams[i], resume);
 	}
     }
     return TCL_OK;
+}
+
+static int
+WriteCmd(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Process *p = (Process *) h;
+
+    (void) objc;
+    if (p->mode[0] != STDIO_PIPE) {
+	return TkuvUsageError(interp, "%s: cannot write: stdin is not a "
+		"pipe (-stdin %s)", Tcl_GetString(p->h.nameObj),
+		stdioModes[p->mode[0]]);
+    }
+    if (p->stdinClosing) {
+	return TkuvUsageError(interp, "%s: cannot write: stdin was closed",
+		Tcl_GetString(p->h.nameObj));
+    }
+    return TkuvStreamWrite(interp, &p->streams[0], objv[2]);
 }
 
 /*
@@ -990,36 +977,38 @@ ExitCodeObj(
     return Tcl_NewWideIntObj((Tcl_WideInt) p->exitStatus);
 }
 
-static Tcl_Obj *
-ProcessInfo(
-    Process *p)
-{
-    Tcl_Obj *d = Tcl_NewDictObj();
-    const char *stdinState;
+/*
+ *----------------------------------------------------------------------
+ *
+ * ProcessInfo --
+ *
+ *	$p info: pid, state, code, signal, stdin, queued, undelivered,
+ *	reading, detached.
+ *
+ *----------------------------------------------------------------------
+ */
 
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("pid", -1),
-	    Tcl_NewIntObj(p->uv.pid));
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("state", -1),
-	    Tcl_NewStringObj(p->exited ? "exited" : "running", -1));
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("code", -1),
-	    p->exited ? ExitCodeObj(p) : Tcl_NewObj());
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("signal", -1),
-	    p->exited ? SignalObj(p->termSignal) : Tcl_NewObj());
-    if (p->mode[0] != STDIO_PIPE) {
-	stdinState = stdioModes[p->mode[0]];
-    } else {
-	stdinState = p->stdinClosing ? "closed" : "open";
-    }
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("stdin", -1),
-	    Tcl_NewStringObj(stdinState, -1));
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("queued", -1),
-	    Tcl_NewWideIntObj((Tcl_WideInt) p->streams[0].writeQueued));
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("undelivered", -1),
-	    Tcl_NewWideIntObj((Tcl_WideInt) (p->streams[1].undelivered
-		    + p->streams[2].undelivered)));
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("reading", -1),
-	    Tcl_NewBooleanObj(p->streams[1].reading || p->streams[2].reading));
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("detached", -1),
-	    Tcl_NewBooleanObj(p->detached));
-    return d;
+static void
+ProcessInfo(
+    TkuvHandle *h,
+    Tcl_Obj *d)
+{
+    Process *p = (Process *) h;
+    const char *stdinState = (p->mode[0] != STDIO_PIPE)
+	    ? stdioModes[p->mode[0]] : p->stdinClosing ? "closed" : "open";
+
+#define PUT(key, value) \
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj(key, -1), (value))
+    PUT("pid", Tcl_NewIntObj(p->uv.pid));
+    PUT("state", Tcl_NewStringObj(p->exited ? "exited" : "running", -1));
+    PUT("code", p->exited ? ExitCodeObj(p) : Tcl_NewObj());
+    PUT("signal", p->exited ? SignalObj(p->termSignal) : Tcl_NewObj());
+    PUT("stdin", Tcl_NewStringObj(stdinState, -1));
+    PUT("queued", Tcl_NewWideIntObj((Tcl_WideInt) p->streams[0].writeQueued));
+    PUT("undelivered", Tcl_NewWideIntObj((Tcl_WideInt)
+	    (p->streams[1].undelivered + p->streams[2].undelivered)));
+    PUT("reading", Tcl_NewBooleanObj(p->streams[1].reading
+	    || p->streams[2].reading));
+    PUT("detached", Tcl_NewBooleanObj(p->detached));
+#undef PUT
 }
