@@ -7,16 +7,19 @@
  *	(uv_getaddrinfo, uv_getnameinfo), so a slow resolver never blocks the
  *	Tcl thread.
  *
- *	    tkuv::resolve HOST ?-family inet|inet6|any? ?-port PORT? CMD
- *	    tkuv::resolve -reverse ADDRESS CMD
+ *	    tkuv::resolve HOST ?-family inet|inet6|any? ?-port PORT? ?CMD?
+ *	    tkuv::resolve -reverse ADDRESS ?CMD?
  *
- *	Each lookup is a request handle (::tkuv::resolveN) without a libuv
- *	handle: it counts in `tkuv::info handles`, `$r cancel` (or renaming it
- *	away, or deleting its interp) abandons it, and it closes by itself once
- *	its one event (addresses, name or error) has run.
+ *	CMD, the short form, may also be given as -command CMD. Each lookup is
+ *	a request handle (::tkuv::resolveN) without a libuv handle: it counts
+ *	in `tkuv::info handles`, has the shared subcommands (`cancel` is
+ *	another name for close; renaming it away or deleting its interp do the
+ *	same: the lookup is abandoned), and it closes by itself once its one
+ *	event (addresses, name or error) has run.
  */
 
 #include "tkuvInt.h"
+#include <stddef.h>
 #include <string.h>
 
 typedef struct Resolve {
@@ -25,20 +28,46 @@ typedef struct Resolve {
 	uv_getaddrinfo_t ai;
 	uv_getnameinfo_t ni;
     } req;
-    int reverse;		/* getnameinfo rather than getaddrinfo. */
-    int withPort;		/* -port given: report ports too. */
+    Tcl_Obj *target;		/* The host or address looked up; NULL
+				 * once closed. */
+    int familyIndex;		/* -family, in familyNames */
+    Tcl_Obj *port;		/* -port as given, or NULL. */
     int inFlight;		/* The libuv request has not called back. */
 } Resolve;
 
 static void	ResolveClosed(TkuvHandle *h);
+static TkuvOptionCheckProc CheckPort;
+static TkuvInfoProc ResolveInfo;
 
-static const TkuvHandleType resolveType = {
-    "resolve", TkuvRequestHandleCmd, sizeof(Resolve), ResolveClosed
+static const char *const familyNames[] = { "any", "inet", "inet6", NULL };
+static const int familyCodes[] = { AF_UNSPEC, AF_INET, AF_INET6 };
+
+static const TkuvOption forwardOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {"-family", TKUV_OPT_INDEX, offsetof(Resolve, familyIndex),
+	TKUV_OPT_CREATE_ONLY, .values = familyNames},
+    {"-port", TKUV_OPT_STRING, offsetof(Resolve, port), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckPort},
+    {NULL}
+};
+static const TkuvOption reverseOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {NULL}
 };
 
-static int	StartForward(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
-static int	StartReverse(Tcl_Interp *interp, Tcl_Obj *addrObj,
-		    Tcl_Obj *callback);
+/* Forward and reverse lookups differ only in their options. */
+static const TkuvHandleType forwardType = {
+    "resolve", NULL, sizeof(Resolve), ResolveClosed, forwardOptions,
+    ResolveInfo, TkuvRequestSubcommands
+};
+static const TkuvHandleType reverseType = {
+    "resolve", NULL, sizeof(Resolve), ResolveClosed, reverseOptions,
+    ResolveInfo, TkuvRequestSubcommands
+};
+
+static Resolve *StartRequest(Tcl_Interp *interp, const TkuvHandleType *type,
+		    int objc, Tcl_Obj *const objv[]);
+static int	Started(Tcl_Interp *interp, Resolve *r, int err);
 static void	OnAddrInfo(uv_getaddrinfo_t *req, int status,
 		    struct addrinfo *res);
 static void	OnNameInfo(uv_getnameinfo_t *req, int status,
@@ -51,8 +80,9 @@ static void	QueueError(Resolve *r, int status);
  *
  * TkuvResolveObjCmd --
  *
- *	tkuv::resolve HOST ?-family inet|inet6|any? ?-port PORT? CMD
- *	tkuv::resolve -reverse ADDRESS CMD
+ *	tkuv::resolve HOST ?-family inet|inet6|any? ?-port PORT? ?CMD?
+ *	    ?-command CMD?
+ *	tkuv::resolve -reverse ADDRESS ?CMD? ?-command CMD?
  *
  * Results:
  *	The name of the new request handle.
@@ -70,163 +100,160 @@ TkuvResolveObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    struct sockaddr_storage ss;
+    struct addrinfo hints;
+    Resolve *r;
+
     (void) clientData;
     if (objc >= 2 && strcmp(Tcl_GetString(objv[1]), "-reverse") == 0) {
-	if (objc != 4) {
+	/* tkuv::resolve -reverse ADDRESS ?CMD? ?-command CMD? */
+	if (objc < 4) {
 	    return TkuvWrongNumArgs(interp, 1, objv, "-reverse address command");
 	}
-	return StartReverse(interp, objv[2], objv[3]);
+	if (!TkuvNumericAddress(Tcl_GetString(objv[2]), 0, &ss)) {
+	    return TkuvUsageError(interp, "expected a numeric IPv4 or IPv6 "
+		    "address but got \"%s\"", Tcl_GetString(objv[2]));
+	}
+	if ((r = StartRequest(interp, &reverseType, objc - 2, objv + 2))
+		== NULL) {
+	    return TCL_ERROR;
+	}
+	r->req.ni.data = r;
+	/*
+	 * NI_NAMEREQD: an address without a name is an error event, not its
+	 * own numeric form dressed up as a name.
+	 */
+	return Started(interp, r, uv_getnameinfo(&r->h.bridge->loop,
+		&r->req.ni, OnNameInfo, (const struct sockaddr *) &ss,
+		NI_NAMEREQD));
     }
-    if (objc < 3 || objc % 2 == 0) {
+
+    /* tkuv::resolve HOST ?option value ...? ?CMD? */
+    if (objc < 3) {
 	return TkuvWrongNumArgs(interp, 1, objv,
 		"host ?-family inet|inet6|any? ?-port port? command");
     }
-    return StartForward(interp, objc, objv);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * StartForward --
- *
- *	Parses HOST, the options and CMD, and starts uv_getaddrinfo.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-StartForward(
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const options[] = { "-family", "-port", NULL };
-    enum { O_FAMILY, O_PORT };
-    static const char *const families[] = { "any", "inet", "inet6", NULL };
-    static const int familyValues[] = { AF_UNSPEC, AF_INET, AF_INET6 };
-    const char *host = Tcl_GetString(objv[1]);
-    const char *service = NULL;
-    Tcl_Obj *callback = objv[objc - 1];
-    struct addrinfo hints;
-    TkuvBridge *bridge;
-    Resolve *r;
-    int i, index, family = AF_UNSPEC, port, err;
-
-    if (*host == '\0') {
+    if (Tcl_GetString(objv[1])[0] == '\0') {
 	return TkuvUsageError(interp, "expected a host name or address but "
 		"got \"\"");
     }
-    for (i = 2; i < objc - 1; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case O_FAMILY:
-	    if (Tcl_GetIndexFromObj(NULL, objv[i + 1], families, "family", 0,
-		    &index) != TCL_OK) {
-		return TkuvUsageError(interp, "bad family \"%s\": must be "
-			"any, inet, or inet6", Tcl_GetString(objv[i + 1]));
-	    }
-	    family = familyValues[index];
-	    break;
-	case O_PORT:
-	    /* A number, or a service name from the services database. */
-	    service = Tcl_GetString(objv[i + 1]);
-	    if (Tcl_GetIntFromObj(NULL, objv[i + 1], &port) == TCL_OK) {
-		if (port < 0 || port > 65535) {
-		    return TkuvUsageError(interp, "expected a port number "
-			    "0-65535 or a service name but got \"%s\"",
-			    service);
-		}
-	    } else if (*service == '\0' || strpbrk(service, " \t\n/") != NULL
-		    || (*service >= '0' && *service <= '9')) {
-		return TkuvUsageError(interp, "expected a port number "
-			"0-65535 or a service name but got \"%s\"", service);
-	    }
-	    break;
-	}
-    }
-    if (TkuvCheckCallback(interp, callback) != TCL_OK
-	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+    if ((r = StartRequest(interp, &forwardType, objc - 1, objv + 1))
+	    == NULL) {
 	return TCL_ERROR;
     }
-
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = family;
+    hints.ai_family = familyCodes[r->familyIndex];
     /*
      * One socket type, or every address would come back once per type. No
      * AI_ADDRCONFIG: it hides ::1 on hosts whose only IPv6 is loopback.
      */
     hints.ai_socktype = SOCK_STREAM;
-
-    r = TkuvHandleAlloc(&resolveType);
-    r->withPort = (service != NULL);
     r->req.ai.data = r;
-    err = uv_getaddrinfo(&bridge->loop, &r->req.ai, OnAddrInfo, host,
-	    service, &hints);
+    return Started(interp, r, uv_getaddrinfo(&r->h.bridge->loop, &r->req.ai,
+	    OnAddrInfo, Tcl_GetString(objv[1]),
+	    (r->port != NULL) ? Tcl_GetString(r->port) : NULL, &hints));
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * StartRequest, Started --
+ *
+ *	The two halves around the libuv call. StartRequest checks objv (the
+ *	host or address, then options and the command) and makes the
+ *	request's handle with its options applied; Started takes the libuv
+ *	call's result, closing the handle if nothing was queued.
+ *
+ * Results:
+ *	StartRequest: the record, or NULL with an error in interp. Started:
+ *	a Tcl result (the handle's name, or the libuv error).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Resolve *
+StartRequest(
+    Tcl_Interp *interp,
+    const TkuvHandleType *type,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    TkuvOptionValues vals;
+    TkuvBridge *bridge;
+    Resolve *r;
+
+    if (TkuvOptionsParse(interp, type->options, objc - 1, objv + 1,
+	    TKUV_PARSE_CREATE | TKUV_PARSE_TRAILING_COMMAND, &vals) != TCL_OK
+	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+	return NULL;
+    }
+    r = TkuvHandleAlloc(type);
+    TkuvHandleRegister(interp, bridge, &r->h, NULL, NULL);
+    TkuvOptionsApply(interp, &r->h, &vals, TKUV_APPLY_ALL);
+    r->target = objv[0];
+    Tcl_IncrRefCount(r->target);
+    return r;
+}
+
+static int
+Started(
+    Tcl_Interp *interp,
+    Resolve *r,
+    int err)
+{
     if (err != 0) {
-	TkuvFree(r);
-	return TkuvUvError(interp, "resolve", err);
+	TkuvHandleClose(&r->h);
+	return TkuvUvError(interp, (r->h.type == &reverseType)
+		? "resolve -reverse" : "resolve", err);
     }
     r->inFlight = 1;
     TkuvPoolBegin();
-    TkuvHandleRegister(interp, bridge, &r->h, NULL, callback);
-    TkuvHandleRetain(&r->h);		/* Released by OnAddrInfo. */
-    TkuvBridgeKick(bridge);
+    TkuvHandleRetain(&r->h);		/* Released by OnAddrInfo/OnNameInfo. */
+    TkuvBridgeKick(r->h.bridge);
     return TCL_OK;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * StartReverse --
+ * CheckPort, ResolveInfo --
  *
- *	tkuv::resolve -reverse ADDRESS CMD: uv_getnameinfo on a numeric IPv4
- *	or IPv6 address.
+ *	-port: a number, or a service name from the services database.
+ *	$r info: the host (or the address, for -reverse) looked up.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-StartReverse(
+CheckPort(
     Tcl_Interp *interp,
-    Tcl_Obj *addrObj,
-    Tcl_Obj *callback)
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
 {
-    const char *addr = Tcl_GetString(addrObj);
-    struct sockaddr_storage ss;
-    TkuvBridge *bridge;
-    Resolve *r;
-    int err;
+    const char *service = Tcl_GetString(valueObj);
+    int port;
 
-    if (!TkuvNumericAddress(addr, 0, &ss)) {
-	return TkuvUsageError(interp, "expected a numeric IPv4 or IPv6 "
-		"address but got \"%s\"", addr);
+    (void) value;
+    if (Tcl_GetIntFromObj(NULL, valueObj, &port) == TCL_OK
+	    ? (port < 0 || port > 65535)
+	    : (*service == '\0' || strpbrk(service, " \t\n/") != NULL
+		    || (*service >= '0' && *service <= '9'))) {
+	return TkuvBadValue(interp, opt->name, "a port number 0-65535 or a "
+		"service name", valueObj);
     }
-    if (TkuvCheckCallback(interp, callback) != TCL_OK
-	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    r = TkuvHandleAlloc(&resolveType);
-    r->reverse = 1;
-    r->req.ni.data = r;
-    /*
-     * NI_NAMEREQD: an address without a name is an error event, not its
-     * own numeric form dressed up as a name.
-     */
-    err = uv_getnameinfo(&bridge->loop, &r->req.ni, OnNameInfo,
-	    (const struct sockaddr *) &ss, NI_NAMEREQD);
-    if (err != 0) {
-	TkuvFree(r);
-	return TkuvUvError(interp, "resolve -reverse", err);
-    }
-    r->inFlight = 1;
-    TkuvPoolBegin();
-    TkuvHandleRegister(interp, bridge, &r->h, NULL, callback);
-    TkuvHandleRetain(&r->h);		/* Released by OnNameInfo. */
-    TkuvBridgeKick(bridge);
     return TCL_OK;
+}
+
+static void
+ResolveInfo(
+    TkuvHandle *h,
+    Tcl_Obj *d)
+{
+    Resolve *r = (Resolve *) h;
+
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj(h->type == &reverseType
+	    ? "address" : "host", -1), r->target);
 }
 
 /*
@@ -256,7 +283,8 @@ OnAddrInfo(
 	    Tcl_Obj *ev = Tcl_NewStringObj("addresses", -1);
 
 	    ev = Tcl_NewListObj(1, &ev);
-	    Tcl_ListObjAppendElement(NULL, ev, AddressList(res, r->withPort));
+	    Tcl_ListObjAppendElement(NULL, ev,
+		    AddressList(res, r->port != NULL));
 	    TkuvHandleQueueEvent(&r->h, ev, TkuvHandleCloseAfterEvent, NULL, 0);
 	} else {
 	    QueueError(r, status);
@@ -409,4 +437,6 @@ ResolveClosed(
     if (r->inFlight) {
 	uv_cancel((uv_req_t *) &r->req);
     }
+    Tcl_DecrRefCount(r->target);	/* Only info used it. */
+    r->target = NULL;
 }

@@ -5,15 +5,17 @@
  *
  *	tkuv::fs: file operations on libuv's threadpool, results by callback.
  *
- *	    tkuv::fs read PATH ?-offset N? ?-length N? CMD
- *	    tkuv::fs write PATH BYTES ?-offset N? CMD
- *	    tkuv::fs append PATH BYTES CMD
- *	    tkuv::fs stat|unlink|scandir PATH CMD
- *	    tkuv::fs mkdir PATH ?-mode MODE? CMD
+ *	    tkuv::fs read PATH ?-offset N? ?-length N? ?CMD?
+ *	    tkuv::fs write PATH BYTES ?-offset N? ?CMD?
+ *	    tkuv::fs append PATH BYTES ?CMD?
+ *	    tkuv::fs stat|unlink|scandir PATH ?CMD?
+ *	    tkuv::fs mkdir PATH ?-mode MODE? ?CMD?
  *
- *	Each operation is a request handle (::tkuv::fsN) without a libuv
- *	handle; its one event is `done RESULT` or `error {UV_ERRNAME msg}`,
- *	after which it closes by itself. `$req cancel` abandons it.
+ *	CMD, the short form, may also be given as -command CMD. Each
+ *	operation is a request handle (::tkuv::fsN) without a libuv handle,
+ *	with the shared subcommands (`cancel` is another name for close: it
+ *	abandons the operation); its one event is `done RESULT` or `error
+ *	{UV_ERRNAME msg}`, after which it closes by itself.
  *
  *	Reads and writes are a chain of requests (open, fstat, one uv_fs_read
  *	or uv_fs_write per chunk, close) driven from libuv's callbacks, so a
@@ -40,6 +42,7 @@
  */
 
 #include "tkuvInt.h"
+#include <stddef.h>
 #include <string.h>
 #include <limits.h>
 #ifndef _WIN32
@@ -54,6 +57,7 @@
 #define MAX_READ	(INT_MAX - 1024)	/* Largest Tcl 8.6 byte array. */
 #define MIN_CAPACITY	(64 * 1024)		/* For files of unknown size. */
 
+/* In the order of fsOps. */
 enum FsOp {
     OP_APPEND, OP_MKDIR, OP_READ, OP_SCANDIR, OP_STAT, OP_UNLINK, OP_WRITE
 };
@@ -68,6 +72,8 @@ typedef struct FsReq {
     TkuvHandle h;		/* Must be first. */
     uv_fs_t req;		/* Reused by every step of a chain. */
     int op;			/* enum FsOp */
+    Tcl_Obj *path;		/* As given, for info; NULL once closed. */
+    Tcl_Obj *mode;		/* mkdir: -mode as given, or NULL. */
     int step;			/* enum FsStep: what `req` is doing. */
     int inFlight;		/* `req` has not called back yet. */
     uv_file fd;			/* -1 when no file is open. */
@@ -92,16 +98,67 @@ typedef struct FsReq {
 } FsReq;
 
 static void	FsClosed(TkuvHandle *h);
+static TkuvOptionCheckProc CheckMode;
+static TkuvOptionGetProc GetRange;
+static TkuvInfoProc FsInfo;
 
-static const TkuvHandleType fsType = {
-    "fs", TkuvRequestHandleCmd, sizeof(FsReq), FsClosed
+/*
+ * Each operation takes only its own options. -offset, where there is one,
+ * is entry O_OFFSET, and -length O_LENGTH; neither has a field of its own
+ * type (int64_t): creation reads them from the parsed values, and GetRange
+ * reads them back.
+ */
+enum { O_COMMAND, O_OFFSET, O_LENGTH };
+#define COMMAND_OPTION	{"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED}
+#define OFFSET_OPTION	{"-offset", TKUV_OPT_SIZE, 0, TKUV_OPT_CREATE_ONLY, \
+	.max = INT64_MAX, .getProc = GetRange}
+
+static const TkuvOption readOptions[] = {
+    COMMAND_OPTION,
+    OFFSET_OPTION,
+    {"-length", TKUV_OPT_SIZE, 0, TKUV_OPT_CREATE_ONLY, .max = MAX_READ,
+	.getProc = GetRange},
+    {NULL}
+};
+static const TkuvOption writeOptions[] = {COMMAND_OPTION, OFFSET_OPTION, {NULL}};
+static const TkuvOption mkdirOptions[] = {
+    COMMAND_OPTION,
+    {"-mode", TKUV_OPT_STRING, offsetof(FsReq, mode), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckMode},
+    {NULL}
+};
+static const TkuvOption plainOptions[] = {COMMAND_OPTION, {NULL}};
+
+#define FS_TYPE(options) { \
+    "fs", NULL, sizeof(FsReq), FsClosed, options, FsInfo, \
+    TkuvRequestSubcommands \
+}
+static const TkuvHandleType fsTypes[] = {
+    FS_TYPE(readOptions), FS_TYPE(writeOptions), FS_TYPE(mkdirOptions),
+    FS_TYPE(plainOptions)
+};
+
+/* By enum FsOp: the handle type (its options), the words before them. */
+static const struct {
+    const char *name;
+    const TkuvHandleType *type;
+    int fixed;
+    const char *usage;
+} fsOps[] = {
+    {"append", &fsTypes[3], 2, "path bytes command"},
+    {"mkdir", &fsTypes[2], 1, "path ?-mode mode? command"},
+    {"read", &fsTypes[0], 1, "path ?-offset offset? ?-length length? command"},
+    {"scandir", &fsTypes[3], 1, "path command"},
+    {"stat", &fsTypes[3], 1, "path command"},
+    {"unlink", &fsTypes[3], 1, "path command"},
+    {"write", &fsTypes[1], 2, "path bytes ?-offset offset? command"},
 };
 
 static int	GetNativePath(Tcl_Interp *interp, Tcl_Obj *pathObj,
 		    Tcl_DString *dsPtr);
-static int	GetOffset(Tcl_Interp *interp, Tcl_Obj *obj, const char *what,
-		    int64_t *valuePtr);
-static int	GetMode(Tcl_Interp *interp, Tcl_Obj *obj, int *modePtr);
+static int	ParseMode(const char *s, int *modePtr);
+static int	StartOp(FsReq *r, const char *path, Tcl_Obj *bytesObj,
+		    Tcl_Size length);
 static int	Submit(FsReq *r, int step, int err);
 static void	OnFs(uv_fs_t *req);
 static void	Advance(FsReq *r);
@@ -124,7 +181,8 @@ static const char *TypeName(uint64_t mode);
  *
  * TkuvFsObjCmd --
  *
- *	tkuv::fs append|mkdir|read|scandir|stat|unlink|write PATH ... CMD
+ *	tkuv::fs append|mkdir|read|scandir|stat|unlink|write PATH ...
+ *	    ?CMD? ?-command CMD?
  *
  * Results:
  *	The name of the new request handle.
@@ -142,86 +200,29 @@ TkuvFsObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const subcommands[] = {
-	"append", "mkdir", "read", "scandir", "stat", "unlink", "write", NULL
-    };
-    static const char *const readOptions[] = { "-length", "-offset", NULL };
-    static const char *const writeOptions[] = { "-offset", NULL };
-    static const char *const mkdirOptions[] = { "-mode", NULL };
-    static const char *const noOptions[] = { NULL };
-    const char *const *options = noOptions;
-    const char *usage = "path command";
-    int op, fixed = 1, i, index, mode = 0777, err = 0;
+    const char *names[sizeof(fsOps) / sizeof(fsOps[0])];
     Tcl_Size length = 0;
-    int64_t offset = -1, limit = -1;
-    Tcl_Obj *callback, *bytesObj = NULL;
-    Tcl_DString ds;
+    Tcl_Obj *bytesObj = NULL;
+    TkuvOptionValues vals;
     TkuvBridge *bridge;
-    uv_loop_t *loop;
+    Tcl_DString ds;
     FsReq *r;
-    const char *path;
+    int op, fixed, err;
 
     (void) clientData;
     if (objc < 2) {
 	return TkuvWrongNumArgs(interp, 1, objv, "subcommand path ?arg ...?");
     }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &op)
+    for (op = 0; op < (int) (sizeof(fsOps) / sizeof(fsOps[0])); op++) {
+	names[op] = fsOps[op].name;
+    }
+    if (TkuvLookup(interp, objv[1], "subcommand", names, op, 0, &op)
 	    != TCL_OK) {
 	return TCL_ERROR;
     }
-    switch (op) {
-    case OP_READ:
-	/* tkuv::fs read PATH ?-offset N? ?-length N? CMD */
-	options = readOptions;
-	usage = "path ?-offset offset? ?-length length? command";
-	break;
-    case OP_WRITE:
-	/* tkuv::fs write PATH BYTES ?-offset N? CMD */
-	options = writeOptions;
-	fixed = 2;
-	usage = "path bytes ?-offset offset? command";
-	break;
-    case OP_APPEND:
-	/* tkuv::fs append PATH BYTES CMD */
-	fixed = 2;
-	usage = "path bytes command";
-	break;
-    case OP_MKDIR:
-	/* tkuv::fs mkdir PATH ?-mode MODE? CMD */
-	options = mkdirOptions;
-	usage = "path ?-mode mode? command";
-	break;
-    case OP_SCANDIR:
-    case OP_STAT:
-    case OP_UNLINK:
-	/* tkuv::fs scandir|stat|unlink PATH CMD */
-	break;
-    }
-    if (objc < 3 + fixed || (objc - 3 - fixed) % 2 != 0
-	    || (options == noOptions && objc != 3 + fixed)) {
-	return TkuvWrongNumArgs(interp, 2, objv, usage);
-    }
-    for (i = 2 + fixed; i < objc - 1; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	if (strcmp(options[index], "-offset") == 0) {
-	    if (GetOffset(interp, objv[i + 1], "offset", &offset) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	} else if (strcmp(options[index], "-length") == 0) {
-	    if (GetOffset(interp, objv[i + 1], "length", &limit) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    if (limit > MAX_READ) {
-		return TkuvUsageError(interp, "length \"%s\" is too large: "
-			"at most %d bytes can be read at once",
-			Tcl_GetString(objv[i + 1]), MAX_READ);
-	    }
-	} else if (GetMode(interp, objv[i + 1], &mode) != TCL_OK) {
-	    return TCL_ERROR;
-	}
+    fixed = fsOps[op].fixed;
+    if (objc < 3 + fixed) {
+	return TkuvWrongNumArgs(interp, 2, objv, fsOps[op].usage);
     }
     if (fixed == 2) {
 	bytesObj = objv[3];
@@ -229,8 +230,9 @@ TkuvFsObjCmd(
 	    return TCL_ERROR;
 	}
     }
-    callback = objv[objc - 1];
-    if (TkuvCheckCallback(interp, callback) != TCL_OK
+    if (TkuvOptionsParse(interp, fsOps[op].type->options, objc - 2 - fixed,
+	    objv + 2 + fixed, TKUV_PARSE_CREATE | TKUV_PARSE_TRAILING_COMMAND,
+	    &vals) != TCL_OK
 	    || GetNativePath(interp, objv[2], &ds) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -238,22 +240,60 @@ TkuvFsObjCmd(
 	Tcl_DStringFree(&ds);
 	return TCL_ERROR;
     }
-    loop = &bridge->loop;
-    path = Tcl_DStringValue(&ds);
 
-    r = TkuvHandleAlloc(&fsType);
+    r = TkuvHandleAlloc(fsOps[op].type);
     r->op = op;
     r->fd = -1;
-    r->offset = offset;
-    r->limit = limit;
+    r->offset = TKUV_OPTION_GIVEN(&vals, O_OFFSET) && op != OP_MKDIR
+	    ? (int64_t) vals.v[O_OFFSET].w : -1;
+    r->limit = TKUV_OPTION_GIVEN(&vals, O_LENGTH) && op == OP_READ
+	    ? (int64_t) vals.v[O_LENGTH].w : -1;
     r->req.data = r;
+    r->path = objv[2];
+    Tcl_IncrRefCount(r->path);
+    TkuvHandleRegister(interp, bridge, &r->h, NULL, NULL);
+    TkuvOptionsApply(interp, &r->h, &vals, TKUV_APPLY_ALL);
+    TkuvHandleRetain(&r->h);		/* Released when the chain ends. */
+    err = StartOp(r, Tcl_DStringValue(&ds), bytesObj, length);
+    Tcl_DStringFree(&ds);
+    if (err != 0) {
+	/* Nothing was queued: no callback will come. End the chain here. */
+	uv_fs_req_cleanup(&r->req);
+	TkuvHandleClose(&r->h);
+	Deliver(r);
+	return TkuvUvError(interp, Tcl_GetString(objv[2]), err);
+    }
+    TkuvBridgeKick(bridge);
+    return TCL_OK;
+}
 
-    /* libuv copies the path: the DString can go once the call returns. */
-    switch (op) {
+/*
+ *----------------------------------------------------------------------
+ *
+ * StartOp --
+ *
+ *	Submits the operation's first (or only) step. libuv copies the path.
+ *
+ * Results:
+ *	0, or the libuv error (nothing was queued).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+StartOp(
+    FsReq *r,
+    const char *path,
+    Tcl_Obj *bytesObj,
+    Tcl_Size length)
+{
+    uv_loop_t *loop = &r->h.bridge->loop;
+    int mode = 0777;
+
+    switch (r->op) {
     case OP_READ:
-	err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
+	return Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
 		UV_FS_O_RDONLY | UV_FS_O_NONBLOCK, 0, OnFs));
-	break;
     case OP_WRITE:
     case OP_APPEND:
 	r->data = bytesObj;
@@ -261,50 +301,30 @@ TkuvFsObjCmd(
 	r->total = (size_t) length;
 	r->chunk = TkuvAlloc(length < CHUNK_SIZE ? (size_t) length
 		: CHUNK_SIZE);
-	if (op == OP_APPEND) {
+	if (r->op == OP_APPEND) {
 	    /* O_APPEND puts every write at the end, whatever the offset. */
-	    err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
+	    return Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
 		    UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_APPEND
 		    | UV_FS_O_NONBLOCK, 0666, OnFs));
-	} else {
-	    /* Without -offset the file is replaced; with it, patched. */
-	    err = Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
-		    UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_NONBLOCK
-		    | (offset < 0 ? UV_FS_O_TRUNC : 0), 0666, OnFs));
 	}
-	break;
+	/* Without -offset the file is replaced; with it, patched. */
+	return Submit(r, STEP_OPEN, uv_fs_open(loop, &r->req, path,
+		UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_NONBLOCK
+		| (r->offset < 0 ? UV_FS_O_TRUNC : 0), 0666, OnFs));
     case OP_STAT:
-	err = Submit(r, STEP_SINGLE, uv_fs_stat(loop, &r->req, path, OnFs));
-	break;
+	return Submit(r, STEP_SINGLE, uv_fs_stat(loop, &r->req, path, OnFs));
     case OP_UNLINK:
-	err = Submit(r, STEP_SINGLE, uv_fs_unlink(loop, &r->req, path, OnFs));
-	break;
+	return Submit(r, STEP_SINGLE, uv_fs_unlink(loop, &r->req, path, OnFs));
     case OP_MKDIR:
-	err = Submit(r, STEP_SINGLE, uv_fs_mkdir(loop, &r->req, path, mode,
-		OnFs));
-	break;
-    case OP_SCANDIR:
-	err = Submit(r, STEP_SINGLE, uv_fs_scandir(loop, &r->req, path, 0,
-		OnFs));
-	break;
-    }
-    Tcl_DStringFree(&ds);
-    if (err != 0) {
-	/* Nothing was queued: no callback will come. */
-	uv_fs_req_cleanup(&r->req);
-	if (r->data != NULL) {
-	    Tcl_DecrRefCount(r->data);
+	if (r->mode != NULL) {
+	    ParseMode(Tcl_GetString(r->mode), &mode);
 	}
-	if (r->chunk != NULL) {
-	    TkuvFree(r->chunk);
-	}
-	TkuvFree(r);
-	return TkuvUvError(interp, Tcl_GetString(objv[2]), err);
+	return Submit(r, STEP_SINGLE, uv_fs_mkdir(loop, &r->req, path, mode,
+		OnFs));
     }
-    TkuvHandleRegister(interp, bridge, &r->h, NULL, callback);
-    TkuvHandleRetain(&r->h);		/* Released when the chain ends. */
-    TkuvBridgeKick(bridge);
-    return TCL_OK;
+    /* OP_SCANDIR */
+    return Submit(r, STEP_SINGLE, uv_fs_scandir(loop, &r->req, path, 0,
+	    OnFs));
 }
 
 /*
@@ -361,57 +381,81 @@ GetNativePath(
 /*
  *----------------------------------------------------------------------
  *
- * GetOffset, GetMode --
+ * CheckMode, ParseMode, GetRange, FsInfo --
  *
- *	-offset and -length: whole numbers >= 0. -mode: permission bits,
- *	always read as octal like chmod's (755, 0755 and 0o755 are the same).
+ *	-mode: permission bits, always read as octal like chmod's (755, 0755
+ *	and 0o755 are the same). -offset and -length read back as given, or
+ *	empty. $req info: the operation and its path, and for a read or
+ *	write the bytes transferred so far.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-GetOffset(
+CheckMode(
     Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    const char *what,
-    int64_t *valuePtr)
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
 {
-    Tcl_WideInt value;
+    int mode;
 
-    if (Tcl_GetWideIntFromObj(NULL, obj, &value) != TCL_OK || value < 0) {
-	return TkuvUsageError(interp, "expected a %s (an integer >= 0) but "
-		"got \"%s\"", what, Tcl_GetString(obj));
+    (void) value;
+    if (!ParseMode(Tcl_GetString(valueObj), &mode)) {
+	return TkuvBadValue(interp, opt->name, "an octal mode 0-7777 (such "
+		"as 755)", valueObj);
     }
-    *valuePtr = (int64_t) value;
     return TCL_OK;
 }
 
 static int
-GetMode(
-    Tcl_Interp *interp,
-    Tcl_Obj *obj,
+ParseMode(
+    const char *s,
     int *modePtr)
 {
-    const char *s = Tcl_GetString(obj), *p = s;
     int mode = 0;
 
-    if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
-	p += 2;
+    if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+	s += 2;
     }
-    if (*p == '\0') {
-	goto bad;
+    if (*s == '\0') {
+	return 0;
     }
-    for (; *p != '\0'; p++) {
-	if (*p < '0' || *p > '7' || (mode = mode * 8 + (*p - '0')) > 07777) {
-	    goto bad;
+    for (; *s != '\0'; s++) {
+	if (*s < '0' || *s > '7' || (mode = mode * 8 + (*s - '0')) > 07777) {
+	    return 0;
 	}
     }
     *modePtr = mode;
-    return TCL_OK;
+    return 1;
+}
 
-  bad:
-    return TkuvUsageError(interp, "expected an octal mode 0-7777 (such as "
-	    "755) but got \"%s\"", s);
+static Tcl_Obj *
+GetRange(
+    TkuvHandle *h,
+    const TkuvOption *opt)
+{
+    FsReq *r = (FsReq *) h;
+    int64_t value = (strcmp(opt->name, "-offset") == 0) ? r->offset
+	    : r->limit;
+
+    return (value < 0) ? Tcl_NewObj() : Tcl_NewWideIntObj(value);
+}
+
+static void
+FsInfo(
+    TkuvHandle *h,
+    Tcl_Obj *d)
+{
+    FsReq *r = (FsReq *) h;
+
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("op", -1),
+	    Tcl_NewStringObj(fsOps[r->op].name, -1));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("path", -1), r->path);
+    if (r->op == OP_READ || r->op == OP_WRITE || r->op == OP_APPEND) {
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("bytes", -1),
+		Tcl_NewWideIntObj((Tcl_WideInt) r->done));
+    }
 }
 
 /*
@@ -1073,6 +1117,8 @@ FsClosed(
 {
     FsReq *r = (FsReq *) h;
 
+    Tcl_DecrRefCount(r->path);		/* Only info used it. */
+    r->path = NULL;
     if (r->inFlight && r->step != STEP_CLOSE) {
 	uv_cancel((uv_req_t *) &r->req);
     }

@@ -478,37 +478,15 @@ HandleEventProc(
 }
 
 /*
- *----------------------------------------------------------------------
- *
- * TkuvRequestHandleCmd --
- *
- *	The command of a one-shot request handle (a lookup, a file
- *	operation): $request cancel. Its type's closeProc does the libuv
- *	side of cancelling.
- *
- *----------------------------------------------------------------------
+ * The subcommands of a one-shot request handle (a lookup, a file
+ * operation) besides the shared ones: cancel, another name for close. Its
+ * type's closeProc does the libuv side of cancelling.
  */
 
-int
-TkuvRequestHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "cancel", NULL };
-    int index;
-
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "cancel");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
-	return TCL_ERROR;
-    }
-    TkuvHandleClose(clientData);
-    return TCL_OK;
-}
+const TkuvSubcommand TkuvRequestSubcommands[] = {
+    {"cancel", TkuvHandleCloseCmd, 0, 0, ""},
+    {NULL, NULL, 0, 0, NULL}
+};
 
 /*
  *----------------------------------------------------------------------

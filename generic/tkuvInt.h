@@ -348,12 +348,12 @@ MODULE_SCOPE void	TkuvHandleQueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 MODULE_SCOPE void	TkuvHandleQueueClosedEvent(TkuvHandle *h);
 MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE TkuvAfterEventProc TkuvHandleCloseAfterEvent;
-MODULE_SCOPE Tcl_ObjCmdProc TkuvRequestHandleCmd;
 MODULE_SCOPE int	TkuvHandleList(Tcl_Interp *interp, const char *typeName);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandlesObjCmd;
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandleObjCmd;
 MODULE_SCOPE TkuvSubcommandProc TkuvHandleCloseCmd;	/* `close` */
+MODULE_SCOPE const TkuvSubcommand TkuvRequestSubcommands[]; /* `cancel` */
 MODULE_SCOPE Tcl_Obj *	TkuvAddressObj(const struct sockaddr *sa);
 
 /*
