@@ -168,7 +168,7 @@ class GuaranteeTests:
             return ran, errors, handles
         ran, errors, handles = self.run_guest(main())
         # They were held (the host's own handle type).
-        self.assertEqual({type(h).__name__ for h in handles}, {"_HeldHandle"})
+        self.assertEqual({type(h).__name__ for h in handles}, {"HeldHandle"})
         self.assertEqual(ran, list(range(200)))
         self.assertEqual([type(e) for e in errors], [ZeroDivisionError])
 

@@ -35,7 +35,7 @@ __version__
 
 from ._bridge import VERSION as __version__
 from ._bridge import require
-from ._guest import AsyncioHost
+from ._asyncio_host import AsyncioHost
 from ._host import Host
 from ._outcome import Error, Outcome, Value
 from ._run import Runner, current_host, run, start_guest_run

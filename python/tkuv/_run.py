@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Optional, Type, Union
 from ._host import Host
 from ._outcome import Outcome
 
-from ._guest import AsyncioHost, host_for_loop
+from ._asyncio_host import AsyncioHost, host_for_loop
 from ._host import active_hosts
 from ._trio import TrioHost
 
