@@ -690,29 +690,6 @@ class GuestTests:
         self.assertEqual(seen, [True, True])
         self.assertFalse(loop.is_running())
 
-    def test_uvloop_ticks_without_run_forever(self):
-        # uvloop's run_forever() sets signal handling up and down on every
-        # call; tkuv runs its iterations directly (see _guest._UvRunner).
-        # asyncio's guest ticks are run_forever() calls.
-        calls = []
-
-        async def main():
-            loop = asyncio.get_running_loop()
-            real = loop.run_forever
-            loop.run_forever = lambda: (calls.append(1), real())[1]
-            for _ in range(20):
-                await asyncio.sleep(0)
-            await asyncio.sleep(0.01)
-            del loop.run_forever
-            return len(calls)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            n = self.run_guest(main())
-        if self.loop_name == "uvloop":
-            self.assertEqual(n, 0)
-        else:
-            self.assertGreater(n, 0)
-
     def test_ready_callbacks_keep_their_order_across_iterations(self):
         # More ready callbacks than one iteration runs (tick_ready_limit):
         # the rest run in the next iterations, in the order scheduled, also
