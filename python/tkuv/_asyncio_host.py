@@ -51,7 +51,7 @@ from ._outcome import Error, Outcome, capture_task
 from ._signals import SignalRelay
 from ._uvloop import UvloopClock
 
-__all__ = ["AsyncioHost", "host_for_loop"]
+__all__ = ["AsyncioHost", "host_for_loop", "shut_down"]
 
 # Clamp for long timeouts: one spurious tick a day is free, and the C side
 # takes an int.
@@ -75,6 +75,32 @@ def clock_for(loop: Any) -> Any:
         return UvloopClock(loop)
     raise TypeError("tkuv can drive asyncio's own event loops and uvloop, "
                     "not %r" % (loop,))
+
+
+async def shut_down(loop: Any, who: str) -> None:
+    """What asyncio.run() does after its main task: cancel the loop's other
+    tasks and wait for them, report their exceptions to the loop's handler
+    (naming `who`), shut async generators and the default executor down."""
+    me = asyncio.current_task()
+    # Finally blocks may start new tasks; a few rounds catch those.
+    for _ in range(8):
+        tasks = [t for t in asyncio.all_tasks(loop)
+                 if t is not me and not t.done()]
+        if not tasks:
+            break
+        for t in tasks:
+            t.cancel()
+        await asyncio.wait(tasks)
+        for t in tasks:
+            if not t.cancelled() and t.exception() is not None:
+                loop.call_exception_handler({
+                    "message": "unhandled exception during %s shutdown"
+                               % (who,),
+                    "exception": t.exception(),
+                    "task": t,
+                })
+    await loop.shutdown_asyncgens()
+    await loop.shutdown_default_executor()
 
 
 class LoopHooks:
@@ -429,30 +455,8 @@ class AsyncioHost(Host):
             return
         # Clean up in guest mode, as asyncio.run() does after its main task;
         # Tk stays responsive meanwhile.
-        self._shutdown_task = self.loop.create_task(self._shutdown())
-
-    async def _shutdown(self):
-        loop = self.loop
-        me = asyncio.current_task()
-        # Finally blocks may start new tasks; a few rounds catch those.
-        for _ in range(8):
-            tasks = [t for t in asyncio.all_tasks(loop)
-                     if t is not me and not t.done()]
-            if not tasks:
-                break
-            for t in tasks:
-                t.cancel()
-            await asyncio.wait(tasks)
-            for t in tasks:
-                if not t.cancelled() and t.exception() is not None:
-                    loop.call_exception_handler({
-                        "message": "unhandled exception during tkuv guest "
-                                   "shutdown",
-                        "exception": t.exception(),
-                        "task": t,
-                    })
-        await loop.shutdown_asyncgens()
-        await loop.shutdown_default_executor()
+        self._shutdown_task = self.loop.create_task(
+            shut_down(self.loop, "tkuv guest"))
 
     def _finish_natively(self):
         self._hooks.disarm()
@@ -469,7 +473,7 @@ class AsyncioHost(Host):
 
     def _run_natively_until(self, fut):
         """Run the loop until fut is done (one iteration for None), without
-        wrapping it in a task: _shutdown() cancels every other task."""
+        wrapping it in a task: shut_down() cancels every other task."""
         loop = self.loop
         if fut is None:
             loop.stop()

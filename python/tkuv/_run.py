@@ -10,7 +10,7 @@ import tkinter
 from asyncio import events
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Type, Union
 
-from ._asyncio_host import AsyncioHost, host_for_loop
+from ._asyncio_host import AsyncioHost, host_for_loop, shut_down
 from ._host import Host, active_hosts
 from ._outcome import Outcome
 from ._trio import TrioHost
@@ -371,22 +371,7 @@ def _alive(root):
 def _shut_down_natively(loop):
     """Runner.close() without a window: what asyncio.Runner.close() does."""
     try:
-        tasks = asyncio.all_tasks(loop)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            loop.run_until_complete(
-                asyncio.gather(*tasks, return_exceptions=True))
-        for task in tasks:
-            if not task.cancelled() and task.exception() is not None:
-                loop.call_exception_handler({
-                    "message": "unhandled exception during tkuv.Runner "
-                               "shutdown",
-                    "exception": task.exception(),
-                    "task": task,
-                })
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.run_until_complete(shut_down(loop, "tkuv.Runner"))
     finally:
         loop.close()
 
