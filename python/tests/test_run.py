@@ -194,6 +194,30 @@ class RunTests:
         self.assertTrue(loop.is_closed())
         self.assertEqual(log, ["background"])
 
+    def test_runner_close_without_window_ends_late_tasks(self):
+        # close() without a window shuts the loop down natively; a task
+        # started by another's finally block is cancelled too, not left
+        # pending in a closed loop.
+        late = []
+
+        async def background():
+            try:
+                await asyncio.sleep(30)
+            finally:
+                late.append(asyncio.get_running_loop().create_task(
+                    asyncio.sleep(30)))
+
+        async def first():
+            asyncio.create_task(background())
+            await asyncio.sleep(0)
+
+        runner = tkuv.Runner(root=self.root, loop_factory=self.loop_factory)
+        runner.run(first())
+        self.root.destroy()
+        runner.close()
+        self.assertEqual(len(late), 1)
+        self.assertTrue(late[0].cancelled())
+
     def test_runner_ctrl_c(self):
         log = []
 
