@@ -169,9 +169,10 @@ class GateTests:
         ended = time.monotonic()
         self.assertIsInstance(outcomes[0].error, asyncio.CancelledError)
         # Generous bounds: before the fix a tick took up to 13 s and a
-        # cancel up to 71 s.
+        # cancel up to 71 s. (The cancel has to wait for what the threads
+        # queued before it: under a load of 8 on 2 CPUs that took 5 s.)
         self.assertLess(max(gaps), 2.0, "Tk froze for %.1f s" % max(gaps))
-        self.assertLess(ended - cancelled_at[0], 5.0)
+        self.assertLess(ended - cancelled_at[0], 15.0)
 
 
 globals().update(for_each_loop(GateTests))
