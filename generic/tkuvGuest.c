@@ -15,9 +15,6 @@
 #include "tkuvInt.h"
 #include <limits.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#endif
 
 typedef struct Guest {
     TkuvHandle h;		/* Must be first; h.callback is TICKCMD. */
@@ -101,17 +98,11 @@ CreateGuest(
 	    break;
 	case O_FD:
 	case O_IOCP:
-#ifdef _WIN32
-	    if (index == O_FD) {
-		return TkuvUsageError(interp,
-			"-fd is not available on Windows: use -iocp HANDLE");
+	    if (index != (TKUVP_GUEST_IOCP ? O_IOCP : O_FD)) {
+		return TkuvUsageError(interp, TKUVP_GUEST_IOCP
+			? "-fd is not available on Windows: use -iocp HANDLE"
+			: "-iocp is only available on Windows: use -fd FD");
 	    }
-#else
-	    if (index == O_IOCP) {
-		return TkuvUsageError(interp,
-			"-iocp is only available on Windows: use -fd FD");
-	    }
-#endif
 	    if (Tcl_GetWideIntFromObj(NULL, objv[i + 1], &waitable) != TCL_OK
 		    || waitable < 0 || (index == O_FD && waitable > INT32_MAX)) {
 		return TkuvUsageError(interp,
@@ -128,14 +119,9 @@ CreateGuest(
 		"-fd FD -command TICKCMD", !haveWaitable && tickCmd == NULL
 		? "-fd and -command" : tickCmd == NULL ? "-command" : "-fd");
     }
-#ifdef _WIN32
-    backend = (HANDLE) (intptr_t) waitable;
-#else
-    backend = (int) waitable;
-    if (fcntl(backend, F_GETFD) < 0) {
-	return TkuvUvError(interp, "guest -fd", UV_EBADF);
+    if (TkuvpGuestWaitable(interp, waitable, &backend) != TCL_OK) {
+	return TCL_ERROR;
     }
-#endif
     if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
