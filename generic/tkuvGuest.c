@@ -17,9 +17,6 @@
 #include <limits.h>
 #include <stddef.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#endif
 
 typedef struct Guest {
     TkuvHandle h;		/* Must be first; h.callback is TICKCMD. */
@@ -106,21 +103,20 @@ CreateGuest(
 	    &vals) != TCL_OK) {
 	return TCL_ERROR;
     }
-#ifdef _WIN32
-    if (!TKUV_OPTION_GIVEN(&vals, G_IOCP)) {
-	return TkuvUsageError(interp, "missing -iocp");
+    if (TKUVP_GUEST_IOCP) {
+	if (!TKUV_OPTION_GIVEN(&vals, G_IOCP)) {
+	    return TkuvUsageError(interp, "missing -iocp");
+	}
+	Tcl_GetWideIntFromObj(NULL, vals.v[G_IOCP].obj, &waitable);
+    } else {
+	if (!TKUV_OPTION_GIVEN(&vals, G_FD)) {
+	    return TkuvUsageError(interp, "missing -fd");
+	}
+	waitable = vals.v[G_FD].i;
     }
-    Tcl_GetWideIntFromObj(NULL, vals.v[G_IOCP].obj, &waitable);
-    backend = (HANDLE) (intptr_t) waitable;
-#else
-    if (!TKUV_OPTION_GIVEN(&vals, G_FD)) {
-	return TkuvUsageError(interp, "missing -fd");
+    if (TkuvpGuestWaitable(interp, waitable, &backend) != TCL_OK) {
+	return TCL_ERROR;
     }
-    waitable = backend = vals.v[G_FD].i;
-    if (fcntl(backend, F_GETFD) < 0) {
-	return TkuvUvError(interp, "guest -fd", UV_EBADF);
-    }
-#endif
     if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -153,17 +149,11 @@ CheckWaitable(
     Tcl_WideInt handle;
 
     (void) value;
-#ifdef _WIN32
-    if (opt == &guestOptions[G_FD]) {
-	return TkuvUsageError(interp,
-		"-fd is not available on Windows: use -iocp HANDLE");
+    if (opt == &guestOptions[TKUVP_GUEST_IOCP ? G_FD : G_IOCP]) {
+	return TkuvUsageError(interp, TKUVP_GUEST_IOCP
+		? "-fd is not available on Windows: use -iocp HANDLE"
+		: "-iocp is only available on Windows: use -fd FD");
     }
-#else
-    if (opt == &guestOptions[G_IOCP]) {
-	return TkuvUsageError(interp,
-		"-iocp is only available on Windows: use -fd FD");
-    }
-#endif
     if (opt == &guestOptions[G_IOCP] && (Tcl_GetWideIntFromObj(NULL,
 	    valueObj, &handle) != TCL_OK || handle < 0)) {
 	return TkuvBadValue(interp, opt->name, "a HANDLE value", valueObj);

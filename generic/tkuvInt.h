@@ -476,7 +476,7 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketObjCmd;	/* tkuvSocket.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketCompatObjCmd;
 MODULE_SCOPE void	TkuvSocketInterpAdd(Tcl_Interp *interp);
-MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* tkuvLimit.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* unix/tkuvUnixLimit.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvNotifierObjCmd;	/* unix/tkuvNotifier.c */
 
 #endif /* TKUV_INT_H */

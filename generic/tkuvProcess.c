@@ -32,9 +32,6 @@
 #include <stddef.h>
 #include <signal.h>
 #include <string.h>
-#ifndef _WIN32
-#include <poll.h>
-#endif
 
 enum StdioMode { STDIO_PIPE, STDIO_IGNORE, STDIO_INHERIT };
 static const char *const stdioModes[] = { "pipe", "ignore", "inherit", NULL };
@@ -207,9 +204,7 @@ Spawn(
      * Strings for the child: the system encoding on Unix; libuv wants
      * UTF-8 on Windows (it converts to UTF-16 itself).
      */
-#ifdef _WIN32
-    enc = Tcl_GetEncoding(NULL, "utf-8");
-#endif
+    enc = TkuvpNativeEncoding();
     Tcl_DStringInit(&cwdDs);
     argDs = TkuvAlloc(sizeof(Tcl_DString) * (size_t) argc);
     args = TkuvAlloc(sizeof(char *) * (size_t) (argc + 1));
@@ -610,23 +605,7 @@ InputWaiting(
     if (uv_fileno((uv_handle_t *) pipe, &fd) != 0) {
 	return 0;
     }
-#ifdef _WIN32
-    {
-	DWORD avail = 0;
-
-	/* A broken pipe means end-of-file is still to be read. */
-	return !PeekNamedPipe(fd, NULL, 0, NULL, &avail, NULL) || avail > 0;
-    }
-#else
-    {
-	struct pollfd pfd;
-
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) > 0;	/* Data, end-of-file or an error. */
-    }
-#endif
+    return TkuvpInputWaiting(fd);
 }
 
 /*
@@ -762,11 +741,7 @@ ProcessClosing(
 	uv_process_kill(&p->uv, SIGTERM);
     }
     if (h->bridge->finalizing) {
-#ifndef _WIN32
-	Tcl_Pid pid = (Tcl_Pid) (intptr_t) p->uv.pid;
-
-	Tcl_DetachPids(1, &pid);
-#endif
+	TkuvpDetachPid(p->uv.pid);
 	CloseProcess(p);
     }
     /* Otherwise OnExit closes the watcher once the child is reaped. */
@@ -800,18 +775,10 @@ ThreadExitProc(
 		|| p->exited) {
 	    continue;
 	}
-#ifndef _WIN32
-	{
-	    Tcl_Pid pid = (Tcl_Pid) (intptr_t) p->uv.pid;
-
-	    Tcl_DetachPids(1, &pid);
-	}
-#endif
+	TkuvpDetachPid(p->uv.pid);
 	CloseProcess(p);
     }
-#ifndef _WIN32
-    Tcl_ReapDetachedProcs();
-#endif
+    TkuvpReapDetached();
 }
 
 /*

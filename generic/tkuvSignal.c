@@ -51,16 +51,6 @@ static const TkuvHandleType signalType = {
     NULL
 };
 
-#ifndef _WIN32
-/*
- * Process-wide: how many open tkuv handles watch each signal (in any
- * thread), and the disposition the signal had before the first of them.
- */
-TCL_DECLARE_MUTEX(dispositionMutex)
-static int watchers[TKUV_MAX_SIGNAL + 1];
-static struct sigaction savedAction[TKUV_MAX_SIGNAL + 1];
-#endif
-
 static int	ParseSignal(Tcl_Interp *interp, Tcl_Obj *obj, int *signumPtr,
 		    const char **namePtr);
 static int	StartSignal(Signal *s);
@@ -222,24 +212,10 @@ StartSignal(
 {
     int err;
 
-#ifndef _WIN32
-    Tcl_MutexLock(&dispositionMutex);
-    if (watchers[s->signum] == 0
-	    && sigaction(s->signum, NULL, &savedAction[s->signum]) != 0) {
-	Tcl_MutexUnlock(&dispositionMutex);
-	return UV_EINVAL;
-    }
-#endif
-    err = uv_signal_start(&s->uv, OnSignal, s->signum);
+    err = TkuvpSignalStart(&s->uv, OnSignal, s->signum);
     if (err == 0) {
 	s->started = 1;
-#ifndef _WIN32
-	watchers[s->signum]++;
-#endif
     }
-#ifndef _WIN32
-    Tcl_MutexUnlock(&dispositionMutex);
-#endif
     return err;
 }
 
@@ -248,10 +224,6 @@ SignalClosed(
     TkuvHandle *h)
 {
     Signal *s = (Signal *) h;
-#ifndef _WIN32
-    struct sigaction now;
-    struct sigaction *saved = &savedAction[s->signum];
-#endif
 
     /*
      * nameObj is freed here although queued events may still refer to the
@@ -263,24 +235,8 @@ SignalClosed(
 	return;
     }
     s->started = 0;
-#ifndef _WIN32
-    Tcl_MutexLock(&dispositionMutex);
-#endif
-    /* Stopped here, not by uv_close, so the restore below comes after. */
-    uv_signal_stop(&s->uv);
-#ifndef _WIN32
-    if (--watchers[s->signum] == 0
-#ifdef SIGCHLD
-	    && s->signum != SIGCHLD
-#endif
-	    && saved->sa_handler != SIG_DFL
-	    && sigaction(s->signum, NULL, &now) == 0
-	    && now.sa_handler == SIG_DFL) {
-	/* libuv had no other handle left for it and reset it: put back. */
-	sigaction(s->signum, saved, NULL);
-    }
-    Tcl_MutexUnlock(&dispositionMutex);
-#endif
+    /* Stopped here, not by uv_close, so the disposition is restored after. */
+    TkuvpSignalStop(&s->uv, s->signum);
 }
 
 /*

@@ -35,12 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
 
 #define SOCK_KEEP_BUFFER 4096	/* An emptied input buffer up to this size
 				 * is kept for the next read. */
@@ -145,7 +139,7 @@ static void	OnHandleClosed(uv_handle_t *handle);
 static void	AbandonConnectWait(SockState *s);
 static int	AddressOption(Tcl_Interp *interp, SockState *s,
 		    const char *which, Tcl_DString *dsPtr);
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 static int	TakeSocket(SockHandle *sh, char **outPtr, size_t *lenPtr);
 static void	StartConnectWait(SockState *s);
 static void	OnConnectReady(uv_poll_t *poll, int status, int events);
@@ -239,7 +233,7 @@ TkuvSockFreeState(
     if (s->acceptCmd != NULL) {
 	Tcl_DecrRefCount(s->acceptCmd);
     }
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (s->fd >= 0) {
 	close(s->fd);
     }
@@ -599,7 +593,7 @@ Unhome(
 	s->companion = NULL;
 	TkuvHandleClose(&comp->h);
     }
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (s->sh != NULL && s->fd < 0) {
 	s->fd = TakeSocket(s->sh, &s->out, &s->outLen);
     }
@@ -684,7 +678,7 @@ Rehome(
 	return;
     }
     err = TkuvSockAttachNewHandle(s);
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (err == 0 && s->fd >= 0) {
 	err = uv_tcp_open(&s->sh->uv, s->fd);
 	if (err == 0) {
@@ -704,7 +698,7 @@ Rehome(
 	if (err != 0) {
 	    s->reportError = err;
 	}
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	for (i = 0; i < s->numAcceptFds; i++) {
 	    SockHandle *c = TkuvSockNewHandle(bridge, s->tsd, &err);
 
@@ -731,7 +725,7 @@ Rehome(
 		TkuvSocketTryNext(s, UV_EAI_NONAME);
 	    }
 	}
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	else {
 	    StartConnectWait(s);
 	}
@@ -756,7 +750,7 @@ Rehome(
     TkuvSockChanged(s);
 }
 
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 /*
  *----------------------------------------------------------------------
  *
@@ -909,13 +903,13 @@ OnConnectWaitClosed(
     close(cw->fd);
     TkuvFree(cw);
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_FD_SOCKETS */
 
 static void
 AbandonConnectWait(
     SockState *s)
 {
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     ConnectWait *cw = (s != NULL) ? s->connectWait : NULL;
 
     if (cw == NULL) {
@@ -963,7 +957,7 @@ ThreadExit(
 	if (sh->closing) {
 	    continue;
 	}
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	if (sh->writeFirst != NULL) {
 	    char *out = NULL;
 	    size_t len = 0;
@@ -984,7 +978,7 @@ ThreadExit(
     tsd->numInterps = 0;
 }
 
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 /*
  *----------------------------------------------------------------------
  *
@@ -1076,7 +1070,7 @@ WriteFd(
     __atomic_store_n(&flushLastEnd, NowMs(), __ATOMIC_RELAXED);
     return err;
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_FD_SOCKETS */
 
 /*
  *----------------------------------------------------------------------
@@ -1363,7 +1357,7 @@ SockGetHandle(
     ClientData *handlePtr)
 {
     SockState *s = instanceData;
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     uv_os_fd_t fd = -1;
 
     (void) direction;
@@ -1401,7 +1395,7 @@ static void
 Reclaim(
     SockState *s)
 {
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     uv_os_fd_t fd;
 
     if (!s->lent) {
@@ -1527,7 +1521,7 @@ OnAlloc(
     SockState *s = ((SockHandle *) handle->data)->state;
 
     (void) suggested;
-#ifndef _WIN32
+#if TKUVP_SYNC_READS
     if (s != NULL && s->inLen > 0) {
 	Room(s, TKUV_READ_BUFFER_SIZE);
 	buf->base = s->in + s->inStart + s->inLen;
@@ -1580,7 +1574,7 @@ OnRead(
 	s->reading = 0;			/* libuv has stopped reading. */
 	TkuvSockChanged(s);
     }
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
     TkuvFree(buf->base);
 #endif
 }
@@ -1607,7 +1601,7 @@ static int
 ReadNow(
     SockState *s)
 {
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     uv_buf_t buf;
     uv_os_fd_t fd;
     ssize_t n;
@@ -1733,7 +1727,7 @@ SockOutput(
     if (s->tsd == NULL) {
 	/* Orphaned at thread end: Tcl's last flush writes directly. */
 	err = EPIPE;
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	if (s->fd >= 0 && !s->writeClosed) {
 	    err = WriteFd(s->fd, s->out, s->outLen);
 	    TkuvFree(s->out);
@@ -1919,7 +1913,7 @@ SockClose2(
 	s->inLen = 0;
 	return 0;
     }
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (s->tsd == NULL && s->fd >= 0) {
 	/* Orphaned: send what is left and close, synchronously. */
 	if (!s->writeClosed) {
@@ -2153,15 +2147,5 @@ TkuvSockErrno(
     if (uvErr == 0) {
 	return EIO;
     }
-#ifndef _WIN32
-    return -uvErr;			/* libuv errors are -errno on Unix. */
-#else
-    switch (uvErr) {
-    case UV_EPIPE: return EPIPE;
-    case UV_EAGAIN: return EAGAIN;
-    case UV_ECONNREFUSED: return ECONNREFUSED;
-    case UV_ECONNRESET: return ECONNRESET;
-    default: return EIO;
-    }
-#endif
+    return TkuvpErrno(uvErr);
 }

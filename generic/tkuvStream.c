@@ -123,7 +123,7 @@ UpdateReading(
  *----------------------------------------------------------------------
  */
 
-#ifndef _WIN32
+#if TKUVP_SYNC_READS
 #define REUSE_SLOTS	32
 #define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
 
@@ -230,7 +230,7 @@ TakeData(
     *dropPtr = 1;			/* No free slot: just hand it over. */
     return o;
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_SYNC_READS */
 
 /*
  *----------------------------------------------------------------------
@@ -250,7 +250,7 @@ AllocProc(
     size_t suggested,
     uv_buf_t *buf)
 {
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
     /*
      * libuv on Windows may hold a buffer across a pending read on each of
      * several streams at once, so a shared buffer would be filled twice.
@@ -293,7 +293,7 @@ ReadProc(
 
 	words[0] = Tcl_NewStringObj(s->dataEvent, -1);
 
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
 	words[1] = Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread);
 #else
 	words[1] = TakeData(buf->base, (int) nread, &drop);
@@ -319,7 +319,7 @@ ReadProc(
 		    NULL, NULL, 0);
 	}
     }
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
     if (buf->base != NULL) {
 	TkuvFree(buf->base);
     }

@@ -509,24 +509,13 @@ GetSockInt(
 {
     uv_os_fd_t fd;
     union { int i; unsigned char c; } value;
-#ifdef _WIN32
-    int len = sizeof(value);
-    SOCKET sock;
-#else
-    socklen_t len = sizeof(value);
-    int sock;
-#endif
+    TkuvpSockLen len = sizeof(value);
 
     if (uv_fileno((const uv_handle_t *) &u->uv, &fd) != 0) {
 	return -1;
     }
-#ifdef _WIN32
-    sock = (SOCKET) fd;
-#else
-    sock = fd;
-#endif
     memset(&value, 0, sizeof(value));
-    if (getsockopt(sock, level, name, (char *) &value, &len) != 0) {
+    if (getsockopt(TkuvpSocket(fd), level, name, (char *) &value, &len) != 0) {
 	return -1;
     }
     /* Some systems answer a single byte for the multicast options. */

@@ -54,12 +54,8 @@ static const TkuvHandleType watchType = {
     "watch", NULL, sizeof(Watch), WatchClosed, watchOptions, WatchInfo, NULL
 };
 
-/* libuv watches subdirectories itself only on these platforms. */
-#if defined(__APPLE__) || defined(_WIN32)
-#define TKUV_WATCH_RECURSIVE 1
-#else
-#define TKUV_WATCH_RECURSIVE 0
-#endif
+/* libuv watches subdirectories itself only on some platforms. */
+#define TKUV_WATCH_RECURSIVE TKUVP_WATCH_RECURSIVE
 
 static int	CreateWatch(Tcl_Interp *interp, Tcl_Obj *pathArg,
 		    const TkuvOptionValues *vals);
@@ -154,12 +150,7 @@ CreateWatch(
      * first gives the same ENOENT on every platform (FSEvents would accept
      * a missing path).
      */
-#ifdef _WIN32
-    Tcl_DStringInit(&ds);
-    Tcl_DStringAppend(&ds, Tcl_GetString(pathObj), -1);
-#else
-    Tcl_UtfToExternalDString(NULL, Tcl_GetString(pathObj), -1, &ds);
-#endif
+    TkuvpUtfToNative(Tcl_GetString(pathObj), &ds);
     err = uv_fs_stat(&bridge->loop, &req, Tcl_DStringValue(&ds), NULL);
     uv_fs_req_cleanup(&req);
     if (err < 0) {
@@ -218,9 +209,7 @@ OnFsEvent(
 {
     Watch *w = uv->data;
     Tcl_Obj *nameObj;
-#ifndef _WIN32
     Tcl_DString ds;
-#endif
     uint64_t tick;
 
     if (w->h.closed || w->h.bridge->pump == NULL) {
@@ -235,14 +224,10 @@ OnFsEvent(
     if (filename == NULL) {
 	nameObj = Tcl_NewObj();
     } else {
-#ifdef _WIN32
-	nameObj = Tcl_NewStringObj(filename, -1);
-#else
-	Tcl_ExternalToUtfDString(NULL, filename, -1, &ds);
+	TkuvpNativeToUtf(filename, &ds);
 	nameObj = Tcl_NewStringObj(Tcl_DStringValue(&ds),
 		Tcl_DStringLength(&ds));
 	Tcl_DStringFree(&ds);
-#endif
     }
     Tcl_IncrRefCount(nameObj);
     tick = TkuvPumpTicks(w->h.bridge->pump);
