@@ -60,6 +60,18 @@ typedef struct Process {
     int termSignal;
 } Process;
 
+/*
+ * What uv_spawn gets besides the record (MakeChildStrings): every string
+ * is one of the DStrings in ds.
+ */
+typedef struct ChildStrings {
+    Tcl_DString *ds;
+    Tcl_Size numDs;		/* Filled so far. */
+    char **args;		/* The arguments, NULL, then env's strings. */
+    char **env;			/* NULL-terminated, or NULL without -env. */
+    char *cwd;			/* Or NULL without -cwd. */
+} ChildStrings;
+
 static void	ProcessClosing(TkuvHandle *h);
 static TkuvOptionCheckProc CheckCwd, CheckEnv;
 static TkuvOptionSetProc SetReadLimit;
@@ -115,10 +127,12 @@ typedef struct ThreadSpecificData {
 static Tcl_ThreadDataKey dataKey;
 
 static int	Spawn(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
-static int	ConvertString(Tcl_Interp *interp, const char *what,
-		    Tcl_Obj *obj, Tcl_Encoding enc, Tcl_DString *ds);
-static int	BuildEnv(Tcl_Interp *interp, Tcl_Obj *dict, Tcl_Encoding enc,
-		    Tcl_DString **dsPtr, int *countPtr);
+static int	MakeChildStrings(Tcl_Interp *interp, Tcl_Size argc,
+		    Tcl_Obj *const argvObjs[], const TkuvOptionValues *vals,
+		    ChildStrings *cs);
+static char *	ConvertString(Tcl_Interp *interp, const char *what,
+		    Tcl_Obj *obj, Tcl_Encoding enc, ChildStrings *cs);
+static void	FreeChildStrings(ChildStrings *cs);
 static int	OpenPipes(Tcl_Interp *interp, Process *p,
 		    uv_stdio_container_t stdio[3]);
 static void	OnExit(uv_process_t *uv, int64_t status, int termSignal);
@@ -171,13 +185,11 @@ Spawn(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **argvObjs, *cwdObj, *envObj;
+    Tcl_Obj **argvObjs;
     TkuvOptionValues vals;
+    ChildStrings cs;
     Tcl_Size argc;
-    int i, err, envCount = 0;
-    Tcl_DString *argDs = NULL, *envDs = NULL, cwdDs;
-    char **args = NULL, **env = NULL;
-    Tcl_Encoding enc = NULL;
+    int i, err;
     uv_process_options_t opts;
     uv_stdio_container_t stdio[3];
     TkuvBridge *bridge;
@@ -197,43 +209,8 @@ Spawn(
 	    TKUV_PARSE_CREATE, &vals) != TCL_OK) {
 	return TCL_ERROR;
     }
-    cwdObj = TKUV_OPTION_GIVEN(&vals, O_CWD) ? vals.v[O_CWD].obj : NULL;
-    envObj = TKUV_OPTION_GIVEN(&vals, O_ENV) ? vals.v[O_ENV].obj : NULL;
-
-    /*
-     * Strings for the child: the system encoding on Unix; libuv wants
-     * UTF-8 on Windows (it converts to UTF-16 itself).
-     */
-    enc = TkuvpNativeEncoding();
-    Tcl_DStringInit(&cwdDs);
-    argDs = TkuvAlloc(sizeof(Tcl_DString) * (size_t) argc);
-    args = TkuvAlloc(sizeof(char *) * (size_t) (argc + 1));
-    for (i = 0; i < argc; i++) {
-	Tcl_DStringInit(&argDs[i]);
-    }
-    for (i = 0; i < argc; i++) {
-	if (ConvertString(interp, "argument", argvObjs[i], enc, &argDs[i])
-		!= TCL_OK) {
-	    goto done;
-	}
-	args[i] = Tcl_DStringValue(&argDs[i]);
-    }
-    args[argc] = NULL;
-    if (cwdObj != NULL
-	    && ConvertString(interp, "-cwd", cwdObj, enc, &cwdDs) != TCL_OK) {
-	goto done;
-    }
-    if (envObj != NULL) {
-	if (BuildEnv(interp, envObj, enc, &envDs, &envCount) != TCL_OK) {
-	    goto done;
-	}
-	env = TkuvAlloc(sizeof(char *) * (size_t) (envCount + 1));
-	for (i = 0; i < envCount; i++) {
-	    env[i] = Tcl_DStringValue(&envDs[i]);
-	}
-	env[envCount] = NULL;
-    }
-    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+    if (MakeChildStrings(interp, argc, argvObjs, &vals, &cs) != TCL_OK
+	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	goto done;
     }
 
@@ -256,10 +233,10 @@ Spawn(
 
     memset(&opts, 0, sizeof(opts));
     opts.exit_cb = OnExit;
-    opts.file = args[0];
-    opts.args = args;
-    opts.env = env;
-    opts.cwd = (cwdObj != NULL) ? Tcl_DStringValue(&cwdDs) : NULL;
+    opts.file = cs.args[0];
+    opts.args = cs.args;
+    opts.env = cs.env;
+    opts.cwd = cs.cwd;
     opts.flags = p->detached ? UV_PROCESS_DETACHED : 0;
     opts.stdio_count = 3;
     opts.stdio = stdio;
@@ -274,8 +251,8 @@ Spawn(
 		Tcl_GetString(argvObjs[0]));
 
 	TkuvHandleClose(&p->h);
-	if (cwdObj != NULL) {
-	    Tcl_AppendPrintfToObj(what, " in \"%s\"", Tcl_GetString(cwdObj));
+	if (p->cwd != NULL) {
+	    Tcl_AppendPrintfToObj(what, " in \"%s\"", Tcl_GetString(p->cwd));
 	}
 	Tcl_IncrRefCount(what);
 	TkuvUvError(interp, Tcl_GetString(what), err);
@@ -307,92 +284,118 @@ Spawn(
     code = TCL_OK;
 
   done:
-    for (i = 0; i < argc; i++) {
-	Tcl_DStringFree(&argDs[i]);
-    }
-    TkuvFree(argDs);
-    TkuvFree(args);
-    for (i = 0; i < envCount; i++) {
-	Tcl_DStringFree(&envDs[i]);
-    }
-    if (envDs != NULL) {
-	TkuvFree(envDs);
-    }
-    if (env != NULL) {
-	TkuvFree(env);
-    }
-    Tcl_DStringFree(&cwdDs);
-    if (enc != NULL) {
-	Tcl_FreeEncoding(enc);
-    }
+    FreeChildStrings(&cs);
     return code;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * ConvertString, BuildEnv --
+ * MakeChildStrings, ConvertString, FreeChildStrings --
  *
- *	Strings for the child in its encoding. A NUL cannot be passed (it
- *	would end the C string), so it is refused rather than cut. BuildEnv's
- *	dictionary has passed CheckEnv.
+ *	The strings of uv_process_options_t in the child's encoding: the
+ *	arguments and -env (checked by CheckEnv) as NULL-terminated arrays,
+ *	and -cwd. A NUL cannot be passed (it would end the C string), so it
+ *	is refused rather than cut. FreeChildStrings frees them, also after
+ *	an error.
  *
  *----------------------------------------------------------------------
  */
 
 static int
+MakeChildStrings(
+    Tcl_Interp *interp,
+    Tcl_Size argc,
+    Tcl_Obj *const argvObjs[],
+    const TkuvOptionValues *vals,
+    ChildStrings *cs)
+{
+    Tcl_Encoding enc = TkuvpNativeEncoding();
+    Tcl_Obj *envObj = TKUV_OPTION_GIVEN(vals, O_ENV) ? vals->v[O_ENV].obj
+	    : NULL;
+    Tcl_Obj *key, *value, *pair;
+    Tcl_DictSearch search;
+    Tcl_Size i, envSize = 0;
+    int done = 1, code = TCL_ERROR;
+
+    if (envObj != NULL) {
+	Tcl_DictObjSize(NULL, envObj, &envSize);
+    }
+    cs->numDs = 0;
+    cs->ds = TkuvAlloc(sizeof(Tcl_DString) * (size_t) (argc + envSize + 1));
+    cs->args = TkuvAlloc(sizeof(char *) * (size_t) (argc + envSize + 2));
+    cs->env = NULL;
+    cs->cwd = NULL;
+    for (i = 0; i < argc; i++) {
+	cs->args[i] = ConvertString(interp, "argument", argvObjs[i], enc, cs);
+	if (cs->args[i] == NULL) {
+	    goto end;
+	}
+    }
+    cs->args[argc] = NULL;
+    if (envObj != NULL) {
+	cs->env = cs->args + argc + 1;
+	Tcl_DictObjFirst(NULL, envObj, &search, &key, &value, &done);
+	for (i = 0; !done; i++) {
+	    pair = Tcl_ObjPrintf("%s=%s", Tcl_GetString(key),
+		    Tcl_GetString(value));
+	    Tcl_IncrRefCount(pair);
+	    cs->env[i] = ConvertString(interp, "-env value", pair, enc, cs);
+	    Tcl_DecrRefCount(pair);
+	    if (cs->env[i] == NULL) {
+		break;
+	    }
+	    Tcl_DictObjNext(&search, &key, &value, &done);
+	}
+	Tcl_DictObjDone(&search);
+	cs->env[i] = NULL;
+    }
+    if (done && (!TKUV_OPTION_GIVEN(vals, O_CWD)
+	    || (cs->cwd = ConvertString(interp, "-cwd", vals->v[O_CWD].obj,
+		    enc, cs)) != NULL)) {
+	code = TCL_OK;
+    }
+
+  end:
+    if (enc != NULL) {
+	Tcl_FreeEncoding(enc);
+    }
+    return code;
+}
+
+static char *
 ConvertString(
     Tcl_Interp *interp,
     const char *what,
     Tcl_Obj *obj,
     Tcl_Encoding enc,
-    Tcl_DString *ds)
+    ChildStrings *cs)
 {
     Tcl_Size length;
     const char *s = Tcl_GetStringFromObj(obj, &length);
+    Tcl_DString *ds = &cs->ds[cs->numDs];
 
     /* Tcl keeps NUL as the two bytes C0 80 in its strings. */
     if (strstr(s, "\xC0\x80") != NULL) {
-	return TkuvUsageError(interp, "%s contains a NUL character: \"%s\"",
-		what, s);
+	TkuvUsageError(interp, "%s contains a NUL character: \"%s\"", what, s);
+	return NULL;
     }
     Tcl_UtfToExternalDString(enc, s, length, ds);
-    return TCL_OK;
+    cs->numDs++;
+    return Tcl_DStringValue(ds);
 }
 
-static int
-BuildEnv(
-    Tcl_Interp *interp,
-    Tcl_Obj *dict,
-    Tcl_Encoding enc,
-    Tcl_DString **dsPtr,
-    int *countPtr)
+static void
+FreeChildStrings(
+    ChildStrings *cs)
 {
-    Tcl_DictSearch search;
-    Tcl_Obj *key, *value, *pair;
-    Tcl_DString *ds;
-    Tcl_Size size;
-    int done, n = 0, code = TCL_OK;
+    Tcl_Size i;
 
-    Tcl_DictObjSize(NULL, dict, &size);
-    ds = TkuvAlloc(sizeof(Tcl_DString) * (size_t) (size > 0 ? size : 1));
-    Tcl_DictObjFirst(NULL, dict, &search, &key, &value, &done);
-    for (; !done; Tcl_DictObjNext(&search, &key, &value, &done)) {
-	pair = Tcl_ObjPrintf("%s=%s", Tcl_GetString(key),
-		Tcl_GetString(value));
-	Tcl_IncrRefCount(pair);
-	Tcl_DStringInit(&ds[n]);
-	code = ConvertString(interp, "-env value", pair, enc, &ds[n]);
-	Tcl_DecrRefCount(pair);
-	n++;
-	if (code != TCL_OK) {
-	    break;
-	}
+    for (i = 0; i < cs->numDs; i++) {
+	Tcl_DStringFree(&cs->ds[i]);
     }
-    Tcl_DictObjDone(&search);
-    *dsPtr = ds;
-    *countPtr = n;
-    return code;
+    TkuvFree(cs->ds);
+    TkuvFree(cs->args);
 }
 
 /*
