@@ -17,6 +17,10 @@
  *	that the child's own children still hold); once its script has run
  *	the handle closes itself.
  *
+ *	One option table serves spawn and the shared configure and cget; the
+ *	process adds its own subcommands (write, closestdin, kill, pid, pause,
+ *	resume).
+ *
  *	Record lifetime: the TkuvHandle has no libuv handle of its own (it is
  *	registered with NULL, like a guest); the uv_process_t, the pipes and a
  *	uv_check_t are secondary handles that each hold a reference on the
@@ -78,7 +82,8 @@ static TkuvOptionSetProc SetReadLimit;
 static TkuvSubcommandProc CloseStdinCmd, KillCmd, PidCmd, ReadingCmd, WriteCmd;
 static TkuvInfoProc ProcessInfo;
 
-/* In table order: Spawn reads -cwd and -env before there is a record. */
+/* In table order: MakeChildStrings reads -cwd and -env before there is a
+ * record. */
 enum { O_COMMAND, O_CWD, O_DETACHED, O_ENV };
 
 static const TkuvOption processOptions[] = {
