@@ -750,31 +750,6 @@ DropHandleEvent(
 /*
  *----------------------------------------------------------------------
  *
- * TkuvCheckCallback --
- *
- *	A callback must be a non-empty list (a command prefix).
- *
- *----------------------------------------------------------------------
- */
-
-int
-TkuvCheckCallback(
-    Tcl_Interp *interp,
-    Tcl_Obj *callback)
-{
-    Tcl_Size len;
-
-    if (Tcl_ListObjLength(NULL, callback, &len) != TCL_OK || len == 0) {
-	return TkuvUsageError(interp,
-		"expected a command prefix (a non-empty list) but got \"%s\"",
-		Tcl_GetString(callback));
-    }
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * Options: see tkuvInt.h for the model.
  *
  *----------------------------------------------------------------------

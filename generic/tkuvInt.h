@@ -350,7 +350,6 @@ MODULE_SCOPE void	TkuvHandleCloseAll(TkuvBridge *bridge);
 MODULE_SCOPE TkuvAfterEventProc TkuvHandleCloseAfterEvent;
 MODULE_SCOPE int	TkuvHandleList(Tcl_Interp *interp, const char *typeName);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandlesObjCmd;
-MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandleObjCmd;
 MODULE_SCOPE TkuvSubcommandProc TkuvHandleCloseCmd;	/* `close` */
 MODULE_SCOPE const TkuvSubcommand TkuvRequestSubcommands[]; /* `cancel` */
