@@ -503,8 +503,9 @@ ReadingCmd(
 {
     (void) interp;
     (void) objc;
+    /* objv[1] is pause or resume, or a prefix of one: p... or r... */
     TkuvStreamSetReading(&((Tcp *) h)->stream,
-	    strcmp(Tcl_GetString(objv[1]), "resume") == 0);
+	    Tcl_GetString(objv[1])[0] == 'r');
     return TCL_OK;
 }
 

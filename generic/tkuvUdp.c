@@ -573,7 +573,8 @@ MembershipCmd(
 {
     Udp *u = (Udp *) h;
     Tcl_Obj *groupObj = objv[2], *ifaceObj = (objc == 4) ? objv[3] : NULL;
-    uv_membership how = (strcmp(Tcl_GetString(objv[1]), "join") == 0)
+    /* objv[1] is join or leave, or a prefix of one: j... or l... */
+    uv_membership how = (Tcl_GetString(objv[1])[0] == 'j')
 	    ? UV_JOIN_GROUP : UV_LEAVE_GROUP;
     struct sockaddr_storage ss;
     const char *iface = NULL;
