@@ -280,6 +280,33 @@ MODULE_SCOPE int	TkuvNumericAddress(const char *host, int port,
 MODULE_SCOPE int	TkuvSockaddrName(const struct sockaddr *sa, char *name,
 			    size_t size);
 
+/*
+ * Connecting to a host (tkuvConnect.c), for tkuv::tcp and tkuv::socket: each
+ * address of the name in turn. proc gets 0 and the connected socket (the
+ * caller adopts it: uv_tcp_open), or the last error and no socket.
+ */
+typedef struct TkuvConnect TkuvConnect;
+typedef void (TkuvConnectProc)(void *clientData, int status,
+			    uv_os_sock_t sock);
+MODULE_SCOPE TkuvConnect *TkuvConnectNew(const char *host, int port,
+			    int family, const struct sockaddr_storage *locals,
+			    int numLocals, TkuvConnectProc *proc,
+			    void *clientData);
+MODULE_SCOPE int	TkuvConnectStart(TkuvConnect *c, TkuvBridge *bridge,
+			    int lookUpNow);
+MODULE_SCOPE void	TkuvConnectSuspend(TkuvConnect *c);
+MODULE_SCOPE int	TkuvConnectResolving(const TkuvConnect *c);
+MODULE_SCOPE void	TkuvConnectFree(TkuvConnect *c);
+MODULE_SCOPE int	TkuvConnectAdopt(uv_tcp_t *tcp, uv_os_sock_t sock);
+MODULE_SCOPE void	TkuvLookUpHints(struct addrinfo *hints, int family,
+			    int passive);
+MODULE_SCOPE void	TkuvAddressList(const struct addrinfo *res, int port,
+			    int family, struct sockaddr_storage **addrsPtr,
+			    int *numPtr);
+MODULE_SCOPE int	TkuvLookUp(uv_loop_t *loop, const char *host, int port,
+			    int family, int passive,
+			    struct sockaddr_storage **addrsPtr, int *numPtr);
+
 /* Signal names (tkuvSigName.c), for tkuv::signal and tkuv::spawn. */
 #define TKUV_MAX_SIGNAL 127	/* Highest signal number accepted. */
 MODULE_SCOPE int	TkuvGetSignal(Tcl_Interp *interp, Tcl_Obj *obj,

@@ -31,12 +31,6 @@
 #include <netdb.h>
 #endif
 
-struct ResolveReq {
-    uv_getaddrinfo_t req;
-    SockState *s;		/* NULL once the channel is gone. */
-    int port;
-};
-
 static Tcl_ObjCmdProc HandleCmd;
 static void	CompanionClosed(TkuvHandle *h);
 
@@ -54,15 +48,9 @@ static int	WrongNumArgs(Tcl_Interp *interp, int compat,
 static int	GetPort(Tcl_Interp *interp, int compat, Tcl_Obj *obj,
 		    int *portPtr);
 static void	MakeCompanion(Tcl_Interp *interp, SockState *s);
-static int	LookUp(Tcl_Interp *interp, int compat, TkuvBridge *bridge,
-		    const char *host,
-		    int port, int passive, struct sockaddr_storage **addrsPtr,
-		    int *numPtr);
-static void	KeepAddresses(struct addrinfo *res, int port,
-		    struct sockaddr_storage **addrsPtr, int *numPtr);
-static void	OnResolved(uv_getaddrinfo_t *req, int status,
-		    struct addrinfo *res);
-static void	OnConnect(uv_connect_t *req, int status);
+static int	StartConnect(Tcl_Interp *interp, SockState *s,
+		    const char *host, int port, const char *myaddr,
+		    int myport);
 static int	Listen(Tcl_Interp *interp, SockState *s, const char *myaddr,
 		    int port);
 static void	OnConnection(uv_stream_t *server, int status);
@@ -125,7 +113,6 @@ SocketCmd(
     enum { OPT_ASYNC, OPT_MYADDR, OPT_MYPORT, OPT_SERVER };
     TkuvBridge *bridge;
     SockState *s;
-    struct sockaddr_storage probe;
     Tcl_Obj *serverCmd = NULL;
     const char *myaddr = NULL, *host = NULL;
     int async = 0, myport = 0, port, i, index, err;
@@ -199,46 +186,10 @@ SocketCmd(
 	    return TCL_ERROR;
 	}
     } else {
-	if (myaddr != NULL || myport != 0) {
-	    if (myaddr == NULL) {
-		s->localAddrs = TkuvAlloc(2 * sizeof(struct sockaddr_storage));
-		s->numLocalAddrs = 2;
-		TkuvNumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
-		TkuvNumericAddress("::", myport, &s->localAddrs[1]);
-	    } else if (LookUp(interp, compat, bridge, myaddr, myport, 1,
-		    &s->localAddrs, &s->numLocalAddrs) != TCL_OK) {
-		Discard(s);
-		return TCL_ERROR;
-	    }
-	}
-	s->connecting = 1;
 	s->async = async;
-	s->port = port;
-	s->host = TkuvAlloc(strlen(host) + 1);
-	strcpy(s->host, host);
-	if (!async || compat || TkuvNumericAddress(host, port, &probe)) {
-	    /*
-	     * A blocking connect looks the name up here, as Tcl does, not on
-	     * the threadpool, which other work may hold for any time.
-	     */
-	    if (LookUp(interp, compat, bridge, host, port, 0, &s->addrs,
-		    &s->numAddrs) != TCL_OK) {
-		Discard(s);
-		return TCL_ERROR;
-	    }
-	    TkuvSocketTryNext(s, UV_EAI_NONAME);
-	} else if (TkuvSocketStartLookUp(interp, s) != TCL_OK) {
+	if (StartConnect(interp, s, host, port, myaddr, myport) != TCL_OK) {
 	    Discard(s);
 	    return TCL_ERROR;
-	}
-	if (s->connectFailed) {
-	    /*
-	     * Every address failed at once (a -myaddr that cannot be bound,
-	     * say): an error now, as Tcl gives, even for -async.
-	     */
-	    err = s->error;
-	    Discard(s);
-	    return TkuvSocketError(interp, compat, err);
 	}
 	if (!async) {
 	    /* Tcl's socket connects synchronously unless -async. */
@@ -485,8 +436,8 @@ CompanionClosed(
  *
  * TkuvSocketForget --
  *
- *	The channel's state is being freed, moved or disconnected: abandon a
- *	name lookup, drop any connections accepted but not yet reported.
+ *	The channel's state is being freed or disconnected: abandon a
+ *	connect, drop any connections accepted but not yet reported.
  *
  *----------------------------------------------------------------------
  */
@@ -495,10 +446,9 @@ void
 TkuvSocketForget(
     SockState *s)
 {
-    if (s->resolving != NULL) {
-	s->resolving->s = NULL;		/* OnResolved frees it. */
-	uv_cancel((uv_req_t *) &s->resolving->req);
-	s->resolving = NULL;
+    if (s->connect != NULL) {
+	TkuvConnectFree(s->connect);
+	s->connect = NULL;
     }
     DropAccepted(s);
 }
@@ -538,237 +488,71 @@ TkuvSocketRunOnce(
 /*
  *----------------------------------------------------------------------
  *
- * Addresses: numeric ones directly; -myaddr and -server -myaddr names,
- * and the remote host of a blocking connect, with a synchronous lookup;
- * the remote host of an -async connect on libuv's threadpool. IPv4
- * answers go first, as Tcl orders them.
+ * StartConnect, TkuvSocketConnectDone --
+ *
+ *	A client connects to each address of host in turn (tkuvConnect.c),
+ *	bound to -myaddr/-myport when given. A blocking connect, and every
+ *	connect in compat mode (Tcl's -async looks the name up before it
+ *	returns), looks host up here; otherwise the lookup runs on libuv's
+ *	threadpool. An error when every address fails at once (a -myaddr
+ *	that cannot be bound, say), as Tcl gives, even for -async.
  *
  *----------------------------------------------------------------------
  */
 
-static void
-KeepAddresses(
-    struct addrinfo *res,
-    int port,
-    struct sockaddr_storage **addrsPtr,
-    int *numPtr)
-{
-    struct addrinfo *ai;
-    struct sockaddr_storage *addrs;
-    int n = 0, family, pass;
-
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-	n++;
-    }
-    addrs = TkuvAlloc((n ? n : 1) * sizeof(struct sockaddr_storage));
-    n = 0;
-    for (pass = 0; pass < 2; pass++) {
-	family = pass ? AF_INET6 : AF_INET;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-	    if (ai->ai_family != family) {
-		continue;
-	    }
-	    memset(&addrs[n], 0, sizeof(addrs[n]));
-	    memcpy(&addrs[n], ai->ai_addr, ai->ai_addrlen);
-	    if (family == AF_INET) {
-		((struct sockaddr_in *) &addrs[n])->sin_port =
-			htons((unsigned short) port);
-	    } else {
-		((struct sockaddr_in6 *) &addrs[n])->sin6_port =
-			htons((unsigned short) port);
-	    }
-	    n++;
-	}
-    }
-    TkuvFree(*addrsPtr);
-    *addrsPtr = addrs;
-    *numPtr = n;
-}
-
-static void
-Hints(
-    struct addrinfo *hints,
-    int passive)
-{
-    memset(hints, 0, sizeof(*hints));
-    hints->ai_family = AF_UNSPEC;
-    hints->ai_socktype = SOCK_STREAM;
-    hints->ai_flags = passive ? AI_PASSIVE : 0;
-}
-
 static int
-LookUp(
+StartConnect(
     Tcl_Interp *interp,
-    int compat,
-    TkuvBridge *bridge,
+    SockState *s,
     const char *host,
     int port,
-    int passive,
-    struct sockaddr_storage **addrsPtr,
-    int *numPtr)
+    const char *myaddr,
+    int myport)
 {
-    uv_getaddrinfo_t req;
-    struct addrinfo hints;
-    int err;
+    struct sockaddr_storage *locals = NULL;
+    int numLocals = 0, err = 0;
 
-    TkuvFree(*addrsPtr);
-    *addrsPtr = TkuvAlloc(sizeof(struct sockaddr_storage));
-    *numPtr = 1;
-    if (TkuvNumericAddress(host, port, *addrsPtr)) {
-	return TCL_OK;
+    if (myaddr != NULL) {
+	err = TkuvLookUp(&s->bridge->loop, myaddr, myport, AF_UNSPEC, 1,
+		&locals, &numLocals);
+    } else if (myport != 0) {
+	locals = TkuvAlloc(2 * sizeof(struct sockaddr_storage));
+	numLocals = 2;
+	TkuvNumericAddress("0.0.0.0", myport, &locals[0]);
+	TkuvNumericAddress("::", myport, &locals[1]);
     }
-    Hints(&hints, passive);
-    err = uv_getaddrinfo(&bridge->loop, &req, NULL, host, NULL, &hints);
+    if (err == 0) {
+	s->connect = TkuvConnectNew(host, port, AF_UNSPEC, locals, numLocals,
+		TkuvSocketConnectDone, s);
+	s->connecting = 1;
+	err = TkuvConnectStart(s->connect, s->bridge, !s->async || s->compat);
+    }
+    TkuvFree(locals);
     if (err != 0) {
-	*numPtr = 0;
-	return TkuvSocketError(interp, compat, err);
-    }
-    KeepAddresses(req.addrinfo, port, addrsPtr, numPtr);
-    uv_freeaddrinfo(req.addrinfo);
-    if (*numPtr == 0) {
-	return TkuvSocketError(interp, compat, UV_EAI_NONAME);
+	return TkuvSocketError(interp, s->compat, err);
     }
     return TCL_OK;
-}
-
-int
-TkuvSocketStartLookUp(
-    Tcl_Interp *interp,
-    SockState *s)
-{
-    ResolveReq *rr = TkuvAlloc(sizeof(ResolveReq));
-    struct addrinfo hints;
-    int err;
-
-    rr->s = s;
-    rr->port = s->port;
-    Hints(&hints, 0);
-    err = uv_getaddrinfo(&s->bridge->loop, &rr->req, OnResolved, s->host,
-	    NULL, &hints);
-    if (err != 0) {
-	TkuvFree(rr);
-	return interp ? TkuvSocketError(interp, s->compat, err) : TCL_ERROR;
-    }
-    s->resolving = rr;
-    TkuvPoolBegin();
-    TkuvBridgeKick(s->bridge);
-    return TCL_OK;
-}
-
-static void
-OnResolved(
-    uv_getaddrinfo_t *req,
-    int status,
-    struct addrinfo *res)
-{
-    ResolveReq *rr = (ResolveReq *) req;
-    SockState *s = rr->s;
-
-    TkuvPoolEnd();
-    if (s != NULL) {
-	s->resolving = NULL;
-	if (status == 0) {
-	    KeepAddresses(res, rr->port, &s->addrs, &s->numAddrs);
-	}
-	TkuvSocketTryNext(s, status ? status : UV_EAI_NONAME);
-    }
-    uv_freeaddrinfo(res);
-    TkuvFree(rr);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * TkuvSocketTryNext, OnConnect --
- *
- *	Connect to the next address; each attempt after the first gets a
- *	fresh handle (a failed socket cannot be reused, and the family may
- *	change). When none is left the channel reports the last error
- *	(err: the error so far).
- *
- *----------------------------------------------------------------------
- */
-
-static int
-PickLocal(
-    SockState *s,
-    int family,
-    struct sockaddr_storage **localPtr)
-{
-    int i;
-
-    *localPtr = NULL;
-    for (i = 0; i < s->numLocalAddrs; i++) {
-	if (s->localAddrs[i].ss_family == family) {
-	    *localPtr = &s->localAddrs[i];
-	    return 1;
-	}
-    }
-    return s->numLocalAddrs == 0;
 }
 
 void
-TkuvSocketTryNext(
-    SockState *s,
-    int err)
+TkuvSocketConnectDone(
+    void *clientData,
+    int status,
+    uv_os_sock_t sock)
 {
-    struct sockaddr_storage *to, *local;
-    uv_connect_t *req;
+    SockState *s = clientData;
 
-    while (s->connecting && s->nextAddr < s->numAddrs) {
-	to = &s->addrs[s->nextAddr++];
-	if (s->nextAddr > 1 || s->sh == NULL) {
-	    if (s->sh != NULL) {
-		TkuvSockCloseHandle(s->sh);
-	    }
-	    if ((err = TkuvSockAttachNewHandle(s)) != 0) {
-		break;
-	    }
-	}
-	if (!PickLocal(s, to->ss_family, &local)) {
-	    err = UV_EAFNOSUPPORT;
-	    continue;
-	}
-	if (local != NULL && (err = uv_tcp_bind(&s->sh->uv,
-		(struct sockaddr *) local, 0)) != 0) {
-	    continue;
-	}
-	req = TkuvAlloc(sizeof(uv_connect_t));
-	req->data = s->sh;
-	err = uv_tcp_connect(req, &s->sh->uv, (struct sockaddr *) to,
-		OnConnect);
-	if (err != 0) {
-	    TkuvFree(req);
-	    continue;
-	}
-	TkuvBridgeKick(s->bridge);
-	return;
+    TkuvConnectFree(s->connect);
+    s->connect = NULL;
+    if (status == 0) {
+	status = (s->sh != NULL) ? TkuvConnectAdopt(&s->sh->uv, sock)
+		: UV_ECONNABORTED;
     }
-    if (s->connecting) {
-	s->connecting = 0;
-	s->connectFailed = 1;
-	s->error = s->reportError = err;
-	TkuvSockChanged(s);
+    if (status != 0) {
+	TkuvSockConnectFailed(s, status);
+    } else {
+	TkuvSockConnected(s);
     }
-}
-
-static void
-OnConnect(
-    uv_connect_t *req,
-    int status)
-{
-    SockHandle *sh = req->data;
-    SockState *s = sh->state;
-
-    TkuvFree(req);
-    if (s == NULL || status == UV_ECANCELED) {
-	return;
-    }
-    if (status < 0) {
-	TkuvSocketTryNext(s, status);
-	return;
-    }
-    TkuvSockConnected(s);
 }
 
 /*
@@ -817,11 +601,10 @@ Listen(
 	}
 	TkuvNumericAddress("0.0.0.0", port, addrs);
 	num = 1;
-    } else if (LookUp(interp, s->compat, s->bridge, myaddr, port, 1, &addrs,
-	    &num)
-	    != TCL_OK) {
+    } else if ((err = TkuvLookUp(&s->bridge->loop, myaddr, port, AF_UNSPEC,
+	    1, &addrs, &num)) != 0) {
 	TkuvFree(addrs);
-	return TCL_ERROR;
+	return TkuvSocketError(interp, s->compat, err);
     }
     err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
     if (err == 0) {

@@ -63,12 +63,6 @@ struct WriteReq {
     char data[1];
 };
 
-struct ConnectWait {
-    uv_poll_t poll;		/* On a duplicate of the socket. */
-    SockState *s;		/* NULL once abandoned. */
-    int fd;			/* The duplicate, closed with the poll. */
-};
-
 typedef struct SockEvent {
     Tcl_Event header;
     SockState *s;
@@ -142,14 +136,10 @@ static void	OnShutdown(uv_shutdown_t *req, int status);
 static void	OnShutdownThenClose(uv_shutdown_t *req, int status);
 static int	Shutdown(SockHandle *sh, uv_shutdown_cb cb);
 static void	OnHandleClosed(uv_handle_t *handle);
-static void	AbandonConnectWait(SockState *s);
 static int	AddressOption(Tcl_Interp *interp, SockState *s,
 		    const char *which, Tcl_DString *dsPtr);
 #ifndef _WIN32
 static int	TakeSocket(SockHandle *sh, char **outPtr, size_t *lenPtr);
-static void	StartConnectWait(SockState *s);
-static void	OnConnectReady(uv_poll_t *poll, int status, int events);
-static void	OnConnectWaitClosed(uv_handle_t *handle);
 static int	WriteFd(int fd, const char *buf, size_t len);
 #endif
 
@@ -222,10 +212,6 @@ TkuvSockFreeState(
 	s->tsd = NULL;
     }
     TkuvSocketForget(s);
-    AbandonConnectWait(s);
-    TkuvFree(s->addrs);
-    TkuvFree(s->localAddrs);
-    s->addrs = s->localAddrs = NULL;
     if (s->companion != NULL) {
 	SockCompanion *c = s->companion;
 
@@ -249,10 +235,9 @@ TkuvSockFreeState(
 #endif
     TkuvFree(s->acceptFds);
     TkuvFree(s->acceptText);
-    TkuvFree(s->host);
     TkuvFree(s->out);
     TkuvFree(s->in);
-    s->in = s->out = s->host = s->acceptText = NULL;
+    s->in = s->out = s->acceptText = NULL;
     s->acceptFds = NULL;
     s->dead = 1;
     Tcl_EventuallyFree(s, FreeStateMemory);	/* SockEventProc may hold it. */
@@ -523,17 +508,32 @@ TkuvSockDisconnect(
 	TkuvSockCloseHandle(s->sh);
     }
     TkuvSocketForget(s);
-    AbandonConnectWait(s);
     s->reading = 0;
     s->writeQueued = 0;
-    if (s->connecting) {
-	s->connecting = 0;
-	s->connectFailed = 1;
-	s->error = s->reportError = UV_ECONNABORTED;
-    }
+    TkuvSockConnectFailed(s, UV_ECONNABORTED);
     if (s->tsd != NULL) {
 	TkuvSockChanged(s);
     }
+}
+
+/*
+ * TkuvSockConnectFailed --
+ *	A connect under way failed (no address left, or it was cut short):
+ *	reads and writes now fail, -error tells why.
+ */
+
+void
+TkuvSockConnectFailed(
+    SockState *s,
+    int err)
+{
+    if (!s->connecting) {
+	return;
+    }
+    s->connecting = 0;
+    s->connectFailed = 1;
+    s->error = s->reportError = err;
+    TkuvSockChanged(s);
 }
 
 /*
@@ -588,10 +588,9 @@ Unhome(
     if (tsd == NULL) {
 	return;
     }
-    if (s->resolving != NULL) {
-	s->lookUpAgain = 1;
+    if (s->connect != NULL) {
+	TkuvConnectSuspend(s->connect);
     }
-    AbandonConnectWait(s);
     if (s->companion != NULL) {
 	SockCompanion *comp = s->companion;
 
@@ -624,7 +623,6 @@ Unhome(
     (void) moving;
     TkuvSockDisconnect(s);
 #endif
-    TkuvSocketForget(s);	/* The lookup; addresses stay for the move. */
     if (s->sh != NULL) {
 	TkuvSockCloseHandle(s->sh);
     }
@@ -693,10 +691,7 @@ Rehome(
     }
 #endif
     if (err != 0) {
-	if (s->connecting) {
-	    s->connecting = 0;
-	    s->connectFailed = 1;
-	}
+	TkuvSockConnectFailed(s, err);
 	s->error = s->reportError = err;
 	s->eof = 1;
     } else if (s->isServer) {
@@ -725,17 +720,9 @@ Rehome(
 #endif
 	s->numAcceptFds = 0;
     } else if (s->connecting) {
-	if (s->lookUpAgain) {
-	    s->lookUpAgain = 0;
-	    if (TkuvSocketStartLookUp(NULL, s) != TCL_OK) {
-		TkuvSocketTryNext(s, UV_EAI_NONAME);
-	    }
+	if ((err = TkuvConnectStart(s->connect, bridge, 0)) != 0) {
+	    TkuvSockConnectFailed(s, err);
 	}
-#ifndef _WIN32
-	else {
-	    StartConnectWait(s);
-	}
-#endif
     } else if (s->connected) {
 	if (s->interest & TCL_READABLE) {
 	    StartReading(s);
@@ -818,116 +805,7 @@ TakeSocket(
     }
     return copy;
 }
-
-/*
- *----------------------------------------------------------------------
- *
- * StartConnectWait, OnConnectReady --
- *
- *	A connect begun on another thread's loop: a poll handle on a
- *	duplicate of the socket waits until it is writable, then SO_ERROR
- *	says whether it connected (else the next address is tried).
- *
- *----------------------------------------------------------------------
- */
-
-static void
-StartConnectWait(
-    SockState *s)
-{
-    ConnectWait *cw = TkuvAlloc(sizeof(ConnectWait));
-    uv_os_fd_t fd;
-
-    cw->s = s;
-    cw->fd = -1;
-    if (uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
-	cw->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    }
-    if (cw->fd < 0 || uv_poll_init(&s->bridge->loop, &cw->poll, cw->fd)
-	    != 0) {
-	if (cw->fd >= 0) {
-	    close(cw->fd);
-	}
-	TkuvFree(cw);
-	TkuvSocketTryNext(s, UV_ECONNABORTED);
-	return;
-    }
-    cw->poll.data = cw;
-    s->connectWait = cw;
-    uv_poll_start(&cw->poll, UV_WRITABLE | UV_DISCONNECT, OnConnectReady);
-}
-
-static void
-OnConnectReady(
-    uv_poll_t *poll,
-    int status,
-    int events)
-{
-    ConnectWait *cw = poll->data;
-    SockState *s = cw->s;
-    int err = 0;
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof(err);
-
-    /* The outcome is read from the socket (libuv reports POLLERR as a
-     * status of its own). */
-    (void) status;
-    (void) events;
-    if (getsockopt(cw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-	err = -errno;
-    } else if (err != 0) {
-	err = -err;
-    } else {
-	len = sizeof(peer);
-	if (getpeername(cw->fd, (struct sockaddr *) &peer, &len) != 0) {
-	    /*
-	     * Not connected, and no error left to read: connect() itself
-	     * returned the refusal on the old thread, and libuv kept it for
-	     * its callback, which never ran there (the only error it
-	     * defers).
-	     */
-	    err = UV_ECONNREFUSED;
-	}
-    }
-    AbandonConnectWait(s);
-    if (s == NULL) {
-	return;
-    }
-    if (err != 0) {
-	TkuvSocketTryNext(s, err);
-    } else {
-	TkuvSockConnected(s);
-    }
-}
-
-static void
-OnConnectWaitClosed(
-    uv_handle_t *handle)
-{
-    ConnectWait *cw = handle->data;
-
-    close(cw->fd);
-    TkuvFree(cw);
-}
 #endif /* !_WIN32 */
-
-static void
-AbandonConnectWait(
-    SockState *s)
-{
-#ifndef _WIN32
-    ConnectWait *cw = (s != NULL) ? s->connectWait : NULL;
-
-    if (cw == NULL) {
-	return;
-    }
-    s->connectWait = NULL;
-    cw->s = NULL;
-    uv_close((uv_handle_t *) &cw->poll, OnConnectWaitClosed);
-#else
-    (void) s;
-#endif
-}
 
 /*
  *----------------------------------------------------------------------

@@ -22,9 +22,7 @@
 
 typedef struct SockState SockState;
 typedef struct SockThread SockThread;
-typedef struct ResolveReq ResolveReq;
 typedef struct WriteReq WriteReq;
-typedef struct ConnectWait ConnectWait;
 
 /*
  * The libuv side of a connection or listener: a uv_tcp_t on the loop of the
@@ -88,16 +86,8 @@ struct SockState {
     char *acceptText;		/* ... as text, while moving. */
     SockHandle *acceptFirst, *acceptLast; /* Accepted, not yet reported. */
 
-    /* Connecting clients: every address is tried in turn. */
-    ResolveReq *resolving;	/* Name lookup in flight. */
-    char *host;			/* The name looked up (a lookup cut short by
-				 * a move is made again). */
-    int port;
-    struct sockaddr_storage *addrs;
-    int numAddrs, nextAddr;
-    struct sockaddr_storage *localAddrs; /* -myaddr/-myport, or NULL. */
-    int numLocalAddrs;
-    ConnectWait *connectWait;	/* A connect begun on another thread. */
+    TkuvConnect *connect;	/* Connecting clients: every address in
+				 * turn (tkuvConnect.c). */
 
     int compat;			/* Made by the `socket` of tkuv::install. */
     int async;			/* Made with -async. */
@@ -124,7 +114,6 @@ struct SockState {
     size_t outLen;
     int *acceptFds;		/* A moving server's accepted connections. */
     int numAcceptFds;
-    int lookUpAgain;		/* The name lookup was cut short. */
     int orphaned;		/* The thread's loop is gone: I/O goes to
 				 * fd directly, synchronously. */
 
@@ -140,8 +129,7 @@ MODULE_SCOPE void	TkuvSocketAccept(SockState *s);
 MODULE_SCOPE void	TkuvSocketForget(SockState *s);
 MODULE_SCOPE int	TkuvSocketRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE int	TkuvSocketListen(SockState *s);
-MODULE_SCOPE int	TkuvSocketStartLookUp(Tcl_Interp *interp, SockState *s);
-MODULE_SCOPE void	TkuvSocketTryNext(SockState *s, int err);
+MODULE_SCOPE TkuvConnectProc TkuvSocketConnectDone;
 MODULE_SCOPE const TkuvHandleType TkuvSocketHandleType;
 
 /* tkuvSocketChan.c */
@@ -155,6 +143,7 @@ MODULE_SCOPE void	TkuvSockCloseHandle(SockHandle *sh);
 MODULE_SCOPE void	TkuvSockMakeChannel(SockState *s);
 MODULE_SCOPE void	TkuvSockChanged(SockState *s);
 MODULE_SCOPE void	TkuvSockConnected(SockState *s);
+MODULE_SCOPE void	TkuvSockConnectFailed(SockState *s, int err);
 MODULE_SCOPE void	TkuvSockDisconnect(SockState *s);
 MODULE_SCOPE int	TkuvSockErrno(int uvErr);
 MODULE_SCOPE Tcl_Interp *TkuvSockAcceptInterp(SockState *s);
