@@ -171,14 +171,14 @@ SocketCmd(
 	return TCL_ERROR;
     }
 
-    s = TkuvSockNewState(bridge, interp);
-    s->compat = compat;
+    s = TkuvSockNewState(bridge, interp,
+	    serverCmd ? SOCK_LISTENING : SOCK_CONNECTING,
+	    (compat ? SOCK_COMPAT : 0) | (async ? SOCK_ASYNC : 0));
     if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	TkuvSockFreeState(s);
 	return TkuvSocketError(interp, compat, err);
     }
     if (serverCmd != NULL) {
-	s->isServer = 1;
 	s->acceptCmd = serverCmd;
 	Tcl_IncrRefCount(serverCmd);
 	if (Listen(interp, s, myaddr, port) != TCL_OK) {
@@ -186,17 +186,17 @@ SocketCmd(
 	    return TCL_ERROR;
 	}
     } else {
-	s->async = async;
 	if (StartConnect(interp, s, host, port, myaddr, myport) != TCL_OK) {
 	    Discard(s);
 	    return TCL_ERROR;
 	}
 	if (!async) {
 	    /* Tcl's socket connects synchronously unless -async. */
-	    while (s->connecting && TkuvSocketRunOnce(bridge, 1)) {
+	    while (s->phase == SOCK_CONNECTING
+		    && TkuvSocketRunOnce(bridge, 1)) {
 		/* Wait. */
 	    }
-	    if (!s->connected) {
+	    if (s->phase != SOCK_CONNECTED) {
 		err = s->error ? s->error : UV_ECONNABORTED;
 		Discard(s);
 		return TkuvSocketError(interp, compat, err);
@@ -436,8 +436,8 @@ CompanionClosed(
  *
  * TkuvSocketForget --
  *
- *	The channel's state is being freed or disconnected: abandon a
- *	connect, drop any connections accepted but not yet reported.
+ *	The channel's state is being freed or disconnected: drop any
+ *	connections accepted but not yet reported.
  *
  *----------------------------------------------------------------------
  */
@@ -446,10 +446,6 @@ void
 TkuvSocketForget(
     SockState *s)
 {
-    if (s->connect != NULL) {
-	TkuvConnectFree(s->connect);
-	s->connect = NULL;
-    }
     DropAccepted(s);
 }
 
@@ -488,7 +484,7 @@ TkuvSocketRunOnce(
 /*
  *----------------------------------------------------------------------
  *
- * StartConnect, TkuvSocketConnectDone --
+ * StartConnect --
  *
  *	A client connects to each address of host in turn (tkuvConnect.c),
  *	bound to -myaddr/-myport when given. A blocking connect, and every
@@ -522,37 +518,13 @@ StartConnect(
 	TkuvNumericAddress("::", myport, &locals[1]);
     }
     if (err == 0) {
-	s->connect = TkuvConnectNew(host, port, AF_UNSPEC, locals, numLocals,
-		TkuvSocketConnectDone, s);
-	s->connecting = 1;
-	err = TkuvConnectStart(s->connect, s->bridge, !s->async || s->compat);
+	err = TkuvSockStartConnect(s, host, port, locals, numLocals);
     }
     TkuvFree(locals);
     if (err != 0) {
-	return TkuvSocketError(interp, s->compat, err);
+	return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
     }
     return TCL_OK;
-}
-
-void
-TkuvSocketConnectDone(
-    void *clientData,
-    int status,
-    uv_os_sock_t sock)
-{
-    SockState *s = clientData;
-
-    TkuvConnectFree(s->connect);
-    s->connect = NULL;
-    if (status == 0) {
-	status = (s->sh != NULL) ? TkuvConnectAdopt(&s->sh->uv, sock)
-		: UV_ECONNABORTED;
-    }
-    if (status != 0) {
-	TkuvSockConnectFailed(s, status);
-    } else {
-	TkuvSockConnected(s);
-    }
 }
 
 /*
@@ -585,26 +557,26 @@ Listen(
 	    err = TkuvSocketListen(s);
 	}
 	if (err == 0) {
-	    s->dualStack = 1;
+	    TkuvSockListening(s, SOCK_DUAL_STACK);
 	    TkuvFree(addrs);
 	    return TCL_OK;
 	}
 	if (err == UV_EADDRINUSE || err == UV_EACCES) {
 	    TkuvFree(addrs);
-	    return TkuvSocketError(interp, s->compat, err);
+	    return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
 	}
 	/* No IPv6 here: a fresh handle on 0.0.0.0. */
 	TkuvSockCloseHandle(s->sh);
 	if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	    TkuvFree(addrs);
-	    return TkuvSocketError(interp, s->compat, err);
+	    return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
 	}
 	TkuvNumericAddress("0.0.0.0", port, addrs);
 	num = 1;
     } else if ((err = TkuvLookUp(&s->bridge->loop, myaddr, port, AF_UNSPEC,
 	    1, &addrs, &num)) != 0) {
 	TkuvFree(addrs);
-	return TkuvSocketError(interp, s->compat, err);
+	return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
     }
     err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
     if (err == 0) {
@@ -612,7 +584,7 @@ Listen(
     }
     TkuvFree(addrs);
     if (err != 0) {
-	return TkuvSocketError(interp, s->compat, err);
+	return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
     }
     return TCL_OK;
 }
@@ -662,7 +634,7 @@ OnConnection(
 	return;
     }
     if (status < 0) {
-	s->reportError = status;
+	TkuvSockAcceptFailed(s, status);
 	return;
     }
     c = TkuvSockNewHandle(s->bridge, s->tsd, &err);
@@ -717,7 +689,7 @@ TkuvSocketAccept(
 	TkuvSockCloseHandle(c);
 	return;
     }
-    cs = TkuvSockNewState(s->bridge, interp);
+    cs = TkuvSockNewState(s->bridge, interp, SOCK_CONNECTING, 0);
     cs->sh = c;
     c->state = cs;
     MakeCompanion(interp, cs);

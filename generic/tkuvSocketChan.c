@@ -124,6 +124,7 @@ static Tcl_FreeProc FreeStateMemory;
 static void	MarkCandidate(SockState *s);
 static void	QueueSockEvent(SockState *s);
 static int	Wanted(SockState *s);
+static TkuvConnectProc ConnectDone;
 static void	StartReading(SockState *s);
 static void	StopReading(SockState *s);
 static int	ReadNow(SockState *s);
@@ -170,9 +171,9 @@ Unlist(
 	s->next->prev = s->prev;
     }
     s->prev = s->next = NULL;
-    if (s->eventQueued) {
+    if (SOCK_HAS(s, SOCK_EVENT_QUEUED)) {
 	Tcl_DeleteEvents(DeleteSockEvent, s);
-	s->eventQueued = 0;
+	s->flags &= ~SOCK_EVENT_QUEUED;
     }
 }
 
@@ -191,13 +192,16 @@ Unlist(
 SockState *
 TkuvSockNewState(
     TkuvBridge *bridge,
-    Tcl_Interp *interp)
+    Tcl_Interp *interp,
+    SockPhase phase,
+    int flags)
 {
     SockState *s = TkuvAlloc(sizeof(SockState));
 
     memset(s, 0, sizeof(SockState));
+    s->phase = phase;
+    s->flags = flags;
     s->interp = interp;
-    s->blocking = 1;
     s->fd = -1;
     Home(s, bridge);
     return s;
@@ -212,6 +216,10 @@ TkuvSockFreeState(
 	s->tsd = NULL;
     }
     TkuvSocketForget(s);
+    if (s->connect != NULL) {
+	TkuvConnectFree(s->connect);
+	s->connect = NULL;
+    }
     if (s->companion != NULL) {
 	SockCompanion *c = s->companion;
 
@@ -239,7 +247,6 @@ TkuvSockFreeState(
     TkuvFree(s->in);
     s->in = s->out = s->acceptText = NULL;
     s->acceptFds = NULL;
-    s->dead = 1;
     Tcl_EventuallyFree(s, FreeStateMemory);	/* SockEventProc may hold it. */
 }
 
@@ -363,7 +370,7 @@ InterpGone(
     for (s = tsd->states; s != NULL; s = s->next) {
 	if (s->interp == interp) {
 	    s->interp = NULL;
-	    s->acceptOrphaned = 1;
+	    s->flags |= SOCK_ACCEPT_ORPHANED;
 	}
     }
     if (tsd->numInterps == 0) {
@@ -379,7 +386,7 @@ TkuvSockAcceptInterp(
     const char *name;
     int i;
 
-    if (s->interp != NULL || s->acceptOrphaned || s->tsd == NULL
+    if (s->interp != NULL || SOCK_HAS(s, SOCK_ACCEPT_ORPHANED) || s->tsd == NULL
 	    || s->chan == NULL) {
 	return s->interp;
     }
@@ -508,7 +515,7 @@ TkuvSockDisconnect(
 	TkuvSockCloseHandle(s->sh);
     }
     TkuvSocketForget(s);
-    s->reading = 0;
+    s->flags &= ~SOCK_READING;
     s->writeQueued = 0;
     TkuvSockConnectFailed(s, UV_ECONNABORTED);
     if (s->tsd != NULL) {
@@ -527,11 +534,14 @@ TkuvSockConnectFailed(
     SockState *s,
     int err)
 {
-    if (!s->connecting) {
+    if (s->phase != SOCK_CONNECTING) {
 	return;
     }
-    s->connecting = 0;
-    s->connectFailed = 1;
+    if (s->connect != NULL) {
+	TkuvConnectFree(s->connect);
+	s->connect = NULL;
+    }
+    s->phase = SOCK_FAILED;
     s->error = s->reportError = err;
     TkuvSockChanged(s);
 }
@@ -557,7 +567,7 @@ SockThreadAction(
     if (action == TCL_CHANNEL_THREAD_REMOVE) {
 	Reclaim(s);
 	Unhome(s, 1);
-    } else if (s->tsd == NULL && !s->orphaned) {
+    } else if (s->tsd == NULL && !SOCK_HAS(s, SOCK_ORPHANED)) {
 	Rehome(s);
     }
 }
@@ -626,7 +636,7 @@ Unhome(
     if (s->sh != NULL) {
 	TkuvSockCloseHandle(s->sh);
     }
-    s->reading = 0;
+    s->flags &= ~SOCK_READING;
     s->writeQueued = 0;
 
     Unlist(s);
@@ -667,7 +677,7 @@ Rehome(
     int err = 0, i;
 
     if (TkuvBridgeGet(NULL, &bridge) != TCL_OK) {
-	s->orphaned = 1;
+	s->flags |= SOCK_ORPHANED;
 	return;
     }
     Home(s, bridge);
@@ -677,7 +687,7 @@ Rehome(
 	TkuvFree(s->acceptText);
 	s->acceptText = NULL;
     }
-    if (s->fd < 0 && !s->connecting) {
+    if (s->fd < 0 && (s->phase != SOCK_CONNECTING)) {
 	TkuvSockChanged(s);	/* Closed meanwhile, or never connected. */
 	return;
     }
@@ -693,8 +703,8 @@ Rehome(
     if (err != 0) {
 	TkuvSockConnectFailed(s, err);
 	s->error = s->reportError = err;
-	s->eof = 1;
-    } else if (s->isServer) {
+	s->flags |= SOCK_EOF;
+    } else if (s->phase == SOCK_LISTENING) {
 	err = TkuvSocketListen(s);
 	if (err != 0) {
 	    s->reportError = err;
@@ -719,11 +729,11 @@ Rehome(
 	}
 #endif
 	s->numAcceptFds = 0;
-    } else if (s->connecting) {
+    } else if (s->phase == SOCK_CONNECTING) {
 	if ((err = TkuvConnectStart(s->connect, bridge, 0)) != 0) {
 	    TkuvSockConnectFailed(s, err);
 	}
-    } else if (s->connected) {
+    } else if (s->phase == SOCK_CONNECTED) {
 	if (s->interest & TCL_READABLE) {
 	    StartReading(s);
 	}
@@ -732,7 +742,7 @@ Rehome(
 		s->reportError = UV_EPIPE;
 	    }
 	}
-	if (s->writeClosed) {
+	if (SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    Shutdown(s->sh, OnShutdown);
 	}
     }
@@ -834,7 +844,7 @@ ThreadExit(
 	SockState *s = tsd->states;
 
 	Unhome(s, 0);
-	s->orphaned = 1;
+	s->flags |= SOCK_ORPHANED;
     }
     for (sh = tsd->handles; sh != NULL; sh = next) {
 	next = sh->next;
@@ -977,8 +987,8 @@ TkuvSockMakeChannel(
     /* Named as Tcl names its sockets; the address keeps names apart. */
     snprintf(name, sizeof(name), "sock%lx", (unsigned long) (size_t) s);
     s->chan = Tcl_CreateChannel(&sockChannelType, name, s,
-	    s->isServer ? 0 : (TCL_READABLE | TCL_WRITABLE));
-    if (!s->isServer) {
+	    (s->phase == SOCK_LISTENING) ? 0 : (TCL_READABLE | TCL_WRITABLE));
+    if (s->phase != SOCK_LISTENING) {
 	Tcl_SetChannelOption(NULL, s->chan, "-translation", "auto crlf");
     }
     Tcl_RegisterChannel(s->interp, s->chan);
@@ -1022,10 +1032,10 @@ MarkCandidate(
 {
     SockThread *tsd = s->tsd;
 
-    if (s->isCand || tsd == NULL) {
+    if (SOCK_HAS(s, SOCK_CANDIDATE) || tsd == NULL) {
 	return;
     }
-    s->isCand = 1;
+    s->flags |= SOCK_CANDIDATE;
     s->prevCand = NULL;
     s->nextCand = tsd->cands;
     if (tsd->cands != NULL) {
@@ -1038,10 +1048,10 @@ static void
 DropCandidate(
     SockState *s)
 {
-    if (!s->isCand) {
+    if (!SOCK_HAS(s, SOCK_CANDIDATE)) {
 	return;
     }
-    s->isCand = 0;
+    s->flags &= ~SOCK_CANDIDATE;
     if (s->prevCand != NULL) {
 	s->prevCand->nextCand = s->nextCand;
     } else {
@@ -1067,15 +1077,85 @@ void
 TkuvSockConnected(
     SockState *s)
 {
-    s->connecting = 0;
-    s->connected = 1;
+    s->phase = SOCK_CONNECTED;
     if (s->interest & TCL_READABLE) {
 	StartReading(s);
     }
-    if (s->shutdownPending) {
+    if (SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	Shutdown(s->sh, OnShutdown);
     }
     TkuvSockChanged(s);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSockStartConnect, ConnectDone --
+ *
+ *	A client's connect to each address of host in turn (tkuvConnect.c);
+ *	-async looks a name up on the threadpool, a blocking connect and
+ *	install's socket here. Returns 0, or the error when every address
+ *	failed at once. The connected socket is adopted by the state's
+ *	handle.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvSockStartConnect(
+    SockState *s,
+    const char *host,
+    int port,
+    const struct sockaddr_storage *locals,
+    int numLocals)
+{
+    s->connect = TkuvConnectNew(host, port, AF_UNSPEC, locals, numLocals,
+	    ConnectDone, s);
+    return TkuvConnectStart(s->connect, s->bridge,
+	    !SOCK_HAS(s, SOCK_ASYNC) || SOCK_HAS(s, SOCK_COMPAT));
+}
+
+static void
+ConnectDone(
+    void *clientData,
+    int status,
+    uv_os_sock_t sock)
+{
+    SockState *s = clientData;
+
+    TkuvConnectFree(s->connect);
+    s->connect = NULL;
+    if (status == 0) {
+	status = (s->sh != NULL) ? TkuvConnectAdopt(&s->sh->uv, sock)
+		: UV_ECONNABORTED;
+    }
+    if (status != 0) {
+	TkuvSockConnectFailed(s, status);
+    } else {
+	TkuvSockConnected(s);
+    }
+}
+
+/*
+ * TkuvSockListening, TkuvSockAcceptFailed --
+ *	A server listens (flags: SOCK_DUAL_STACK or 0); accepting a
+ *	connection failed (-error tells).
+ */
+
+void
+TkuvSockListening(
+    SockState *s,
+    int flags)
+{
+    s->flags |= flags & SOCK_DUAL_STACK;
+}
+
+void
+TkuvSockAcceptFailed(
+    SockState *s,
+    int err)
+{
+    s->reportError = err;
 }
 
 /*
@@ -1092,15 +1172,15 @@ ReadyMask(
 {
     int mask = 0;
 
-    if (s->isServer) {
+    if (s->phase == SOCK_LISTENING) {
 	return (s->acceptFirst != NULL && s->sh != NULL) ? TCL_READABLE : 0;
     }
-    if (s->inLen > 0 || s->eof || s->error || s->connectFailed
-	    || s->sh == NULL) {
+    if (s->inLen > 0 || SOCK_HAS(s, SOCK_EOF) || s->error
+	    || s->phase == SOCK_FAILED || s->sh == NULL) {
 	mask |= TCL_READABLE;
     }
-    if ((s->connected && s->writeQueued < SOCK_WRITE_LIMIT)
-	    || s->connectFailed || s->sh == NULL) {
+    if ((s->phase == SOCK_CONNECTED && s->writeQueued < SOCK_WRITE_LIMIT)
+	    || s->phase == SOCK_FAILED || s->sh == NULL) {
 	mask |= TCL_WRITABLE;
     }
     return mask;
@@ -1110,10 +1190,10 @@ static int
 Wanted(
     SockState *s)
 {
-    if (s->chan == NULL || s->eventQueued) {
+    if (s->chan == NULL || SOCK_HAS(s, SOCK_EVENT_QUEUED)) {
 	return 0;
     }
-    if (s->isServer) {
+    if (s->phase == SOCK_LISTENING) {
 	return ReadyMask(s);	/* Accepting needs no fileevent. */
     }
     return ReadyMask(s) & s->interest;
@@ -1168,7 +1248,7 @@ QueueSockEvent(
 
     ev->header.proc = SockEventProc;
     ev->s = s;
-    s->eventQueued = 1;
+    s->flags |= SOCK_EVENT_QUEUED;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
 
@@ -1183,9 +1263,9 @@ SockEventProc(
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
-    s->eventQueued = 0;
+    s->flags &= ~SOCK_EVENT_QUEUED;
     MarkCandidate(s);		/* Level-triggered: look again next pass. */
-    if (s->isServer) {
+    if (s->phase == SOCK_LISTENING) {
 	/*
 	 * One connection per event, as Tcl's: a vwait set by the accept
 	 * command returns after that accept.
@@ -1253,15 +1333,16 @@ SockGetHandle(
     if (fd < 0) {
 	return TCL_ERROR;
     }
-    if (s->sh != NULL && !s->lent) {
-	s->lent = 1;
+    if (s->sh != NULL && !SOCK_HAS(s, SOCK_LENT)) {
+	s->flags |= SOCK_LENT;
 	StopReading(s);
-	if (s->blocking && s->writeQueued == 0 && !s->connecting) {
+	if (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeQueued == 0
+		&& s->phase != SOCK_CONNECTING) {
 	    int flags = fcntl(fd, F_GETFL);
 
 	    if (flags >= 0 && (flags & O_NONBLOCK)
 		    && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0) {
-		s->lentBlocking = 1;
+		s->flags |= SOCK_LENT_BLOCKING;
 	    }
 	}
     }
@@ -1282,11 +1363,11 @@ Reclaim(
 #ifndef _WIN32
     uv_os_fd_t fd;
 
-    if (!s->lent) {
+    if (!SOCK_HAS(s, SOCK_LENT)) {
 	return;
     }
-    s->lent = 0;
-    if (s->lentBlocking && s->sh != NULL
+    s->flags &= ~SOCK_LENT;
+    if (SOCK_HAS(s, SOCK_LENT_BLOCKING) && s->sh != NULL
 	    && uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
 	int flags = fcntl(fd, F_GETFL);
 
@@ -1294,7 +1375,7 @@ Reclaim(
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	}
     }
-    s->lentBlocking = 0;
+    s->flags &= ~SOCK_LENT_BLOCKING;
     if (s->interest & TCL_READABLE) {
 	StartReading(s);
     }
@@ -1310,7 +1391,11 @@ SockBlockMode(
 {
     SockState *s = instanceData;
 
-    s->blocking = (mode == TCL_MODE_BLOCKING);
+    if (mode == TCL_MODE_BLOCKING) {
+	s->flags &= ~SOCK_NONBLOCKING;
+    } else {
+	s->flags |= SOCK_NONBLOCKING;
+    }
     return 0;
 }
 
@@ -1331,12 +1416,13 @@ static void
 StartReading(
     SockState *s)
 {
-    if (s->sh == NULL || s->reading || s->eof || s->readClosed
-	    || !s->connected || s->lent || s->inLen >= SOCK_READ_LIMIT) {
+    if (s->sh == NULL || s->phase != SOCK_CONNECTED
+	    || (s->flags & (SOCK_READING | SOCK_EOF | SOCK_READ_CLOSED
+		| SOCK_LENT)) || s->inLen >= SOCK_READ_LIMIT) {
 	return;
     }
     if (uv_read_start((uv_stream_t *) &s->sh->uv, OnAlloc, OnRead) == 0) {
-	s->reading = 1;
+	s->flags |= SOCK_READING;
 	TkuvBridgeKick(s->bridge);
     }
 }
@@ -1351,11 +1437,11 @@ static void
 StopReading(
     SockState *s)
 {
-    if (!s->reading || s->sh == NULL) {
+    if (!SOCK_HAS(s, SOCK_READING) || s->sh == NULL) {
 	return;
     }
     uv_read_stop((uv_stream_t *) &s->sh->uv);
-    s->reading = 0;
+    s->flags &= ~SOCK_READING;
     TkuvBridgeKick(s->bridge);
 }
 
@@ -1454,8 +1540,8 @@ OnRead(
 	    s->error = (int) nread;
 	    s->reportError = (int) nread;
 	}
-	s->eof = 1;
-	s->reading = 0;			/* libuv has stopped reading. */
+	s->flags |= SOCK_EOF;
+	s->flags &= ~SOCK_READING;			/* libuv has stopped reading. */
 	TkuvSockChanged(s);
     }
 #ifdef _WIN32
@@ -1490,7 +1576,7 @@ ReadNow(
     uv_os_fd_t fd;
     ssize_t n;
 
-    if (s->sh == NULL || !s->connected
+    if (s->sh == NULL || (s->phase != SOCK_CONNECTED)
 	    || uv_fileno((uv_handle_t *) &s->sh->uv, &fd) != 0) {
 	return 0;
     }
@@ -1506,7 +1592,7 @@ ReadNow(
     return 1;
 #else
     return TkuvSocketRunOnce(s->bridge, 0)
-	    && (s->inLen > 0 || s->eof || s->error);
+	    && (s->inLen > 0 || SOCK_HAS(s, SOCK_EOF) || s->error);
 #endif
 }
 
@@ -1553,7 +1639,7 @@ SockInput(
 	    StartReading(s);
 	    return (int) n;
 	}
-	if (s->connectFailed) {
+	if (s->phase == SOCK_FAILED) {
 	    *errorCodePtr = ENOTCONN;
 	    return -1;
 	}
@@ -1561,16 +1647,17 @@ SockInput(
 	    *errorCodePtr = TkuvSockErrno(s->error);
 	    return -1;
 	}
-	if (s->eof || s->readClosed || s->sh == NULL || s->tsd == NULL) {
+	if ((s->flags & (SOCK_EOF | SOCK_READ_CLOSED)) || s->sh == NULL
+		|| s->tsd == NULL) {
 	    return 0;
 	}
 	if (ReadNow(s)) {
 	    continue;
 	}
 	StartReading(s);
-	if (!s->blocking) {
-	    if (s->connecting && TkuvSocketRunOnce(s->bridge, 0)
-		    && !s->connecting) {
+	if (SOCK_HAS(s, SOCK_NONBLOCKING)) {
+	    if (s->phase == SOCK_CONNECTING && TkuvSocketRunOnce(s->bridge, 0)
+		    && (s->phase != SOCK_CONNECTING)) {
 		continue;		/* The connect has just finished. */
 	    }
 	    *errorCodePtr = EAGAIN;
@@ -1612,7 +1699,7 @@ SockOutput(
 	/* Orphaned at thread end: Tcl's last flush writes directly. */
 	err = EPIPE;
 #ifndef _WIN32
-	if (s->fd >= 0 && !s->writeClosed) {
+	if (s->fd >= 0 && !SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    err = WriteFd(s->fd, s->out, s->outLen);
 	    TkuvFree(s->out);
 	    s->out = NULL;
@@ -1628,12 +1715,12 @@ SockOutput(
 	}
 	return toWrite;
     }
-    if (s->connecting && !s->blocking) {
+    if (s->phase == SOCK_CONNECTING && SOCK_HAS(s, SOCK_NONBLOCKING)) {
 	TkuvSocketRunOnce(s->bridge, 0);	/* Finished meanwhile? */
     }
-    while (s->sh != NULL && (s->connecting
+    while (s->sh != NULL && (s->phase == SOCK_CONNECTING
 	    || s->writeQueued >= SOCK_WRITE_LIMIT)) {
-	if (!s->blocking) {
+	if (SOCK_HAS(s, SOCK_NONBLOCKING)) {
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
@@ -1642,11 +1729,11 @@ SockOutput(
 	    return -1;
 	}
     }
-    if (s->connectFailed) {
+    if (s->phase == SOCK_FAILED) {
 	*errorCodePtr = ENOTCONN;
 	return -1;
     }
-    if (s->sh == NULL || s->writeClosed) {
+    if (s->sh == NULL || SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	*errorCodePtr = EPIPE;
 	return -1;
     }
@@ -1680,11 +1767,11 @@ SockOutput(
 	    *errorCodePtr = TkuvSockErrno(err);
 	    return -1;
 	}
-	while (s->blocking && s->writeQueued > 0 && s->sh != NULL
+	while (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeQueued > 0 && s->sh != NULL
 		&& TkuvSocketRunOnce(s->bridge, 1)) {
 	    /* Blocking flush: wait until it is sent. */
 	}
-	if (s->blocking && s->writeError != 0) {
+	if (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeError != 0) {
 	    *errorCodePtr = TkuvSockErrno(s->writeError);
 	    return -1;
 	}
@@ -1792,7 +1879,7 @@ SockClose2(
     Reclaim(s);
     sh = s->sh;
     if (flags & TCL_CLOSE_READ) {
-	s->readClosed = 1;
+	s->flags |= SOCK_READ_CLOSED;
 	StopReading(s);
 	s->inLen = 0;
 	return 0;
@@ -1800,14 +1887,14 @@ SockClose2(
 #ifndef _WIN32
     if (s->tsd == NULL && s->fd >= 0) {
 	/* Orphaned: send what is left and close, synchronously. */
-	if (!s->writeClosed) {
+	if (!SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    err = WriteFd(s->fd, s->out, s->outLen);
 	    TkuvFree(s->out);
 	    s->out = NULL;
 	    s->outLen = 0;
 	}
 	if (flags & TCL_CLOSE_WRITE) {
-	    s->writeClosed = 1;
+	    s->flags |= SOCK_WRITE_CLOSED;
 	    shutdown(s->fd, SHUT_WR);
 	    return err;
 	}
@@ -1816,29 +1903,28 @@ SockClose2(
     }
 #endif
     if (flags & TCL_CLOSE_WRITE) {
-	if (sh == NULL || s->writeClosed) {
+	if (sh == NULL || SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    return 0;
 	}
-	s->writeClosed = 1;
-	if (s->connecting) {
-	    s->shutdownPending = 1;	/* TkuvSockConnected shuts down. */
-	    return 0;
+	s->flags |= SOCK_WRITE_CLOSED;
+	if (s->phase == SOCK_CONNECTING) {
+	    return 0;			/* TkuvSockConnected shuts down. */
 	}
 	err = Shutdown(sh, OnShutdown);
 	return err ? TkuvSockErrno(err) : 0;
     }
 
-    if (sh != NULL && s->writeQueued > 0 && (s->writeClosed
+    if (sh != NULL && s->writeQueued > 0 && (SOCK_HAS(s, SOCK_WRITE_CLOSED)
 	    || Shutdown(sh, OnShutdownThenClose) == 0)) {
 	/*
 	 * libuv sends what is queued in the background, then the handle
 	 * closes (after the shutdown, or once sent when the script already
 	 * shut down); thread end sends the rest synchronously.
 	 */
-	if (s->reading) {
+	if (SOCK_HAS(s, SOCK_READING)) {
 	    uv_read_stop((uv_stream_t *) &sh->uv);
 	}
-	sh->closeWhenSent = s->writeClosed;
+	sh->closeWhenSent = SOCK_HAS(s, SOCK_WRITE_CLOSED);
 	sh->state = NULL;
 	s->sh = NULL;
     }
@@ -1919,18 +2005,18 @@ SockGetOption(
 #define IS_OPTION(name) \
     (len > 1 && strncmp(optionName, (name), len) == 0)
 
-    if (s->connecting) {
+    if (s->phase == SOCK_CONNECTING) {
 	TkuvSocketRunOnce(s->bridge, 0);
     }
     if (len == 0) {
-	if (s->connecting) {
+	if (s->phase == SOCK_CONNECTING) {
 	    Tcl_DStringAppendElement(dsPtr, "-peername");
 	    Tcl_DStringAppendElement(dsPtr, "");
 	    Tcl_DStringAppendElement(dsPtr, "-sockname");
 	    Tcl_DStringAppendElement(dsPtr, "");
 	    return TCL_OK;
 	}
-	if (!s->isServer) {
+	if (s->phase != SOCK_LISTENING) {
 	    AddressOption(NULL, s, "-peername", dsPtr);
 	}
 	AddressOption(NULL, s, "-sockname", dsPtr);
@@ -1938,18 +2024,18 @@ SockGetOption(
     }
     if (IS_OPTION("-error")) {
 	/* Nothing while connecting; reading it clears it. */
-	if (!s->connecting && s->reportError) {
+	if (s->phase != SOCK_CONNECTING && s->reportError) {
 	    Tcl_DStringAppend(dsPtr, uv_strerror(s->reportError), -1);
 	    s->reportError = 0;
 	}
 	return TCL_OK;
     }
     if (IS_OPTION("-connecting")) {
-	Tcl_DStringAppend(dsPtr, s->connecting ? "1" : "0", 1);
+	Tcl_DStringAppend(dsPtr, s->phase == SOCK_CONNECTING ? "1" : "0", 1);
 	return TCL_OK;
     }
     if (IS_OPTION("-peername") || IS_OPTION("-sockname")) {
-	if (s->connecting) {
+	if (s->phase == SOCK_CONNECTING) {
 	    return TCL_OK;
 	}
 	return AddressOption(interp, s, optionName[1] == 'p' ? "-peername"
@@ -2001,8 +2087,8 @@ AddressOption(
     }
     snprintf(port, sizeof(port), "%d",
 	    TkuvSockaddrName((struct sockaddr *) &ss, name, sizeof(name)));
-    for (i = 0; i < (s->dualStack ? 2 : 1); i++) {
-	const char *addr = (s->dualStack && i == 0) ? "0.0.0.0" : name;
+    for (i = 0; i < (SOCK_HAS(s, SOCK_DUAL_STACK) ? 2 : 1); i++) {
+	const char *addr = (SOCK_HAS(s, SOCK_DUAL_STACK) && i == 0) ? "0.0.0.0" : name;
 
 	Tcl_DStringAppendElement(dsPtr, addr);
 	Tcl_DStringAppendElement(dsPtr, addr);
