@@ -123,6 +123,7 @@ typedef struct TkuvBridge {
 MODULE_SCOPE int	TkuvBridgeGet(Tcl_Interp *interp, TkuvBridge **bridgePtr);
 MODULE_SCOPE void	TkuvBridgeKick(TkuvBridge *bridge);
 MODULE_SCOPE void	TkuvBridgeKickDue(TkuvBridge *bridge, uint64_t due);
+MODULE_SCOPE int	TkuvBridgeRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE void	TkuvPoolBegin(void);
 MODULE_SCOPE void	TkuvPoolEnd(void);
 

@@ -5,22 +5,16 @@
  *
  *	tkuv::socket: Tcl's `socket` command, but the channel's I/O runs on
  *	the thread's libuv loop, so fileevent on it never goes through Tcl's
- *	select() notifier (the channel driver is tkuvSocketChan.c).
+ *	select() notifier (the channel driver, which owns the channel's state
+ *	and every change of it, is tkuvSocketChan.c).
  *
- *	This half parses the command, looks host names up (on libuv's
- *	threadpool for -async, so it never blocks the GUI; on the calling
- *	thread for a blocking connect, as Tcl does, so that a busy threadpool
- *	cannot hold it), tries each address in turn until one connects,
- *	listens (on :: for IPv4 and IPv6 alike when no -myaddr is given, as
- *	Tcl listens on both), and accepts.
- *
- *	Blocking operations run the loop with TkuvSocketRunOnce: one
- *	uv_run(UV_RUN_ONCE) outside a tick. That is safe because whatever
- *	watches the backend fd (a poll thread or Tcl's notifier: tkuvPump.c)
- *	only reports readiness and never runs the loop, and tkuv's callbacks
- *	only queue Tcl events, so nothing re-enters Tcl or the loop.
- *	Afterwards the bridge is kicked, so that a tick recomputes the
- *	timeout.
+ *	This half parses the command, looks -myaddr up, starts a client's
+ *	connect (tkuvConnect.c tries each address of the host in turn; the
+ *	host is looked up on libuv's threadpool for -async, so it never
+ *	blocks the GUI, and on the calling thread for a blocking connect, as
+ *	Tcl does, so that a busy threadpool cannot hold it), listens (on ::
+ *	for IPv4 and IPv6 alike when no -myaddr is given, as Tcl listens on
+ *	both), and accepts. A blocking connect waits with TkuvBridgeRunOnce.
  */
 
 #include "tkuvSocketInt.h"
@@ -193,7 +187,7 @@ SocketCmd(
 	if (!async) {
 	    /* Tcl's socket connects synchronously unless -async. */
 	    while (s->phase == SOCK_CONNECTING
-		    && TkuvSocketRunOnce(bridge, 1)) {
+		    && TkuvBridgeRunOnce(bridge, 1)) {
 		/* Wait. */
 	    }
 	    if (s->phase != SOCK_CONNECTED) {
@@ -447,38 +441,6 @@ TkuvSocketForget(
     SockState *s)
 {
     DropAccepted(s);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * TkuvSocketRunOnce --
- *
- *	One pass of the loop outside a tick (see the file comment for why
- *	this is safe): blocking (wait != 0) for blocking channel operations,
- *	or without waiting, so that a non-blocking operation makes the
- *	progress Tcl's own socket would make by asking the system (a connect
- *	that finished, a name looked up) even while no event loop runs.
- *
- * Results:
- *	0 when the loop cannot be run here (inside a tick, or teardown).
- *
- *----------------------------------------------------------------------
- */
-
-int
-TkuvSocketRunOnce(
-    TkuvBridge *bridge,
-    int wait)
-{
-    if (bridge == NULL || bridge->inTick || bridge->finalizing) {
-	return 0;
-    }
-    bridge->inTick = 1;
-    uv_run(&bridge->loop, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
-    bridge->inTick = 0;
-    TkuvBridgeKick(bridge);
-    return 1;
 }
 
 /*

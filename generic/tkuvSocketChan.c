@@ -17,7 +17,10 @@
  *	(fileevents are level-triggered, as Tcl's are).
  *
  *	Blocking operations (blocking connect, gets on an empty buffer, a
- *	blocking flush) run the loop with TkuvSocketRunOnce.
+ *	blocking flush) run the loop with TkuvBridgeRunOnce.
+ *
+ *	A channel's phase and flags (tkuvSocketInt.h) change only here, each
+ *	transition in a function named for it.
  *
  *	libuv handles belong to one loop, and so to one thread. When the
  *	Thread package moves a channel (thread::transfer, detach/attach), Tcl
@@ -1591,7 +1594,7 @@ ReadNow(
 	    : -errno, &buf);
     return 1;
 #else
-    return TkuvSocketRunOnce(s->bridge, 0)
+    return TkuvBridgeRunOnce(s->bridge, 0)
 	    && (s->inLen > 0 || SOCK_HAS(s, SOCK_EOF) || s->error);
 #endif
 }
@@ -1656,14 +1659,14 @@ SockInput(
 	}
 	StartReading(s);
 	if (SOCK_HAS(s, SOCK_NONBLOCKING)) {
-	    if (s->phase == SOCK_CONNECTING && TkuvSocketRunOnce(s->bridge, 0)
+	    if (s->phase == SOCK_CONNECTING && TkuvBridgeRunOnce(s->bridge, 0)
 		    && (s->phase != SOCK_CONNECTING)) {
 		continue;		/* The connect has just finished. */
 	    }
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
-	if (!TkuvSocketRunOnce(s->bridge, 1)) {
+	if (!TkuvBridgeRunOnce(s->bridge, 1)) {
 	    *errorCodePtr = EWOULDBLOCK;
 	    return -1;
 	}
@@ -1716,7 +1719,7 @@ SockOutput(
 	return toWrite;
     }
     if (s->phase == SOCK_CONNECTING && SOCK_HAS(s, SOCK_NONBLOCKING)) {
-	TkuvSocketRunOnce(s->bridge, 0);	/* Finished meanwhile? */
+	TkuvBridgeRunOnce(s->bridge, 0);	/* Finished meanwhile? */
     }
     while (s->sh != NULL && (s->phase == SOCK_CONNECTING
 	    || s->writeQueued >= SOCK_WRITE_LIMIT)) {
@@ -1724,7 +1727,7 @@ SockOutput(
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
-	if (!TkuvSocketRunOnce(s->bridge, 1)) {
+	if (!TkuvBridgeRunOnce(s->bridge, 1)) {
 	    *errorCodePtr = EWOULDBLOCK;
 	    return -1;
 	}
@@ -1768,7 +1771,7 @@ SockOutput(
 	    return -1;
 	}
 	while (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeQueued > 0 && s->sh != NULL
-		&& TkuvSocketRunOnce(s->bridge, 1)) {
+		&& TkuvBridgeRunOnce(s->bridge, 1)) {
 	    /* Blocking flush: wait until it is sent. */
 	}
 	if (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeError != 0) {
@@ -2006,7 +2009,7 @@ SockGetOption(
     (len > 1 && strncmp(optionName, (name), len) == 0)
 
     if (s->phase == SOCK_CONNECTING) {
-	TkuvSocketRunOnce(s->bridge, 0);
+	TkuvBridgeRunOnce(s->bridge, 0);
     }
     if (len == 0) {
 	if (s->phase == SOCK_CONNECTING) {

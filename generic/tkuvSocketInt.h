@@ -148,7 +148,6 @@ struct SockState {
 MODULE_SCOPE int	TkuvSocketError(Tcl_Interp *interp, int compat, int err);
 MODULE_SCOPE void	TkuvSocketAccept(SockState *s);
 MODULE_SCOPE void	TkuvSocketForget(SockState *s);
-MODULE_SCOPE int	TkuvSocketRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE int	TkuvSocketListen(SockState *s);
 MODULE_SCOPE const TkuvHandleType TkuvSocketHandleType;
 
