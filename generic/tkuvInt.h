@@ -201,6 +201,35 @@ MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
 
 typedef struct TkuvWriteReq TkuvWriteReq;
 
+/*
+ * A write queue, shared by streams and tkuv::socket's channels: copies of
+ * the bytes handed to uv_write, listed in order, so that the bytes libuv
+ * has not sent yet can be taken back (a channel moving to another thread,
+ * or flushed synchronously at thread end). doneProc runs as each write
+ * completes (its request already off the list), with its length and
+ * status.
+ */
+typedef struct TkuvWriteQueue TkuvWriteQueue;
+typedef void (TkuvWriteDoneProc)(TkuvWriteQueue *q, size_t length,
+			    int status);
+struct TkuvWriteQueue {
+    uv_stream_t *uv;
+    TkuvBridge *bridge;
+    TkuvWriteDoneProc *doneProc;
+    void *clientData;		/* The queue's owner. */
+    TkuvWriteReq *first, *last;	/* Handed to uv_write, in order. */
+};
+
+MODULE_SCOPE void	TkuvWriteQueueInit(TkuvWriteQueue *q, uv_stream_t *uv,
+			    TkuvBridge *bridge, TkuvWriteDoneProc *doneProc,
+			    void *clientData);
+MODULE_SCOPE int	TkuvWriteQueueWrite(TkuvWriteQueue *q,
+			    const char *data, size_t length);
+MODULE_SCOPE void	TkuvWriteQueueUnsent(TkuvWriteQueue *q, char **outPtr,
+			    size_t *lenPtr);
+MODULE_SCOPE int	TkuvShutdown(uv_stream_t *uv, TkuvBridge *bridge,
+			    uv_shutdown_cb cb, void *data);
+
 typedef struct TkuvStream {
     uv_stream_t *uv;		/* The libuv stream (in the owner's record). */
     TkuvHandle *owner;		/* Events are delivered through it. */
@@ -215,6 +244,7 @@ typedef struct TkuvStream {
     int connected;		/* Reads and writes go to libuv directly. */
     int shutdownAsked;		/* `shutdown` called: no more writes. */
     TkuvWriteReq *heldFirst, *heldLast; /* Writes made before connecting. */
+    TkuvWriteQueue queue;	/* Writes handed to libuv. */
 } TkuvStream;
 
 MODULE_SCOPE void	TkuvStreamInit(TkuvStream *s, TkuvHandle *owner,

@@ -58,14 +58,6 @@ struct SockThread {
     int sourceCreated;
 };
 
-struct WriteReq {
-    uv_write_t req;
-    SockHandle *sh;
-    WriteReq *prev, *next;	/* In sh's list, in order. */
-    size_t len;
-    char data[1];
-};
-
 typedef struct SockEvent {
     Tcl_Event header;
     SockState *s;
@@ -135,7 +127,7 @@ static void	Reclaim(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void	OnRead(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static int	QueueWrite(SockState *s, const char *buf, size_t len);
-static void	OnWrite(uv_write_t *req, int status);
+static TkuvWriteDoneProc OnWrite;
 static void	OnShutdown(uv_shutdown_t *req, int status);
 static void	OnShutdownThenClose(uv_shutdown_t *req, int status);
 static int	Shutdown(SockHandle *sh, uv_shutdown_cb cb);
@@ -442,6 +434,8 @@ TkuvSockNewHandle(
     }
     sh->uv.data = sh;
     sh->bridge = bridge;
+    TkuvWriteQueueInit(&sh->queue, (uv_stream_t *) &sh->uv, bridge, OnWrite,
+	    sh);
     sh->tsd = tsd;
     sh->next = tsd->handles;
     if (tsd->handles != NULL) {
@@ -764,9 +758,7 @@ Rehome(
  *
  *	A duplicate of the handle's socket, to outlive the handle, and
  *	(when outPtr is given) the bytes libuv has not sent yet appended to
- *	*outPtr. libuv sends a stream's writes in order and counts the bytes
- *	not yet written (uv_stream_get_write_queue_size), so those are the
- *	last that many bytes of the requests still queued.
+ *	*outPtr (TkuvWriteQueueUnsent).
  *
  * Results:
  *	The descriptor, or -1 (no socket yet).
@@ -782,39 +774,14 @@ TakeSocket(
 {
     uv_os_fd_t fd;
     int copy;
-    WriteReq *w;
-    size_t unsent, total = 0, skip;
 
     if (uv_fileno((uv_handle_t *) &sh->uv, &fd) != 0) {
 	return -1;
     }
-    copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* Never 0-2 (tkuvBridge.c: ReserveStdFds). */
-    if (outPtr == NULL || copy < 0) {
-	return copy;
-    }
-    unsent = uv_stream_get_write_queue_size((uv_stream_t *) &sh->uv);
-    for (w = sh->writeFirst; w != NULL; w = w->next) {
-	total += w->len;
-    }
-    if (unsent > total) {
-	unsent = total;
-    }
-    if (unsent == 0) {
-	return copy;
-    }
-    *outPtr = realloc(*outPtr, *lenPtr + unsent);
-    if (*outPtr == NULL) {
-	Tcl_Panic("tkuv: out of memory");
-    }
-    skip = total - unsent;
-    for (w = sh->writeFirst; w != NULL; w = w->next) {
-	if (skip >= w->len) {
-	    skip -= w->len;
-	    continue;
-	}
-	memcpy(*outPtr + *lenPtr, w->data + skip, w->len - skip);
-	*lenPtr += w->len - skip;
-	skip = 0;
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* Never 0-2 (tkuvBridge.c:
+						 * ReserveStdFds). */
+    if (outPtr != NULL && copy >= 0) {
+	TkuvWriteQueueUnsent(&sh->queue, outPtr, lenPtr);
     }
     return copy;
 }
@@ -855,7 +822,7 @@ ThreadExit(
 	    continue;
 	}
 #ifndef _WIN32
-	if (sh->writeFirst != NULL) {
+	if (sh->queue.first != NULL) {
 	    char *out = NULL;
 	    size_t len = 0;
 	    int fd = TakeSocket(sh, &out, &len);
@@ -1783,10 +1750,11 @@ SockOutput(
 }
 
 /*
- * QueueWrite --
- *	A copy of the bytes goes to libuv's write queue; the request is
- *	listed on the handle, in order, so that the bytes libuv has not sent
- *	can be taken back (TakeSocket). Returns 0 or a libuv error.
+ * QueueWrite, OnWrite --
+ *	A copy of the bytes goes to the handle's write queue (tkuvStream.c),
+ *	which keeps the bytes libuv has not sent where TakeSocket can take
+ *	them back. Returns 0 or a libuv error. A handle whose channel is
+ *	gone closes once its last write is done, when so asked.
  */
 
 static int
@@ -1795,54 +1763,25 @@ QueueWrite(
     const char *buf,
     size_t len)
 {
-    SockHandle *sh = s->sh;
-    WriteReq *w = TkuvAlloc(sizeof(WriteReq) + len);
-    uv_buf_t ub;
-    int err;
+    int err = TkuvWriteQueueWrite(&s->sh->queue, buf, len);
 
-    w->sh = sh;
-    w->len = len;
-    memcpy(w->data, buf, len);
-    ub = uv_buf_init(w->data, (unsigned) len);
-    err = uv_write(&w->req, (uv_stream_t *) &sh->uv, &ub, 1, OnWrite);
-    if (err != 0) {
-	TkuvFree(w);
-	return err;
+    if (err == 0) {
+	s->writeQueued += len;
     }
-    w->next = NULL;
-    w->prev = sh->writeLast;
-    if (sh->writeLast != NULL) {
-	sh->writeLast->next = w;
-    } else {
-	sh->writeFirst = w;
-    }
-    sh->writeLast = w;
-    s->writeQueued += len;
-    TkuvBridgeKick(s->bridge);
-    return 0;
+    return err;
 }
 
 static void
 OnWrite(
-    uv_write_t *req,
+    TkuvWriteQueue *q,
+    size_t length,
     int status)
 {
-    WriteReq *w = (WriteReq *) req;
-    SockHandle *sh = w->sh;
+    SockHandle *sh = q->clientData;
     SockState *s = sh->state;
 
-    if (w->prev != NULL) {
-	w->prev->next = w->next;
-    } else {
-	sh->writeFirst = w->next;
-    }
-    if (w->next != NULL) {
-	w->next->prev = w->prev;
-    } else {
-	sh->writeLast = w->prev;
-    }
     if (s != NULL) {
-	s->writeQueued -= w->len;
+	s->writeQueued -= length;
 	if (status < 0 && status != UV_ECANCELED) {
 	    s->reportError = status;
 	    if (s->writeError == 0) {
@@ -1850,10 +1789,9 @@ OnWrite(
 	    }
 	}
 	TkuvSockChanged(s);
-    } else if (sh->closeWhenSent && sh->writeFirst == NULL) {
+    } else if (sh->closeWhenSent && q->first == NULL) {
 	TkuvSockCloseHandle(sh);
     }
-    TkuvFree(w);
 }
 
 /*
@@ -1940,17 +1878,7 @@ Shutdown(
     SockHandle *sh,
     uv_shutdown_cb cb)
 {
-    uv_shutdown_t *req = TkuvAlloc(sizeof(uv_shutdown_t));
-    int err;
-
-    req->data = sh;
-    err = uv_shutdown(req, (uv_stream_t *) &sh->uv, cb);
-    if (err != 0) {
-	TkuvFree(req);
-	return err;
-    }
-    TkuvBridgeKick(sh->bridge);
-    return 0;
+    return TkuvShutdown((uv_stream_t *) &sh->uv, sh->bridge, cb, sh);
 }
 
 static void

@@ -22,7 +22,6 @@
 
 typedef struct SockState SockState;
 typedef struct SockThread SockThread;
-typedef struct WriteReq WriteReq;
 
 /*
  * The libuv side of a connection or listener: a uv_tcp_t on the loop of the
@@ -38,7 +37,7 @@ typedef struct SockHandle {
     SockState *state;		/* NULL once the channel is gone or moved. */
     SockThread *tsd;
     TkuvBridge *bridge;
-    WriteReq *writeFirst, *writeLast;	/* uv_writes not yet completed. */
+    TkuvWriteQueue queue;	/* Writes not yet completed. */
     int closing;		/* uv_close called. */
     int closeWhenSent;		/* Close once the last write is done. */
     struct SockHandle *nextAccepted;	/* In the server's queue. */
