@@ -359,7 +359,13 @@ OpenAttempt(
     if (c->numLocals > 0 && local == NULL) {
 	return UV_EAFNOSUPPORT;
     }
+#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
+    /* Atomically: a child spawned meanwhile must not inherit it. */
+    sock = socket(to->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+#else
     sock = socket(to->ss_family, SOCK_STREAM, 0);
+#endif
     if (sock == NO_SOCKET) {
 	return uv_translate_sys_error(SOCKET_ERRNO());
     }

@@ -636,7 +636,8 @@ ConnInfo(
     struct sockaddr_storage ss;
     int len;
 
-    if (t->state == TCP_RESOLVING && !TkuvConnectResolving(t->connect)) {
+    if (t->state == TCP_RESOLVING && t->connect != NULL
+	    && !TkuvConnectResolving(t->connect)) {
 	t->state = TCP_CONNECTING;
     }
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("state", -1),
