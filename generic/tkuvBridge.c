@@ -443,3 +443,40 @@ ProcessExitProc(
     (void) clientData;
     TkuvPumpStopAll();
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvBridgeRunOnce --
+ *
+ *	One pass of the loop outside a tick, for a blocking channel
+ *	operation (wait != 0: a blocking connect, gets on an empty buffer, a
+ *	blocking flush of tkuv::socket), or without waiting, so that a
+ *	non-blocking operation makes the progress Tcl's own socket makes by
+ *	asking the system (a connect that finished, a name looked up) even
+ *	while no event loop runs. Safe because whatever watches the backend
+ *	(a poll thread or Tcl's notifier: tkuvPump.c) only reports readiness
+ *	and never runs the loop, and tkuv's callbacks only queue Tcl events
+ *	or update records, so nothing re-enters Tcl or the loop. Afterwards
+ *	the bridge is kicked, so that a tick recomputes the timeout.
+ *
+ * Results:
+ *	0 when the loop cannot be run here (inside a tick, or teardown).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvBridgeRunOnce(
+    TkuvBridge *bridge,
+    int wait)
+{
+    if (bridge == NULL || bridge->inTick || bridge->finalizing) {
+	return 0;
+    }
+    bridge->inTick = 1;
+    uv_run(&bridge->loop, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+    bridge->inTick = 0;
+    TkuvBridgeKick(bridge);
+    return 1;
+}

@@ -57,11 +57,11 @@ static const TkuvOption reverseOptions[] = {
 
 /* Forward and reverse lookups differ only in their options. */
 static const TkuvHandleType forwardType = {
-    "resolve", NULL, sizeof(Resolve), ResolveClosed, forwardOptions,
+    "resolve", sizeof(Resolve), ResolveClosed, forwardOptions,
     ResolveInfo, TkuvRequestSubcommands
 };
 static const TkuvHandleType reverseType = {
-    "resolve", NULL, sizeof(Resolve), ResolveClosed, reverseOptions,
+    "resolve", sizeof(Resolve), ResolveClosed, reverseOptions,
     ResolveInfo, TkuvRequestSubcommands
 };
 

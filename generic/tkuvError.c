@@ -193,9 +193,13 @@ TkuvLookup(
 	*indexPtr = found;
 	return TCL_OK;
     }
-    msg = Tcl_ObjPrintf("%s %s \"%s\": must be ",
-	    matches > 1 ? "ambiguous" : "bad", what, key);
-    TkuvAppendChoices(msg, names, count, unlisted);
+    if (count == 0 || unlisted == ((uint64_t) 1 << count) - 1) {
+	msg = Tcl_ObjPrintf("bad %s \"%s\": there are none", what, key);
+    } else {
+	msg = Tcl_ObjPrintf("%s %s \"%s\": must be ",
+		matches > 1 ? "ambiguous" : "bad", what, key);
+	TkuvAppendChoices(msg, names, count, unlisted);
+    }
     Tcl_SetObjResult(interp, msg);
     Tcl_SetErrorCode(interp, "TKUV", "USAGE", Tcl_GetString(msg), NULL);
     return TCL_ERROR;

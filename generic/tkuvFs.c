@@ -126,7 +126,7 @@ static const TkuvOption mkdirOptions[] = {
 static const TkuvOption plainOptions[] = {COMMAND_OPTION, {NULL}};
 
 #define FS_TYPE(options) { \
-    "fs", NULL, sizeof(FsReq), FsClosed, options, FsInfo, \
+    "fs", sizeof(FsReq), FsClosed, options, FsInfo, \
     TkuvRequestSubcommands \
 }
 static const TkuvHandleType fsTypes[] = {

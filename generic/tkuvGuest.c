@@ -55,7 +55,7 @@ static const TkuvSubcommand guestSubcommands[] = {
  * command, name, count and teardown, and GuestClosed stops its pump.
  */
 static const TkuvHandleType guestType = {
-    "guest", NULL, sizeof(Guest), GuestClosed, guestOptions, GuestInfo,
+    "guest", sizeof(Guest), GuestClosed, guestOptions, GuestInfo,
     guestSubcommands
 };
 

@@ -47,9 +47,6 @@ static void	FreeOptionFields(TkuvHandle *h);
 static const TkuvOption noOptions[] = {{NULL}};
 #define OPTIONS(type)	((type)->options != NULL ? (type)->options : noOptions)
 
-/* The command proc of a type's handles. */
-#define CommandProc(type) \
-	((type)->subcommandProc != NULL ? (type)->subcommandProc : TkuvHandleObjCmd)
 
 /*
  *----------------------------------------------------------------------
@@ -126,7 +123,7 @@ TkuvHandleRegister(
     }
     bridge->handles = h;
     bridge->numHandles++;
-    h->token = Tcl_CreateObjCommand(interp, name, CommandProc(h->type),
+    h->token = Tcl_CreateObjCommand(interp, name, TkuvHandleObjCmd,
 	    h, HandleCmdDeleted);
     /* Callbacks and `info` name the handle as it is called now. */
     Tcl_TraceCommand(interp, name, TCL_TRACE_RENAME, HandleCmdRenamed, h);
@@ -157,7 +154,7 @@ TkuvHandleFromObj(
     Tcl_CmdInfo info;
 
     if (!Tcl_GetCommandInfo(interp, Tcl_GetString(obj), &info)
-	    || info.objProc != CommandProc(type)
+	    || info.objProc != TkuvHandleObjCmd
 	    || ((TkuvHandle *) info.objClientData)->type != type
 	    || ((TkuvHandle *) info.objClientData)->closed) {
 	TkuvUsageError(interp, "no such %s \"%s\" (closed, or never created)",
@@ -1216,8 +1213,8 @@ static const TkuvSubcommand sharedSubcommands[] = {
  *
  * TkuvHandleObjCmd --
  *
- *	The command of every handle whose type has no subcommandProc of its
- *	own: the shared subcommands, then the family's (one search, so a
+ *	The command of every handle: the shared subcommands, then the
+ *	family's (one search, so a
  *	prefix is resolved and a bad name reported against both), the
  *	argument count checked against the entry.
  *

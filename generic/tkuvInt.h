@@ -123,6 +123,7 @@ typedef struct TkuvBridge {
 MODULE_SCOPE int	TkuvBridgeGet(Tcl_Interp *interp, TkuvBridge **bridgePtr);
 MODULE_SCOPE void	TkuvBridgeKick(TkuvBridge *bridge);
 MODULE_SCOPE void	TkuvBridgeKickDue(TkuvBridge *bridge, uint64_t due);
+MODULE_SCOPE int	TkuvBridgeRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE void	TkuvPoolBegin(void);
 MODULE_SCOPE void	TkuvPoolEnd(void);
 
@@ -274,16 +275,13 @@ MODULE_SCOPE int	TkuvOptionsApply(Tcl_Interp *interp, TkuvHandle *h,
 MODULE_SCOPE Tcl_Obj *	TkuvOptionGet(TkuvHandle *h, const TkuvOption *opt);
 
 /*
- * Handle commands. With `subcommands`/`options`/`infoProc` set and
- * `subcommandProc` NULL, the handle's command is the shared dispatcher
+ * Handle commands. Every handle's command is the shared dispatcher
  * TkuvHandleObjCmd: it knows close, info, configure and cget for every
- * family, and the family's own subcommands from its table. A family
- * subcommand gets the whole objv (objv[1] is its name) after the layer has
- * checked that the words after the name number from minArgs to maxArgs
- * (-1: any); `usage` names them for the wrong # args message.
- *
- * A family with `subcommandProc` set still uses its own command proc (the
- * older form, for families not yet converted).
+ * family (from the type's `options` and `infoProc`), and the family's own
+ * subcommands from its `subcommands` table. A family subcommand gets the
+ * whole objv (objv[1] is its name, or a unique prefix of it) after the
+ * layer has checked that the words after the name number from minArgs to
+ * maxArgs (-1: any); `usage` names them for the wrong # args message.
  */
 
 typedef int (TkuvSubcommandProc)(Tcl_Interp *interp, TkuvHandle *h,
@@ -301,8 +299,6 @@ typedef void (TkuvInfoProc)(TkuvHandle *h, Tcl_Obj *dict);
 
 typedef struct TkuvHandleType {
     const char *name;			/* "timer": used in command names. */
-    Tcl_ObjCmdProc *subcommandProc;	/* Own command proc, or NULL for
-					 * the shared TkuvHandleObjCmd. */
     size_t recordSize;			/* sizeof the family record. */
     void (*closeProc)(TkuvHandle *h);	/* Extra teardown on close, or NULL. */
     const TkuvOption *options;		/* configure/cget/creation, or NULL. */
@@ -368,6 +364,35 @@ MODULE_SCOPE Tcl_Obj *	TkuvAddressObj(const struct sockaddr *sa);
 
 typedef struct TkuvWriteReq TkuvWriteReq;
 
+/*
+ * A write queue, shared by streams and tkuv::socket's channels: copies of
+ * the bytes handed to uv_write, listed in order, so that the bytes libuv
+ * has not sent yet can be taken back (a channel moving to another thread,
+ * or flushed synchronously at thread end). doneProc runs as each write
+ * completes (its request already off the list), with its length and
+ * status.
+ */
+typedef struct TkuvWriteQueue TkuvWriteQueue;
+typedef void (TkuvWriteDoneProc)(TkuvWriteQueue *q, size_t length,
+			    int status);
+struct TkuvWriteQueue {
+    uv_stream_t *uv;
+    TkuvBridge *bridge;
+    TkuvWriteDoneProc *doneProc;
+    void *clientData;		/* The queue's owner. */
+    TkuvWriteReq *first, *last;	/* Handed to uv_write, in order. */
+};
+
+MODULE_SCOPE void	TkuvWriteQueueInit(TkuvWriteQueue *q, uv_stream_t *uv,
+			    TkuvBridge *bridge, TkuvWriteDoneProc *doneProc,
+			    void *clientData);
+MODULE_SCOPE int	TkuvWriteQueueWrite(TkuvWriteQueue *q,
+			    const char *data, size_t length);
+MODULE_SCOPE void	TkuvWriteQueueUnsent(TkuvWriteQueue *q, char **outPtr,
+			    size_t *lenPtr);
+MODULE_SCOPE int	TkuvShutdown(uv_stream_t *uv, TkuvBridge *bridge,
+			    uv_shutdown_cb cb, void *data);
+
 typedef struct TkuvStream {
     uv_stream_t *uv;		/* The libuv stream (in the owner's record). */
     TkuvHandle *owner;		/* Events are delivered through it. */
@@ -382,6 +407,7 @@ typedef struct TkuvStream {
     int connected;		/* Reads and writes go to libuv directly. */
     int shutdownAsked;		/* `shutdown` called: no more writes. */
     TkuvWriteReq *heldFirst, *heldLast; /* Writes made before connecting. */
+    TkuvWriteQueue queue;	/* Writes handed to libuv. */
 } TkuvStream;
 
 MODULE_SCOPE void	TkuvStreamInit(TkuvStream *s, TkuvHandle *owner,
@@ -454,6 +480,33 @@ MODULE_SCOPE int	TkuvNumericAddress(const char *host, int port,
 			    struct sockaddr_storage *ss);
 MODULE_SCOPE int	TkuvSockaddrName(const struct sockaddr *sa, char *name,
 			    size_t size);
+
+/*
+ * Connecting to a host (tkuvConnect.c), for tkuv::tcp and tkuv::socket: each
+ * address of the name in turn. proc gets 0 and the connected socket (the
+ * caller adopts it: uv_tcp_open), or the last error and no socket.
+ */
+typedef struct TkuvConnect TkuvConnect;
+typedef void (TkuvConnectProc)(void *clientData, int status,
+			    uv_os_sock_t sock);
+MODULE_SCOPE TkuvConnect *TkuvConnectNew(const char *host, int port,
+			    int family, const struct sockaddr_storage *locals,
+			    int numLocals, TkuvConnectProc *proc,
+			    void *clientData);
+MODULE_SCOPE int	TkuvConnectStart(TkuvConnect *c, TkuvBridge *bridge,
+			    int lookUpNow);
+MODULE_SCOPE void	TkuvConnectSuspend(TkuvConnect *c);
+MODULE_SCOPE int	TkuvConnectResolving(const TkuvConnect *c);
+MODULE_SCOPE void	TkuvConnectFree(TkuvConnect *c);
+MODULE_SCOPE int	TkuvConnectAdopt(uv_tcp_t *tcp, uv_os_sock_t sock);
+MODULE_SCOPE void	TkuvLookUpHints(struct addrinfo *hints, int family,
+			    int passive);
+MODULE_SCOPE void	TkuvAddressList(const struct addrinfo *res, int port,
+			    int family, struct sockaddr_storage **addrsPtr,
+			    int *numPtr);
+MODULE_SCOPE int	TkuvLookUp(uv_loop_t *loop, const char *host, int port,
+			    int family, int passive,
+			    struct sockaddr_storage **addrsPtr, int *numPtr);
 
 /* Signal names (tkuvSigName.c), for tkuv::signal and tkuv::spawn. */
 #define TKUV_MAX_SIGNAL 127	/* Highest signal number accepted. */

@@ -116,7 +116,7 @@ static const TkuvSubcommand processSubcommands[] = {
 };
 
 static const TkuvHandleType processType = {
-    "process", NULL, sizeof(Process), ProcessClosing, processOptions,
+    "process", sizeof(Process), ProcessClosing, processOptions,
     ProcessInfo, processSubcommands
 };
 

@@ -47,7 +47,7 @@ static const TkuvOption signalOptions[] = {
 };
 
 static const TkuvHandleType signalType = {
-    "signal", NULL, sizeof(Signal), SignalClosed, signalOptions, SignalInfo,
+    "signal", sizeof(Signal), SignalClosed, signalOptions, SignalInfo,
     NULL
 };
 

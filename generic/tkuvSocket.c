@@ -5,22 +5,16 @@
  *
  *	tkuv::socket: Tcl's `socket` command, but the channel's I/O runs on
  *	the thread's libuv loop, so fileevent on it never goes through Tcl's
- *	select() notifier (the channel driver is tkuvSocketChan.c).
+ *	select() notifier (the channel driver, which owns the channel's state
+ *	and every change of it, is tkuvSocketChan.c).
  *
- *	This half parses the command, looks host names up (on libuv's
- *	threadpool for -async, so it never blocks the GUI; on the calling
- *	thread for a blocking connect, as Tcl does, so that a busy threadpool
- *	cannot hold it), tries each address in turn until one connects,
- *	listens (on :: for IPv4 and IPv6 alike when no -myaddr is given, as
- *	Tcl listens on both), and accepts.
- *
- *	Blocking operations run the loop with TkuvSocketRunOnce: one
- *	uv_run(UV_RUN_ONCE) outside a tick. That is safe because whatever
- *	watches the backend fd (a poll thread or Tcl's notifier: tkuvPump.c)
- *	only reports readiness and never runs the loop, and tkuv's callbacks
- *	only queue Tcl events, so nothing re-enters Tcl or the loop.
- *	Afterwards the bridge is kicked, so that a tick recomputes the
- *	timeout.
+ *	This half parses the command, looks -myaddr up, starts a client's
+ *	connect (tkuvConnect.c tries each address of the host in turn; the
+ *	host is looked up on libuv's threadpool for -async, so it never
+ *	blocks the GUI, and on the calling thread for a blocking connect, as
+ *	Tcl does, so that a busy threadpool cannot hold it), listens (on ::
+ *	for IPv4 and IPv6 alike when no -myaddr is given, as Tcl listens on
+ *	both), and accepts. A blocking connect waits with TkuvBridgeRunOnce.
  */
 
 #include "tkuvSocketInt.h"
@@ -28,17 +22,17 @@
 #include <stdio.h>
 #include <string.h>
 
-struct ResolveReq {
-    uv_getaddrinfo_t req;
-    SockState *s;		/* NULL once the channel is gone. */
-    int port;
-};
-
-static Tcl_ObjCmdProc HandleCmd;
+static TkuvSubcommandProc ChannelCmd;
 static void	CompanionClosed(TkuvHandle *h);
 
+static const TkuvSubcommand companionSubcommands[] = {
+    {"channel", ChannelCmd, 0, 0, ""},
+    {NULL, NULL, 0, 0, NULL}
+};
+
 const TkuvHandleType TkuvSocketHandleType = {
-    "socket", HandleCmd, sizeof(SockCompanion), CompanionClosed
+    "socket", sizeof(SockCompanion), CompanionClosed, NULL, NULL,
+    companionSubcommands
 };
 
 static int	SocketCmd(Tcl_Interp *interp, int compat, int objc,
@@ -51,15 +45,9 @@ static int	WrongNumArgs(Tcl_Interp *interp, int compat,
 static int	GetPort(Tcl_Interp *interp, int compat, Tcl_Obj *obj,
 		    int *portPtr);
 static void	MakeCompanion(Tcl_Interp *interp, SockState *s);
-static int	LookUp(Tcl_Interp *interp, int compat, TkuvBridge *bridge,
-		    const char *host,
-		    int port, int passive, struct sockaddr_storage **addrsPtr,
-		    int *numPtr);
-static void	KeepAddresses(struct addrinfo *res, int port,
-		    struct sockaddr_storage **addrsPtr, int *numPtr);
-static void	OnResolved(uv_getaddrinfo_t *req, int status,
-		    struct addrinfo *res);
-static void	OnConnect(uv_connect_t *req, int status);
+static int	StartConnect(Tcl_Interp *interp, SockState *s,
+		    const char *host, int port, const char *myaddr,
+		    int myport);
 static int	Listen(Tcl_Interp *interp, SockState *s, const char *myaddr,
 		    int port);
 static void	OnConnection(uv_stream_t *server, int status);
@@ -122,7 +110,6 @@ SocketCmd(
     enum { OPT_ASYNC, OPT_MYADDR, OPT_MYPORT, OPT_SERVER };
     TkuvBridge *bridge;
     SockState *s;
-    struct sockaddr_storage probe;
     Tcl_Obj *serverCmd = NULL;
     const char *myaddr = NULL, *host = NULL;
     int async = 0, myport = 0, port, i, index, err;
@@ -181,14 +168,14 @@ SocketCmd(
 	return TCL_ERROR;
     }
 
-    s = TkuvSockNewState(bridge, interp);
-    s->compat = compat;
+    s = TkuvSockNewState(bridge, interp,
+	    serverCmd ? SOCK_LISTENING : SOCK_CONNECTING,
+	    (compat ? SOCK_COMPAT : 0) | (async ? SOCK_ASYNC : 0));
     if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	TkuvSockFreeState(s);
 	return TkuvSocketError(interp, compat, err);
     }
     if (serverCmd != NULL) {
-	s->isServer = 1;
 	s->acceptCmd = serverCmd;
 	Tcl_IncrRefCount(serverCmd);
 	if (Listen(interp, s, myaddr, port) != TCL_OK) {
@@ -196,53 +183,17 @@ SocketCmd(
 	    return TCL_ERROR;
 	}
     } else {
-	if (myaddr != NULL || myport != 0) {
-	    if (myaddr == NULL) {
-		s->localAddrs = TkuvAlloc(2 * sizeof(struct sockaddr_storage));
-		s->numLocalAddrs = 2;
-		TkuvNumericAddress("0.0.0.0", myport, &s->localAddrs[0]);
-		TkuvNumericAddress("::", myport, &s->localAddrs[1]);
-	    } else if (LookUp(interp, compat, bridge, myaddr, myport, 1,
-		    &s->localAddrs, &s->numLocalAddrs) != TCL_OK) {
-		Discard(s);
-		return TCL_ERROR;
-	    }
-	}
-	s->connecting = 1;
-	s->async = async;
-	s->port = port;
-	s->host = TkuvAlloc(strlen(host) + 1);
-	strcpy(s->host, host);
-	if (!async || compat || TkuvNumericAddress(host, port, &probe)) {
-	    /*
-	     * A blocking connect looks the name up here, as Tcl does, not on
-	     * the threadpool, which other work may hold for any time.
-	     */
-	    if (LookUp(interp, compat, bridge, host, port, 0, &s->addrs,
-		    &s->numAddrs) != TCL_OK) {
-		Discard(s);
-		return TCL_ERROR;
-	    }
-	    TkuvSocketTryNext(s, UV_EAI_NONAME);
-	} else if (TkuvSocketStartLookUp(interp, s) != TCL_OK) {
+	if (StartConnect(interp, s, host, port, myaddr, myport) != TCL_OK) {
 	    Discard(s);
 	    return TCL_ERROR;
 	}
-	if (s->connectFailed) {
-	    /*
-	     * Every address failed at once (a -myaddr that cannot be bound,
-	     * say): an error now, as Tcl gives, even for -async.
-	     */
-	    err = s->error;
-	    Discard(s);
-	    return TkuvSocketError(interp, compat, err);
-	}
 	if (!async) {
 	    /* Tcl's socket connects synchronously unless -async. */
-	    while (s->connecting && TkuvSocketRunOnce(bridge, 1)) {
+	    while (s->phase == SOCK_CONNECTING
+		    && TkuvBridgeRunOnce(bridge, 1)) {
 		/* Wait. */
 	    }
-	    if (!s->connected) {
+	    if (s->phase != SOCK_CONNECTED) {
 		err = s->error ? s->error : UV_ECONNABORTED;
 		Discard(s);
 		return TkuvSocketError(interp, compat, err);
@@ -411,9 +362,10 @@ MakeCompanion(
 /*
  *----------------------------------------------------------------------
  *
- * HandleCmd, CompanionClosed --
+ * ChannelCmd, CompanionClosed --
  *
- *	The companion handle's command ($h channel|close) and its closeProc.
+ *	The companion handle's own subcommand ($h channel; close, info,
+ *	configure and cget are the shared ones) and its closeProc.
  *	$h close (or renaming the command away) ends the connection; when the
  *	interp or the thread is going away, the channel is left to Tcl, which
  *	flushes and closes it as it does its own sockets.
@@ -422,28 +374,16 @@ MakeCompanion(
  */
 
 static int
-HandleCmd(
-    ClientData clientData,
+ChannelCmd(
     Tcl_Interp *interp,
+    TkuvHandle *h,
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const subcommands[] = { "channel", "close", NULL };
-    enum { H_CHANNEL, H_CLOSE };
-    SockCompanion *c = clientData;
-    int index;
+    SockCompanion *c = (SockCompanion *) h;
 
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "channel|close",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 2, objv, "");
-    }
-    if (index == H_CLOSE) {
-	TkuvHandleClose(&c->h);
-	return TCL_OK;
-    }
+    (void) objc;
+    (void) objv;
     if (c->state != NULL && c->state->chan != NULL) {
 	Tcl_SetObjResult(interp, Tcl_NewStringObj(
 		Tcl_GetChannelName(c->state->chan), -1));
@@ -475,8 +415,8 @@ CompanionClosed(
  *
  * TkuvSocketForget --
  *
- *	The channel's state is being freed, moved or disconnected: abandon a
- *	name lookup, drop any connections accepted but not yet reported.
+ *	The channel's state is being freed or disconnected: drop any
+ *	connections accepted but not yet reported.
  *
  *----------------------------------------------------------------------
  */
@@ -485,280 +425,53 @@ void
 TkuvSocketForget(
     SockState *s)
 {
-    if (s->resolving != NULL) {
-	s->resolving->s = NULL;		/* OnResolved frees it. */
-	uv_cancel((uv_req_t *) &s->resolving->req);
-	s->resolving = NULL;
-    }
     DropAccepted(s);
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * TkuvSocketRunOnce --
+ * StartConnect --
  *
- *	One pass of the loop outside a tick (see the file comment for why
- *	this is safe): blocking (wait != 0) for blocking channel operations,
- *	or without waiting, so that a non-blocking operation makes the
- *	progress Tcl's own socket would make by asking the system (a connect
- *	that finished, a name looked up) even while no event loop runs.
- *
- * Results:
- *	0 when the loop cannot be run here (inside a tick, or teardown).
+ *	A client connects to each address of host in turn (tkuvConnect.c),
+ *	bound to -myaddr/-myport when given. A blocking connect, and every
+ *	connect in compat mode (Tcl's -async looks the name up before it
+ *	returns), looks host up here; otherwise the lookup runs on libuv's
+ *	threadpool. An error when every address fails at once (a -myaddr
+ *	that cannot be bound, say), as Tcl gives, even for -async.
  *
  *----------------------------------------------------------------------
  */
-
-int
-TkuvSocketRunOnce(
-    TkuvBridge *bridge,
-    int wait)
-{
-    if (bridge == NULL || bridge->inTick || bridge->finalizing) {
-	return 0;
-    }
-    bridge->inTick = 1;
-    uv_run(&bridge->loop, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
-    bridge->inTick = 0;
-    TkuvBridgeKick(bridge);
-    return 1;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * Addresses: numeric ones directly; -myaddr and -server -myaddr names,
- * and the remote host of a blocking connect, with a synchronous lookup;
- * the remote host of an -async connect on libuv's threadpool. IPv4
- * answers go first, as Tcl orders them.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-KeepAddresses(
-    struct addrinfo *res,
-    int port,
-    struct sockaddr_storage **addrsPtr,
-    int *numPtr)
-{
-    struct addrinfo *ai;
-    struct sockaddr_storage *addrs;
-    int n = 0, family, pass;
-
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-	n++;
-    }
-    addrs = TkuvAlloc((n ? n : 1) * sizeof(struct sockaddr_storage));
-    n = 0;
-    for (pass = 0; pass < 2; pass++) {
-	family = pass ? AF_INET6 : AF_INET;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-	    if (ai->ai_family != family) {
-		continue;
-	    }
-	    memset(&addrs[n], 0, sizeof(addrs[n]));
-	    memcpy(&addrs[n], ai->ai_addr, ai->ai_addrlen);
-	    if (family == AF_INET) {
-		((struct sockaddr_in *) &addrs[n])->sin_port =
-			htons((unsigned short) port);
-	    } else {
-		((struct sockaddr_in6 *) &addrs[n])->sin6_port =
-			htons((unsigned short) port);
-	    }
-	    n++;
-	}
-    }
-    TkuvFree(*addrsPtr);
-    *addrsPtr = addrs;
-    *numPtr = n;
-}
-
-static void
-Hints(
-    struct addrinfo *hints,
-    int passive)
-{
-    memset(hints, 0, sizeof(*hints));
-    hints->ai_family = AF_UNSPEC;
-    hints->ai_socktype = SOCK_STREAM;
-    hints->ai_flags = passive ? AI_PASSIVE : 0;
-}
 
 static int
-LookUp(
+StartConnect(
     Tcl_Interp *interp,
-    int compat,
-    TkuvBridge *bridge,
+    SockState *s,
     const char *host,
     int port,
-    int passive,
-    struct sockaddr_storage **addrsPtr,
-    int *numPtr)
+    const char *myaddr,
+    int myport)
 {
-    uv_getaddrinfo_t req;
-    struct addrinfo hints;
-    int err;
+    struct sockaddr_storage *locals = NULL;
+    int numLocals = 0, err = 0;
 
-    TkuvFree(*addrsPtr);
-    *addrsPtr = TkuvAlloc(sizeof(struct sockaddr_storage));
-    *numPtr = 1;
-    if (TkuvNumericAddress(host, port, *addrsPtr)) {
-	return TCL_OK;
+    if (myaddr != NULL) {
+	err = TkuvLookUp(&s->bridge->loop, myaddr, myport, AF_UNSPEC, 1,
+		&locals, &numLocals);
+    } else if (myport != 0) {
+	locals = TkuvAlloc(2 * sizeof(struct sockaddr_storage));
+	numLocals = 2;
+	TkuvNumericAddress("0.0.0.0", myport, &locals[0]);
+	TkuvNumericAddress("::", myport, &locals[1]);
     }
-    Hints(&hints, passive);
-    err = uv_getaddrinfo(&bridge->loop, &req, NULL, host, NULL, &hints);
+    if (err == 0) {
+	err = TkuvSockStartConnect(s, host, port, locals, numLocals);
+    }
+    TkuvFree(locals);
     if (err != 0) {
-	*numPtr = 0;
-	return TkuvSocketError(interp, compat, err);
-    }
-    KeepAddresses(req.addrinfo, port, addrsPtr, numPtr);
-    uv_freeaddrinfo(req.addrinfo);
-    if (*numPtr == 0) {
-	return TkuvSocketError(interp, compat, UV_EAI_NONAME);
+	return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
     }
     return TCL_OK;
-}
-
-int
-TkuvSocketStartLookUp(
-    Tcl_Interp *interp,
-    SockState *s)
-{
-    ResolveReq *rr = TkuvAlloc(sizeof(ResolveReq));
-    struct addrinfo hints;
-    int err;
-
-    rr->s = s;
-    rr->port = s->port;
-    Hints(&hints, 0);
-    err = uv_getaddrinfo(&s->bridge->loop, &rr->req, OnResolved, s->host,
-	    NULL, &hints);
-    if (err != 0) {
-	TkuvFree(rr);
-	return interp ? TkuvSocketError(interp, s->compat, err) : TCL_ERROR;
-    }
-    s->resolving = rr;
-    TkuvPoolBegin();
-    TkuvBridgeKick(s->bridge);
-    return TCL_OK;
-}
-
-static void
-OnResolved(
-    uv_getaddrinfo_t *req,
-    int status,
-    struct addrinfo *res)
-{
-    ResolveReq *rr = (ResolveReq *) req;
-    SockState *s = rr->s;
-
-    TkuvPoolEnd();
-    if (s != NULL) {
-	s->resolving = NULL;
-	if (status == 0) {
-	    KeepAddresses(res, rr->port, &s->addrs, &s->numAddrs);
-	}
-	TkuvSocketTryNext(s, status ? status : UV_EAI_NONAME);
-    }
-    uv_freeaddrinfo(res);
-    TkuvFree(rr);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * TkuvSocketTryNext, OnConnect --
- *
- *	Connect to the next address; each attempt after the first gets a
- *	fresh handle (a failed socket cannot be reused, and the family may
- *	change). When none is left the channel reports the last error
- *	(err: the error so far).
- *
- *----------------------------------------------------------------------
- */
-
-static int
-PickLocal(
-    SockState *s,
-    int family,
-    struct sockaddr_storage **localPtr)
-{
-    int i;
-
-    *localPtr = NULL;
-    for (i = 0; i < s->numLocalAddrs; i++) {
-	if (s->localAddrs[i].ss_family == family) {
-	    *localPtr = &s->localAddrs[i];
-	    return 1;
-	}
-    }
-    return s->numLocalAddrs == 0;
-}
-
-void
-TkuvSocketTryNext(
-    SockState *s,
-    int err)
-{
-    struct sockaddr_storage *to, *local;
-    uv_connect_t *req;
-
-    while (s->connecting && s->nextAddr < s->numAddrs) {
-	to = &s->addrs[s->nextAddr++];
-	if (s->nextAddr > 1 || s->sh == NULL) {
-	    if (s->sh != NULL) {
-		TkuvSockCloseHandle(s->sh);
-	    }
-	    if ((err = TkuvSockAttachNewHandle(s)) != 0) {
-		break;
-	    }
-	}
-	if (!PickLocal(s, to->ss_family, &local)) {
-	    err = UV_EAFNOSUPPORT;
-	    continue;
-	}
-	if (local != NULL && (err = uv_tcp_bind(&s->sh->uv,
-		(struct sockaddr *) local, 0)) != 0) {
-	    continue;
-	}
-	req = TkuvAlloc(sizeof(uv_connect_t));
-	req->data = s->sh;
-	err = uv_tcp_connect(req, &s->sh->uv, (struct sockaddr *) to,
-		OnConnect);
-	if (err != 0) {
-	    TkuvFree(req);
-	    continue;
-	}
-	TkuvBridgeKick(s->bridge);
-	return;
-    }
-    if (s->connecting) {
-	s->connecting = 0;
-	s->connectFailed = 1;
-	s->error = s->reportError = err;
-	TkuvSockChanged(s);
-    }
-}
-
-static void
-OnConnect(
-    uv_connect_t *req,
-    int status)
-{
-    SockHandle *sh = req->data;
-    SockState *s = sh->state;
-
-    TkuvFree(req);
-    if (s == NULL || status == UV_ECANCELED) {
-	return;
-    }
-    if (status < 0) {
-	TkuvSocketTryNext(s, status);
-	return;
-    }
-    TkuvSockConnected(s);
 }
 
 /*
@@ -791,27 +504,26 @@ Listen(
 	    err = TkuvSocketListen(s);
 	}
 	if (err == 0) {
-	    s->dualStack = 1;
+	    TkuvSockListening(s, SOCK_DUAL_STACK);
 	    TkuvFree(addrs);
 	    return TCL_OK;
 	}
 	if (err == UV_EADDRINUSE || err == UV_EACCES) {
 	    TkuvFree(addrs);
-	    return TkuvSocketError(interp, s->compat, err);
+	    return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
 	}
 	/* No IPv6 here: a fresh handle on 0.0.0.0. */
 	TkuvSockCloseHandle(s->sh);
 	if ((err = TkuvSockAttachNewHandle(s)) != 0) {
 	    TkuvFree(addrs);
-	    return TkuvSocketError(interp, s->compat, err);
+	    return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
 	}
 	TkuvNumericAddress("0.0.0.0", port, addrs);
 	num = 1;
-    } else if (LookUp(interp, s->compat, s->bridge, myaddr, port, 1, &addrs,
-	    &num)
-	    != TCL_OK) {
+    } else if ((err = TkuvLookUp(&s->bridge->loop, myaddr, port, AF_UNSPEC,
+	    1, &addrs, &num)) != 0) {
 	TkuvFree(addrs);
-	return TCL_ERROR;
+	return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
     }
     err = uv_tcp_bind(&s->sh->uv, (struct sockaddr *) addrs, 0);
     if (err == 0) {
@@ -819,7 +531,7 @@ Listen(
     }
     TkuvFree(addrs);
     if (err != 0) {
-	return TkuvSocketError(interp, s->compat, err);
+	return TkuvSocketError(interp, SOCK_HAS(s, SOCK_COMPAT), err);
     }
     return TCL_OK;
 }
@@ -869,7 +581,7 @@ OnConnection(
 	return;
     }
     if (status < 0) {
-	s->reportError = status;
+	TkuvSockAcceptFailed(s, status);
 	return;
     }
     c = TkuvSockNewHandle(s->bridge, s->tsd, &err);
@@ -924,7 +636,7 @@ TkuvSocketAccept(
 	TkuvSockCloseHandle(c);
 	return;
     }
-    cs = TkuvSockNewState(s->bridge, interp);
+    cs = TkuvSockNewState(s->bridge, interp, SOCK_CONNECTING, 0);
     cs->sh = c;
     c->state = cs;
     MakeCompanion(interp, cs);

@@ -17,7 +17,10 @@
  *	(fileevents are level-triggered, as Tcl's are).
  *
  *	Blocking operations (blocking connect, gets on an empty buffer, a
- *	blocking flush) run the loop with TkuvSocketRunOnce.
+ *	blocking flush) run the loop with TkuvBridgeRunOnce.
+ *
+ *	A channel's phase and flags (tkuvSocketInt.h) change only here, each
+ *	transition in a function named for it.
  *
  *	libuv handles belong to one loop, and so to one thread. When the
  *	Thread package moves a channel (thread::transfer, detach/attach), Tcl
@@ -47,20 +50,6 @@ struct SockThread {
 				 * server moved to this thread accepts. */
     int numInterps;
     int sourceCreated;
-};
-
-struct WriteReq {
-    uv_write_t req;
-    SockHandle *sh;
-    WriteReq *prev, *next;	/* In sh's list, in order. */
-    size_t len;
-    char data[1];
-};
-
-struct ConnectWait {
-    uv_poll_t poll;		/* On a duplicate of the socket. */
-    SockState *s;		/* NULL once abandoned. */
-    int fd;			/* The duplicate, closed with the poll. */
 };
 
 typedef struct SockEvent {
@@ -124,6 +113,7 @@ static Tcl_FreeProc FreeStateMemory;
 static void	MarkCandidate(SockState *s);
 static void	QueueSockEvent(SockState *s);
 static int	Wanted(SockState *s);
+static TkuvConnectProc ConnectDone;
 static void	StartReading(SockState *s);
 static void	StopReading(SockState *s);
 static int	ReadNow(SockState *s);
@@ -131,19 +121,15 @@ static void	Reclaim(SockState *s);
 static void	OnAlloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void	OnRead(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static int	QueueWrite(SockState *s, const char *buf, size_t len);
-static void	OnWrite(uv_write_t *req, int status);
+static TkuvWriteDoneProc OnWrite;
 static void	OnShutdown(uv_shutdown_t *req, int status);
 static void	OnShutdownThenClose(uv_shutdown_t *req, int status);
 static int	Shutdown(SockHandle *sh, uv_shutdown_cb cb);
 static void	OnHandleClosed(uv_handle_t *handle);
-static void	AbandonConnectWait(SockState *s);
 static int	AddressOption(Tcl_Interp *interp, SockState *s,
 		    const char *which, Tcl_DString *dsPtr);
 #if TKUVP_FD_SOCKETS
 static int	TakeSocket(SockHandle *sh, char **outPtr, size_t *lenPtr);
-static void	StartConnectWait(SockState *s);
-static void	OnConnectReady(uv_poll_t *poll, int status, int events);
-static void	OnConnectWaitClosed(uv_handle_t *handle);
 static int	WriteFd(int fd, const char *buf, size_t len);
 #endif
 
@@ -174,9 +160,9 @@ Unlist(
 	s->next->prev = s->prev;
     }
     s->prev = s->next = NULL;
-    if (s->eventQueued) {
+    if (SOCK_HAS(s, SOCK_EVENT_QUEUED)) {
 	Tcl_DeleteEvents(DeleteSockEvent, s);
-	s->eventQueued = 0;
+	s->flags &= ~SOCK_EVENT_QUEUED;
     }
 }
 
@@ -195,13 +181,16 @@ Unlist(
 SockState *
 TkuvSockNewState(
     TkuvBridge *bridge,
-    Tcl_Interp *interp)
+    Tcl_Interp *interp,
+    SockPhase phase,
+    int flags)
 {
     SockState *s = TkuvAlloc(sizeof(SockState));
 
     memset(s, 0, sizeof(SockState));
+    s->phase = phase;
+    s->flags = flags;
     s->interp = interp;
-    s->blocking = 1;
     s->fd = -1;
     Home(s, bridge);
     return s;
@@ -216,10 +205,10 @@ TkuvSockFreeState(
 	s->tsd = NULL;
     }
     TkuvSocketForget(s);
-    AbandonConnectWait(s);
-    TkuvFree(s->addrs);
-    TkuvFree(s->localAddrs);
-    s->addrs = s->localAddrs = NULL;
+    if (s->connect != NULL) {
+	TkuvConnectFree(s->connect);
+	s->connect = NULL;
+    }
     if (s->companion != NULL) {
 	SockCompanion *c = s->companion;
 
@@ -243,12 +232,10 @@ TkuvSockFreeState(
 #endif
     TkuvFree(s->acceptFds);
     TkuvFree(s->acceptText);
-    TkuvFree(s->host);
     TkuvFree(s->out);
     TkuvFree(s->in);
-    s->in = s->out = s->host = s->acceptText = NULL;
+    s->in = s->out = s->acceptText = NULL;
     s->acceptFds = NULL;
-    s->dead = 1;
     Tcl_EventuallyFree(s, FreeStateMemory);	/* SockEventProc may hold it. */
 }
 
@@ -372,7 +359,7 @@ InterpGone(
     for (s = tsd->states; s != NULL; s = s->next) {
 	if (s->interp == interp) {
 	    s->interp = NULL;
-	    s->acceptOrphaned = 1;
+	    s->flags |= SOCK_ACCEPT_ORPHANED;
 	}
     }
     if (tsd->numInterps == 0) {
@@ -388,7 +375,7 @@ TkuvSockAcceptInterp(
     const char *name;
     int i;
 
-    if (s->interp != NULL || s->acceptOrphaned || s->tsd == NULL
+    if (s->interp != NULL || SOCK_HAS(s, SOCK_ACCEPT_ORPHANED) || s->tsd == NULL
 	    || s->chan == NULL) {
 	return s->interp;
     }
@@ -441,6 +428,8 @@ TkuvSockNewHandle(
     }
     sh->uv.data = sh;
     sh->bridge = bridge;
+    TkuvWriteQueueInit(&sh->queue, (uv_stream_t *) &sh->uv, bridge, OnWrite,
+	    sh);
     sh->tsd = tsd;
     sh->next = tsd->handles;
     if (tsd->handles != NULL) {
@@ -517,17 +506,35 @@ TkuvSockDisconnect(
 	TkuvSockCloseHandle(s->sh);
     }
     TkuvSocketForget(s);
-    AbandonConnectWait(s);
-    s->reading = 0;
+    s->flags &= ~SOCK_READING;
     s->writeQueued = 0;
-    if (s->connecting) {
-	s->connecting = 0;
-	s->connectFailed = 1;
-	s->error = s->reportError = UV_ECONNABORTED;
-    }
+    TkuvSockConnectFailed(s, UV_ECONNABORTED);
     if (s->tsd != NULL) {
 	TkuvSockChanged(s);
     }
+}
+
+/*
+ * TkuvSockConnectFailed --
+ *	A connect under way failed (no address left, or it was cut short):
+ *	reads and writes now fail, -error tells why.
+ */
+
+void
+TkuvSockConnectFailed(
+    SockState *s,
+    int err)
+{
+    if (s->phase != SOCK_CONNECTING) {
+	return;
+    }
+    if (s->connect != NULL) {
+	TkuvConnectFree(s->connect);
+	s->connect = NULL;
+    }
+    s->phase = SOCK_FAILED;
+    s->error = s->reportError = err;
+    TkuvSockChanged(s);
 }
 
 /*
@@ -551,7 +558,7 @@ SockThreadAction(
     if (action == TCL_CHANNEL_THREAD_REMOVE) {
 	Reclaim(s);
 	Unhome(s, 1);
-    } else if (s->tsd == NULL && !s->orphaned) {
+    } else if (s->tsd == NULL && !SOCK_HAS(s, SOCK_ORPHANED)) {
 	Rehome(s);
     }
 }
@@ -582,10 +589,9 @@ Unhome(
     if (tsd == NULL) {
 	return;
     }
-    if (s->resolving != NULL) {
-	s->lookUpAgain = 1;
+    if (s->connect != NULL) {
+	TkuvConnectSuspend(s->connect);
     }
-    AbandonConnectWait(s);
     if (s->companion != NULL) {
 	SockCompanion *comp = s->companion;
 
@@ -618,11 +624,10 @@ Unhome(
     (void) moving;
     TkuvSockDisconnect(s);
 #endif
-    TkuvSocketForget(s);	/* The lookup; addresses stay for the move. */
     if (s->sh != NULL) {
 	TkuvSockCloseHandle(s->sh);
     }
-    s->reading = 0;
+    s->flags &= ~SOCK_READING;
     s->writeQueued = 0;
 
     Unlist(s);
@@ -663,7 +668,7 @@ Rehome(
     int err = 0, i;
 
     if (TkuvBridgeGet(NULL, &bridge) != TCL_OK) {
-	s->orphaned = 1;
+	s->flags |= SOCK_ORPHANED;
 	return;
     }
     Home(s, bridge);
@@ -673,7 +678,7 @@ Rehome(
 	TkuvFree(s->acceptText);
 	s->acceptText = NULL;
     }
-    if (s->fd < 0 && !s->connecting) {
+    if (s->fd < 0 && (s->phase != SOCK_CONNECTING)) {
 	TkuvSockChanged(s);	/* Closed meanwhile, or never connected. */
 	return;
     }
@@ -687,13 +692,10 @@ Rehome(
     }
 #endif
     if (err != 0) {
-	if (s->connecting) {
-	    s->connecting = 0;
-	    s->connectFailed = 1;
-	}
+	TkuvSockConnectFailed(s, err);
 	s->error = s->reportError = err;
-	s->eof = 1;
-    } else if (s->isServer) {
+	s->flags |= SOCK_EOF;
+    } else if (s->phase == SOCK_LISTENING) {
 	err = TkuvSocketListen(s);
 	if (err != 0) {
 	    s->reportError = err;
@@ -718,19 +720,11 @@ Rehome(
 	}
 #endif
 	s->numAcceptFds = 0;
-    } else if (s->connecting) {
-	if (s->lookUpAgain) {
-	    s->lookUpAgain = 0;
-	    if (TkuvSocketStartLookUp(NULL, s) != TCL_OK) {
-		TkuvSocketTryNext(s, UV_EAI_NONAME);
-	    }
+    } else if (s->phase == SOCK_CONNECTING) {
+	if ((err = TkuvConnectStart(s->connect, bridge, 0)) != 0) {
+	    TkuvSockConnectFailed(s, err);
 	}
-#if TKUVP_FD_SOCKETS
-	else {
-	    StartConnectWait(s);
-	}
-#endif
-    } else if (s->connected) {
+    } else if (s->phase == SOCK_CONNECTED) {
 	if (s->interest & TCL_READABLE) {
 	    StartReading(s);
 	}
@@ -739,7 +733,7 @@ Rehome(
 		s->reportError = UV_EPIPE;
 	    }
 	}
-	if (s->writeClosed) {
+	if (SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    Shutdown(s->sh, OnShutdown);
 	}
     }
@@ -758,9 +752,7 @@ Rehome(
  *
  *	A duplicate of the handle's socket, to outlive the handle, and
  *	(when outPtr is given) the bytes libuv has not sent yet appended to
- *	*outPtr. libuv sends a stream's writes in order and counts the bytes
- *	not yet written (uv_stream_get_write_queue_size), so those are the
- *	last that many bytes of the requests still queued.
+ *	*outPtr (TkuvWriteQueueUnsent).
  *
  * Results:
  *	The descriptor, or -1 (no socket yet).
@@ -776,152 +768,18 @@ TakeSocket(
 {
     uv_os_fd_t fd;
     int copy;
-    WriteReq *w;
-    size_t unsent, total = 0, skip;
 
     if (uv_fileno((uv_handle_t *) &sh->uv, &fd) != 0) {
 	return -1;
     }
-    copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* Never 0-2 (tkuvBridge.c: ReserveStdFds). */
-    if (outPtr == NULL || copy < 0) {
-	return copy;
-    }
-    unsent = uv_stream_get_write_queue_size((uv_stream_t *) &sh->uv);
-    for (w = sh->writeFirst; w != NULL; w = w->next) {
-	total += w->len;
-    }
-    if (unsent > total) {
-	unsent = total;
-    }
-    if (unsent == 0) {
-	return copy;
-    }
-    *outPtr = realloc(*outPtr, *lenPtr + unsent);
-    if (*outPtr == NULL) {
-	Tcl_Panic("tkuv: out of memory");
-    }
-    skip = total - unsent;
-    for (w = sh->writeFirst; w != NULL; w = w->next) {
-	if (skip >= w->len) {
-	    skip -= w->len;
-	    continue;
-	}
-	memcpy(*outPtr + *lenPtr, w->data + skip, w->len - skip);
-	*lenPtr += w->len - skip;
-	skip = 0;
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* Never 0-2 (tkuvBridge.c:
+						 * ReserveStdFds). */
+    if (outPtr != NULL && copy >= 0) {
+	TkuvWriteQueueUnsent(&sh->queue, outPtr, lenPtr);
     }
     return copy;
 }
-
-/*
- *----------------------------------------------------------------------
- *
- * StartConnectWait, OnConnectReady --
- *
- *	A connect begun on another thread's loop: a poll handle on a
- *	duplicate of the socket waits until it is writable, then SO_ERROR
- *	says whether it connected (else the next address is tried).
- *
- *----------------------------------------------------------------------
- */
-
-static void
-StartConnectWait(
-    SockState *s)
-{
-    ConnectWait *cw = TkuvAlloc(sizeof(ConnectWait));
-    uv_os_fd_t fd;
-
-    cw->s = s;
-    cw->fd = -1;
-    if (uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
-	cw->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    }
-    if (cw->fd < 0 || uv_poll_init(&s->bridge->loop, &cw->poll, cw->fd)
-	    != 0) {
-	if (cw->fd >= 0) {
-	    close(cw->fd);
-	}
-	TkuvFree(cw);
-	TkuvSocketTryNext(s, UV_ECONNABORTED);
-	return;
-    }
-    cw->poll.data = cw;
-    s->connectWait = cw;
-    uv_poll_start(&cw->poll, UV_WRITABLE | UV_DISCONNECT, OnConnectReady);
-}
-
-static void
-OnConnectReady(
-    uv_poll_t *poll,
-    int status,
-    int events)
-{
-    ConnectWait *cw = poll->data;
-    SockState *s = cw->s;
-    int err = 0;
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof(err);
-
-    /* The outcome is read from the socket (libuv reports POLLERR as a
-     * status of its own). */
-    (void) status;
-    (void) events;
-    if (getsockopt(cw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-	err = -errno;
-    } else if (err != 0) {
-	err = -err;
-    } else {
-	len = sizeof(peer);
-	if (getpeername(cw->fd, (struct sockaddr *) &peer, &len) != 0) {
-	    /*
-	     * Not connected, and no error left to read: connect() itself
-	     * returned the refusal on the old thread, and libuv kept it for
-	     * its callback, which never ran there (the only error it
-	     * defers).
-	     */
-	    err = UV_ECONNREFUSED;
-	}
-    }
-    AbandonConnectWait(s);
-    if (s == NULL) {
-	return;
-    }
-    if (err != 0) {
-	TkuvSocketTryNext(s, err);
-    } else {
-	TkuvSockConnected(s);
-    }
-}
-
-static void
-OnConnectWaitClosed(
-    uv_handle_t *handle)
-{
-    ConnectWait *cw = handle->data;
-
-    close(cw->fd);
-    TkuvFree(cw);
-}
-#endif /* TKUVP_FD_SOCKETS */
-
-static void
-AbandonConnectWait(
-    SockState *s)
-{
-#if TKUVP_FD_SOCKETS
-    ConnectWait *cw = (s != NULL) ? s->connectWait : NULL;
-
-    if (cw == NULL) {
-	return;
-    }
-    s->connectWait = NULL;
-    cw->s = NULL;
-    uv_close((uv_handle_t *) &cw->poll, OnConnectWaitClosed);
-#else
-    (void) s;
 #endif
-}
 
 /*
  *----------------------------------------------------------------------
@@ -950,7 +808,7 @@ ThreadExit(
 	SockState *s = tsd->states;
 
 	Unhome(s, 0);
-	s->orphaned = 1;
+	s->flags |= SOCK_ORPHANED;
     }
     for (sh = tsd->handles; sh != NULL; sh = next) {
 	next = sh->next;
@@ -958,7 +816,7 @@ ThreadExit(
 	    continue;
 	}
 #if TKUVP_FD_SOCKETS
-	if (sh->writeFirst != NULL) {
+	if (sh->queue.first != NULL) {
 	    char *out = NULL;
 	    size_t len = 0;
 	    int fd = TakeSocket(sh, &out, &len);
@@ -1093,8 +951,8 @@ TkuvSockMakeChannel(
     /* Named as Tcl names its sockets; the address keeps names apart. */
     snprintf(name, sizeof(name), "sock%lx", (unsigned long) (size_t) s);
     s->chan = Tcl_CreateChannel(&sockChannelType, name, s,
-	    s->isServer ? 0 : (TCL_READABLE | TCL_WRITABLE));
-    if (!s->isServer) {
+	    (s->phase == SOCK_LISTENING) ? 0 : (TCL_READABLE | TCL_WRITABLE));
+    if (s->phase != SOCK_LISTENING) {
 	Tcl_SetChannelOption(NULL, s->chan, "-translation", "auto crlf");
     }
     Tcl_RegisterChannel(s->interp, s->chan);
@@ -1138,10 +996,10 @@ MarkCandidate(
 {
     SockThread *tsd = s->tsd;
 
-    if (s->isCand || tsd == NULL) {
+    if (SOCK_HAS(s, SOCK_CANDIDATE) || tsd == NULL) {
 	return;
     }
-    s->isCand = 1;
+    s->flags |= SOCK_CANDIDATE;
     s->prevCand = NULL;
     s->nextCand = tsd->cands;
     if (tsd->cands != NULL) {
@@ -1154,10 +1012,10 @@ static void
 DropCandidate(
     SockState *s)
 {
-    if (!s->isCand) {
+    if (!SOCK_HAS(s, SOCK_CANDIDATE)) {
 	return;
     }
-    s->isCand = 0;
+    s->flags &= ~SOCK_CANDIDATE;
     if (s->prevCand != NULL) {
 	s->prevCand->nextCand = s->nextCand;
     } else {
@@ -1183,15 +1041,85 @@ void
 TkuvSockConnected(
     SockState *s)
 {
-    s->connecting = 0;
-    s->connected = 1;
+    s->phase = SOCK_CONNECTED;
     if (s->interest & TCL_READABLE) {
 	StartReading(s);
     }
-    if (s->shutdownPending) {
+    if (SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	Shutdown(s->sh, OnShutdown);
     }
     TkuvSockChanged(s);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvSockStartConnect, ConnectDone --
+ *
+ *	A client's connect to each address of host in turn (tkuvConnect.c);
+ *	-async looks a name up on the threadpool, a blocking connect and
+ *	install's socket here. Returns 0, or the error when every address
+ *	failed at once. The connected socket is adopted by the state's
+ *	handle.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvSockStartConnect(
+    SockState *s,
+    const char *host,
+    int port,
+    const struct sockaddr_storage *locals,
+    int numLocals)
+{
+    s->connect = TkuvConnectNew(host, port, AF_UNSPEC, locals, numLocals,
+	    ConnectDone, s);
+    return TkuvConnectStart(s->connect, s->bridge,
+	    !SOCK_HAS(s, SOCK_ASYNC) || SOCK_HAS(s, SOCK_COMPAT));
+}
+
+static void
+ConnectDone(
+    void *clientData,
+    int status,
+    uv_os_sock_t sock)
+{
+    SockState *s = clientData;
+
+    TkuvConnectFree(s->connect);
+    s->connect = NULL;
+    if (status == 0) {
+	status = (s->sh != NULL) ? TkuvConnectAdopt(&s->sh->uv, sock)
+		: UV_ECONNABORTED;
+    }
+    if (status != 0) {
+	TkuvSockConnectFailed(s, status);
+    } else {
+	TkuvSockConnected(s);
+    }
+}
+
+/*
+ * TkuvSockListening, TkuvSockAcceptFailed --
+ *	A server listens (flags: SOCK_DUAL_STACK or 0); accepting a
+ *	connection failed (-error tells).
+ */
+
+void
+TkuvSockListening(
+    SockState *s,
+    int flags)
+{
+    s->flags |= flags & SOCK_DUAL_STACK;
+}
+
+void
+TkuvSockAcceptFailed(
+    SockState *s,
+    int err)
+{
+    s->reportError = err;
 }
 
 /*
@@ -1208,15 +1136,15 @@ ReadyMask(
 {
     int mask = 0;
 
-    if (s->isServer) {
+    if (s->phase == SOCK_LISTENING) {
 	return (s->acceptFirst != NULL && s->sh != NULL) ? TCL_READABLE : 0;
     }
-    if (s->inLen > 0 || s->eof || s->error || s->connectFailed
-	    || s->sh == NULL) {
+    if (s->inLen > 0 || SOCK_HAS(s, SOCK_EOF) || s->error
+	    || s->phase == SOCK_FAILED || s->sh == NULL) {
 	mask |= TCL_READABLE;
     }
-    if ((s->connected && s->writeQueued < SOCK_WRITE_LIMIT)
-	    || s->connectFailed || s->sh == NULL) {
+    if ((s->phase == SOCK_CONNECTED && s->writeQueued < SOCK_WRITE_LIMIT)
+	    || s->phase == SOCK_FAILED || s->sh == NULL) {
 	mask |= TCL_WRITABLE;
     }
     return mask;
@@ -1226,10 +1154,10 @@ static int
 Wanted(
     SockState *s)
 {
-    if (s->chan == NULL || s->eventQueued) {
+    if (s->chan == NULL || SOCK_HAS(s, SOCK_EVENT_QUEUED)) {
 	return 0;
     }
-    if (s->isServer) {
+    if (s->phase == SOCK_LISTENING) {
 	return ReadyMask(s);	/* Accepting needs no fileevent. */
     }
     return ReadyMask(s) & s->interest;
@@ -1284,7 +1212,7 @@ QueueSockEvent(
 
     ev->header.proc = SockEventProc;
     ev->s = s;
-    s->eventQueued = 1;
+    s->flags |= SOCK_EVENT_QUEUED;
     Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
 
@@ -1299,9 +1227,9 @@ SockEventProc(
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
-    s->eventQueued = 0;
+    s->flags &= ~SOCK_EVENT_QUEUED;
     MarkCandidate(s);		/* Level-triggered: look again next pass. */
-    if (s->isServer) {
+    if (s->phase == SOCK_LISTENING) {
 	/*
 	 * One connection per event, as Tcl's: a vwait set by the accept
 	 * command returns after that accept.
@@ -1369,15 +1297,16 @@ SockGetHandle(
     if (fd < 0) {
 	return TCL_ERROR;
     }
-    if (s->sh != NULL && !s->lent) {
-	s->lent = 1;
+    if (s->sh != NULL && !SOCK_HAS(s, SOCK_LENT)) {
+	s->flags |= SOCK_LENT;
 	StopReading(s);
-	if (s->blocking && s->writeQueued == 0 && !s->connecting) {
+	if (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeQueued == 0
+		&& s->phase != SOCK_CONNECTING) {
 	    int flags = fcntl(fd, F_GETFL);
 
 	    if (flags >= 0 && (flags & O_NONBLOCK)
 		    && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0) {
-		s->lentBlocking = 1;
+		s->flags |= SOCK_LENT_BLOCKING;
 	    }
 	}
     }
@@ -1398,11 +1327,11 @@ Reclaim(
 #if TKUVP_FD_SOCKETS
     uv_os_fd_t fd;
 
-    if (!s->lent) {
+    if (!SOCK_HAS(s, SOCK_LENT)) {
 	return;
     }
-    s->lent = 0;
-    if (s->lentBlocking && s->sh != NULL
+    s->flags &= ~SOCK_LENT;
+    if (SOCK_HAS(s, SOCK_LENT_BLOCKING) && s->sh != NULL
 	    && uv_fileno((uv_handle_t *) &s->sh->uv, &fd) == 0) {
 	int flags = fcntl(fd, F_GETFL);
 
@@ -1410,7 +1339,7 @@ Reclaim(
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	}
     }
-    s->lentBlocking = 0;
+    s->flags &= ~SOCK_LENT_BLOCKING;
     if (s->interest & TCL_READABLE) {
 	StartReading(s);
     }
@@ -1426,7 +1355,11 @@ SockBlockMode(
 {
     SockState *s = instanceData;
 
-    s->blocking = (mode == TCL_MODE_BLOCKING);
+    if (mode == TCL_MODE_BLOCKING) {
+	s->flags &= ~SOCK_NONBLOCKING;
+    } else {
+	s->flags |= SOCK_NONBLOCKING;
+    }
     return 0;
 }
 
@@ -1447,12 +1380,13 @@ static void
 StartReading(
     SockState *s)
 {
-    if (s->sh == NULL || s->reading || s->eof || s->readClosed
-	    || !s->connected || s->lent || s->inLen >= SOCK_READ_LIMIT) {
+    if (s->sh == NULL || s->phase != SOCK_CONNECTED
+	    || (s->flags & (SOCK_READING | SOCK_EOF | SOCK_READ_CLOSED
+		| SOCK_LENT)) || s->inLen >= SOCK_READ_LIMIT) {
 	return;
     }
     if (uv_read_start((uv_stream_t *) &s->sh->uv, OnAlloc, OnRead) == 0) {
-	s->reading = 1;
+	s->flags |= SOCK_READING;
 	TkuvBridgeKick(s->bridge);
     }
 }
@@ -1467,11 +1401,11 @@ static void
 StopReading(
     SockState *s)
 {
-    if (!s->reading || s->sh == NULL) {
+    if (!SOCK_HAS(s, SOCK_READING) || s->sh == NULL) {
 	return;
     }
     uv_read_stop((uv_stream_t *) &s->sh->uv);
-    s->reading = 0;
+    s->flags &= ~SOCK_READING;
     TkuvBridgeKick(s->bridge);
 }
 
@@ -1570,8 +1504,8 @@ OnRead(
 	    s->error = (int) nread;
 	    s->reportError = (int) nread;
 	}
-	s->eof = 1;
-	s->reading = 0;			/* libuv has stopped reading. */
+	s->flags |= SOCK_EOF;
+	s->flags &= ~SOCK_READING;			/* libuv has stopped reading. */
 	TkuvSockChanged(s);
     }
 #if !TKUVP_SYNC_READS
@@ -1606,7 +1540,7 @@ ReadNow(
     uv_os_fd_t fd;
     ssize_t n;
 
-    if (s->sh == NULL || !s->connected
+    if (s->sh == NULL || (s->phase != SOCK_CONNECTED)
 	    || uv_fileno((uv_handle_t *) &s->sh->uv, &fd) != 0) {
 	return 0;
     }
@@ -1621,8 +1555,8 @@ ReadNow(
 	    : -errno, &buf);
     return 1;
 #else
-    return TkuvSocketRunOnce(s->bridge, 0)
-	    && (s->inLen > 0 || s->eof || s->error);
+    return TkuvBridgeRunOnce(s->bridge, 0)
+	    && (s->inLen > 0 || SOCK_HAS(s, SOCK_EOF) || s->error);
 #endif
 }
 
@@ -1669,7 +1603,7 @@ SockInput(
 	    StartReading(s);
 	    return (int) n;
 	}
-	if (s->connectFailed) {
+	if (s->phase == SOCK_FAILED) {
 	    *errorCodePtr = ENOTCONN;
 	    return -1;
 	}
@@ -1677,22 +1611,23 @@ SockInput(
 	    *errorCodePtr = TkuvSockErrno(s->error);
 	    return -1;
 	}
-	if (s->eof || s->readClosed || s->sh == NULL || s->tsd == NULL) {
+	if ((s->flags & (SOCK_EOF | SOCK_READ_CLOSED)) || s->sh == NULL
+		|| s->tsd == NULL) {
 	    return 0;
 	}
 	if (ReadNow(s)) {
 	    continue;
 	}
 	StartReading(s);
-	if (!s->blocking) {
-	    if (s->connecting && TkuvSocketRunOnce(s->bridge, 0)
-		    && !s->connecting) {
+	if (SOCK_HAS(s, SOCK_NONBLOCKING)) {
+	    if (s->phase == SOCK_CONNECTING && TkuvBridgeRunOnce(s->bridge, 0)
+		    && (s->phase != SOCK_CONNECTING)) {
 		continue;		/* The connect has just finished. */
 	    }
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
-	if (!TkuvSocketRunOnce(s->bridge, 1)) {
+	if (!TkuvBridgeRunOnce(s->bridge, 1)) {
 	    *errorCodePtr = EWOULDBLOCK;
 	    return -1;
 	}
@@ -1728,7 +1663,7 @@ SockOutput(
 	/* Orphaned at thread end: Tcl's last flush writes directly. */
 	err = EPIPE;
 #if TKUVP_FD_SOCKETS
-	if (s->fd >= 0 && !s->writeClosed) {
+	if (s->fd >= 0 && !SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    err = WriteFd(s->fd, s->out, s->outLen);
 	    TkuvFree(s->out);
 	    s->out = NULL;
@@ -1744,25 +1679,25 @@ SockOutput(
 	}
 	return toWrite;
     }
-    if (s->connecting && !s->blocking) {
-	TkuvSocketRunOnce(s->bridge, 0);	/* Finished meanwhile? */
+    if (s->phase == SOCK_CONNECTING && SOCK_HAS(s, SOCK_NONBLOCKING)) {
+	TkuvBridgeRunOnce(s->bridge, 0);	/* Finished meanwhile? */
     }
-    while (s->sh != NULL && (s->connecting
+    while (s->sh != NULL && (s->phase == SOCK_CONNECTING
 	    || s->writeQueued >= SOCK_WRITE_LIMIT)) {
-	if (!s->blocking) {
+	if (SOCK_HAS(s, SOCK_NONBLOCKING)) {
 	    *errorCodePtr = EAGAIN;
 	    return -1;
 	}
-	if (!TkuvSocketRunOnce(s->bridge, 1)) {
+	if (!TkuvBridgeRunOnce(s->bridge, 1)) {
 	    *errorCodePtr = EWOULDBLOCK;
 	    return -1;
 	}
     }
-    if (s->connectFailed) {
+    if (s->phase == SOCK_FAILED) {
 	*errorCodePtr = ENOTCONN;
 	return -1;
     }
-    if (s->sh == NULL || s->writeClosed) {
+    if (s->sh == NULL || SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	*errorCodePtr = EPIPE;
 	return -1;
     }
@@ -1796,11 +1731,11 @@ SockOutput(
 	    *errorCodePtr = TkuvSockErrno(err);
 	    return -1;
 	}
-	while (s->blocking && s->writeQueued > 0 && s->sh != NULL
-		&& TkuvSocketRunOnce(s->bridge, 1)) {
+	while (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeQueued > 0 && s->sh != NULL
+		&& TkuvBridgeRunOnce(s->bridge, 1)) {
 	    /* Blocking flush: wait until it is sent. */
 	}
-	if (s->blocking && s->writeError != 0) {
+	if (!SOCK_HAS(s, SOCK_NONBLOCKING) && s->writeError != 0) {
 	    *errorCodePtr = TkuvSockErrno(s->writeError);
 	    return -1;
 	}
@@ -1809,10 +1744,11 @@ SockOutput(
 }
 
 /*
- * QueueWrite --
- *	A copy of the bytes goes to libuv's write queue; the request is
- *	listed on the handle, in order, so that the bytes libuv has not sent
- *	can be taken back (TakeSocket). Returns 0 or a libuv error.
+ * QueueWrite, OnWrite --
+ *	A copy of the bytes goes to the handle's write queue (tkuvStream.c),
+ *	which keeps the bytes libuv has not sent where TakeSocket can take
+ *	them back. Returns 0 or a libuv error. A handle whose channel is
+ *	gone closes once its last write is done, when so asked.
  */
 
 static int
@@ -1821,54 +1757,25 @@ QueueWrite(
     const char *buf,
     size_t len)
 {
-    SockHandle *sh = s->sh;
-    WriteReq *w = TkuvAlloc(sizeof(WriteReq) + len);
-    uv_buf_t ub;
-    int err;
+    int err = TkuvWriteQueueWrite(&s->sh->queue, buf, len);
 
-    w->sh = sh;
-    w->len = len;
-    memcpy(w->data, buf, len);
-    ub = uv_buf_init(w->data, (unsigned) len);
-    err = uv_write(&w->req, (uv_stream_t *) &sh->uv, &ub, 1, OnWrite);
-    if (err != 0) {
-	TkuvFree(w);
-	return err;
+    if (err == 0) {
+	s->writeQueued += len;
     }
-    w->next = NULL;
-    w->prev = sh->writeLast;
-    if (sh->writeLast != NULL) {
-	sh->writeLast->next = w;
-    } else {
-	sh->writeFirst = w;
-    }
-    sh->writeLast = w;
-    s->writeQueued += len;
-    TkuvBridgeKick(s->bridge);
-    return 0;
+    return err;
 }
 
 static void
 OnWrite(
-    uv_write_t *req,
+    TkuvWriteQueue *q,
+    size_t length,
     int status)
 {
-    WriteReq *w = (WriteReq *) req;
-    SockHandle *sh = w->sh;
+    SockHandle *sh = q->clientData;
     SockState *s = sh->state;
 
-    if (w->prev != NULL) {
-	w->prev->next = w->next;
-    } else {
-	sh->writeFirst = w->next;
-    }
-    if (w->next != NULL) {
-	w->next->prev = w->prev;
-    } else {
-	sh->writeLast = w->prev;
-    }
     if (s != NULL) {
-	s->writeQueued -= w->len;
+	s->writeQueued -= length;
 	if (status < 0 && status != UV_ECANCELED) {
 	    s->reportError = status;
 	    if (s->writeError == 0) {
@@ -1876,10 +1783,9 @@ OnWrite(
 	    }
 	}
 	TkuvSockChanged(s);
-    } else if (sh->closeWhenSent && sh->writeFirst == NULL) {
+    } else if (sh->closeWhenSent && q->first == NULL) {
 	TkuvSockCloseHandle(sh);
     }
-    TkuvFree(w);
 }
 
 /*
@@ -1908,7 +1814,7 @@ SockClose2(
     Reclaim(s);
     sh = s->sh;
     if (flags & TCL_CLOSE_READ) {
-	s->readClosed = 1;
+	s->flags |= SOCK_READ_CLOSED;
 	StopReading(s);
 	s->inLen = 0;
 	return 0;
@@ -1916,14 +1822,14 @@ SockClose2(
 #if TKUVP_FD_SOCKETS
     if (s->tsd == NULL && s->fd >= 0) {
 	/* Orphaned: send what is left and close, synchronously. */
-	if (!s->writeClosed) {
+	if (!SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    err = WriteFd(s->fd, s->out, s->outLen);
 	    TkuvFree(s->out);
 	    s->out = NULL;
 	    s->outLen = 0;
 	}
 	if (flags & TCL_CLOSE_WRITE) {
-	    s->writeClosed = 1;
+	    s->flags |= SOCK_WRITE_CLOSED;
 	    shutdown(s->fd, SHUT_WR);
 	    return err;
 	}
@@ -1932,29 +1838,28 @@ SockClose2(
     }
 #endif
     if (flags & TCL_CLOSE_WRITE) {
-	if (sh == NULL || s->writeClosed) {
+	if (sh == NULL || SOCK_HAS(s, SOCK_WRITE_CLOSED)) {
 	    return 0;
 	}
-	s->writeClosed = 1;
-	if (s->connecting) {
-	    s->shutdownPending = 1;	/* TkuvSockConnected shuts down. */
-	    return 0;
+	s->flags |= SOCK_WRITE_CLOSED;
+	if (s->phase == SOCK_CONNECTING) {
+	    return 0;			/* TkuvSockConnected shuts down. */
 	}
 	err = Shutdown(sh, OnShutdown);
 	return err ? TkuvSockErrno(err) : 0;
     }
 
-    if (sh != NULL && s->writeQueued > 0 && (s->writeClosed
+    if (sh != NULL && s->writeQueued > 0 && (SOCK_HAS(s, SOCK_WRITE_CLOSED)
 	    || Shutdown(sh, OnShutdownThenClose) == 0)) {
 	/*
 	 * libuv sends what is queued in the background, then the handle
 	 * closes (after the shutdown, or once sent when the script already
 	 * shut down); thread end sends the rest synchronously.
 	 */
-	if (s->reading) {
+	if (SOCK_HAS(s, SOCK_READING)) {
 	    uv_read_stop((uv_stream_t *) &sh->uv);
 	}
-	sh->closeWhenSent = s->writeClosed;
+	sh->closeWhenSent = SOCK_HAS(s, SOCK_WRITE_CLOSED);
 	sh->state = NULL;
 	s->sh = NULL;
     }
@@ -1967,17 +1872,7 @@ Shutdown(
     SockHandle *sh,
     uv_shutdown_cb cb)
 {
-    uv_shutdown_t *req = TkuvAlloc(sizeof(uv_shutdown_t));
-    int err;
-
-    req->data = sh;
-    err = uv_shutdown(req, (uv_stream_t *) &sh->uv, cb);
-    if (err != 0) {
-	TkuvFree(req);
-	return err;
-    }
-    TkuvBridgeKick(sh->bridge);
-    return 0;
+    return TkuvShutdown((uv_stream_t *) &sh->uv, sh->bridge, cb, sh);
 }
 
 static void
@@ -2035,18 +1930,18 @@ SockGetOption(
 #define IS_OPTION(name) \
     (len > 1 && strncmp(optionName, (name), len) == 0)
 
-    if (s->connecting) {
-	TkuvSocketRunOnce(s->bridge, 0);
+    if (s->phase == SOCK_CONNECTING) {
+	TkuvBridgeRunOnce(s->bridge, 0);
     }
     if (len == 0) {
-	if (s->connecting) {
+	if (s->phase == SOCK_CONNECTING) {
 	    Tcl_DStringAppendElement(dsPtr, "-peername");
 	    Tcl_DStringAppendElement(dsPtr, "");
 	    Tcl_DStringAppendElement(dsPtr, "-sockname");
 	    Tcl_DStringAppendElement(dsPtr, "");
 	    return TCL_OK;
 	}
-	if (!s->isServer) {
+	if (s->phase != SOCK_LISTENING) {
 	    AddressOption(NULL, s, "-peername", dsPtr);
 	}
 	AddressOption(NULL, s, "-sockname", dsPtr);
@@ -2054,18 +1949,18 @@ SockGetOption(
     }
     if (IS_OPTION("-error")) {
 	/* Nothing while connecting; reading it clears it. */
-	if (!s->connecting && s->reportError) {
+	if (s->phase != SOCK_CONNECTING && s->reportError) {
 	    Tcl_DStringAppend(dsPtr, uv_strerror(s->reportError), -1);
 	    s->reportError = 0;
 	}
 	return TCL_OK;
     }
     if (IS_OPTION("-connecting")) {
-	Tcl_DStringAppend(dsPtr, s->connecting ? "1" : "0", 1);
+	Tcl_DStringAppend(dsPtr, s->phase == SOCK_CONNECTING ? "1" : "0", 1);
 	return TCL_OK;
     }
     if (IS_OPTION("-peername") || IS_OPTION("-sockname")) {
-	if (s->connecting) {
+	if (s->phase == SOCK_CONNECTING) {
 	    return TCL_OK;
 	}
 	return AddressOption(interp, s, optionName[1] == 'p' ? "-peername"
@@ -2117,8 +2012,8 @@ AddressOption(
     }
     snprintf(port, sizeof(port), "%d",
 	    TkuvSockaddrName((struct sockaddr *) &ss, name, sizeof(name)));
-    for (i = 0; i < (s->dualStack ? 2 : 1); i++) {
-	const char *addr = (s->dualStack && i == 0) ? "0.0.0.0" : name;
+    for (i = 0; i < (SOCK_HAS(s, SOCK_DUAL_STACK) ? 2 : 1); i++) {
+	const char *addr = (SOCK_HAS(s, SOCK_DUAL_STACK) && i == 0) ? "0.0.0.0" : name;
 
 	Tcl_DStringAppendElement(dsPtr, addr);
 	Tcl_DStringAppendElement(dsPtr, addr);

@@ -22,9 +22,6 @@
 
 typedef struct SockState SockState;
 typedef struct SockThread SockThread;
-typedef struct ResolveReq ResolveReq;
-typedef struct WriteReq WriteReq;
-typedef struct ConnectWait ConnectWait;
 
 /*
  * The libuv side of a connection or listener: a uv_tcp_t on the loop of the
@@ -40,7 +37,7 @@ typedef struct SockHandle {
     SockState *state;		/* NULL once the channel is gone or moved. */
     SockThread *tsd;
     TkuvBridge *bridge;
-    WriteReq *writeFirst, *writeLast;	/* uv_writes not yet completed. */
+    TkuvWriteQueue queue;	/* Writes not yet completed. */
     int closing;		/* uv_close called. */
     int closeWhenSent;		/* Close once the last write is done. */
     struct SockHandle *nextAccepted;	/* In the server's queue. */
@@ -59,6 +56,42 @@ typedef struct SockCompanion {
 } SockCompanion;
 
 /*
+ * A channel's phase, and flags for what it can do within it. Both change
+ * only in tkuvSocketChan.c, each transition in a function named for it
+ * (TkuvSockConnected, TkuvSockConnectFailed, TkuvSockDisconnect, Unhome,
+ * ...); tkuvSocket.c only reads them. The model is Tcl's tclUnixSock.c
+ * (TcpState.flags).
+ */
+
+typedef enum SockPhase {
+    SOCK_CONNECTING,		/* A client's connect is under way. */
+    SOCK_CONNECTED,		/* Connected, or accepted. */
+    SOCK_FAILED,		/* The connect failed: -error tells why. */
+    SOCK_LISTENING		/* A server. */
+} SockPhase;
+
+#define SOCK_ASYNC		(1 << 0)  /* Made with -async. */
+#define SOCK_COMPAT		(1 << 1)  /* Made by tkuv::install's socket. */
+#define SOCK_NONBLOCKING	(1 << 2)  /* fconfigure -blocking 0. */
+#define SOCK_DUAL_STACK		(1 << 3)  /* Listening on :: for IPv4 too. */
+#define SOCK_READING		(1 << 4)  /* uv_read_start is in effect. */
+#define SOCK_EOF		(1 << 5)  /* No more bytes will come. */
+#define SOCK_READ_CLOSED	(1 << 6)  /* close $ch read. */
+#define SOCK_WRITE_CLOSED	(1 << 7)  /* close $ch write (sent once
+					   * connected). */
+#define SOCK_LENT		(1 << 8)  /* Given to a child: not read. */
+#define SOCK_LENT_BLOCKING	(1 << 9)  /* ... and made blocking. */
+#define SOCK_ORPHANED		(1 << 10) /* The thread's loop is gone: I/O
+					   * goes to fd, synchronously. */
+#define SOCK_ACCEPT_ORPHANED	(1 << 11) /* Its interp was deleted while the
+					   * channel lives on elsewhere:
+					   * accept nowhere. */
+#define SOCK_EVENT_QUEUED	(1 << 12) /* A SockEvent is queued. */
+#define SOCK_CANDIDATE		(1 << 13) /* In the thread's candidates. */
+
+#define SOCK_HAS(s, flag)	(((s)->flags & (flag)) != 0)
+
+/*
  * The channel driver's instance data. Either side may go first: closing
  * the companion handle disconnects (the channel then reads EOF and writes
  * EPIPE), and closing the channel closes both.
@@ -72,43 +105,24 @@ typedef struct SockCompanion {
  */
 
 struct SockState {
+    SockPhase phase;
+    int flags;			/* SOCK_* bits. */
     SockHandle *sh;		/* NULL once the libuv side is closed. */
     SockCompanion *companion;	/* NULL when there is none. */
     TkuvBridge *bridge;		/* NULL while not homed. */
     SockThread *tsd;		/* NULL while not homed. */
     Tcl_Channel chan;		/* NULL until the channel exists. */
     Tcl_Interp *interp;		/* Where accept runs; NULL after a move. */
-    int acceptOrphaned;		/* Its interp was deleted while the channel
-				 * lives on elsewhere: accept nowhere. */
+    int interest;		/* Mask from watchProc. */
 
     /* Servers. */
-    int isServer;
-    int dualStack;		/* Listening on :: for IPv4 and IPv6. */
     Tcl_Obj *acceptCmd;		/* Command prefix (while homed). */
     char *acceptText;		/* ... as text, while moving. */
     SockHandle *acceptFirst, *acceptLast; /* Accepted, not yet reported. */
 
-    /* Connecting clients: every address is tried in turn. */
-    ResolveReq *resolving;	/* Name lookup in flight. */
-    char *host;			/* The name looked up (a lookup cut short by
-				 * a move is made again). */
-    int port;
-    struct sockaddr_storage *addrs;
-    int numAddrs, nextAddr;
-    struct sockaddr_storage *localAddrs; /* -myaddr/-myport, or NULL. */
-    int numLocalAddrs;
-    ConnectWait *connectWait;	/* A connect begun on another thread. */
-
-    int compat;			/* Made by the `socket` of tkuv::install. */
-    int async;			/* Made with -async. */
-    int blocking;
-    int interest;		/* Mask from watchProc. */
-    int eventQueued;
-    int connecting, connected, connectFailed;
-    int reading, eof, readClosed, writeClosed;
-    int shutdownPending;	/* close write before connecting. */
-    int lent;			/* Given to a child process: not read. */
-    int lentBlocking;		/* ... and put in blocking mode. */
+    /* Clients. */
+    TkuvConnect *connect;	/* While connecting: every address in turn
+				 * (tkuvConnect.c). */
     int error;			/* Sticky libuv error (reads, connect). */
     int reportError;		/* Error for fconfigure -error. */
     int writeError;		/* First failed queued write: every later
@@ -124,29 +138,21 @@ struct SockState {
     size_t outLen;
     int *acceptFds;		/* A moving server's accepted connections. */
     int numAcceptFds;
-    int lookUpAgain;		/* The name lookup was cut short. */
-    int orphaned;		/* The thread's loop is gone: I/O goes to
-				 * fd directly, synchronously. */
 
     SockState *prev, *next;	/* Every homed state of the thread. */
     SockState *prevCand, *nextCand;	/* Candidates for readiness. */
-    int isCand;
-    int dead;			/* Freed; memory kept while preserved. */
 };
 
 /* tkuvSocket.c */
 MODULE_SCOPE int	TkuvSocketError(Tcl_Interp *interp, int compat, int err);
 MODULE_SCOPE void	TkuvSocketAccept(SockState *s);
 MODULE_SCOPE void	TkuvSocketForget(SockState *s);
-MODULE_SCOPE int	TkuvSocketRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE int	TkuvSocketListen(SockState *s);
-MODULE_SCOPE int	TkuvSocketStartLookUp(Tcl_Interp *interp, SockState *s);
-MODULE_SCOPE void	TkuvSocketTryNext(SockState *s, int err);
 MODULE_SCOPE const TkuvHandleType TkuvSocketHandleType;
 
 /* tkuvSocketChan.c */
 MODULE_SCOPE SockState *TkuvSockNewState(TkuvBridge *bridge,
-			    Tcl_Interp *interp);
+			    Tcl_Interp *interp, SockPhase phase, int flags);
 MODULE_SCOPE void	TkuvSockFreeState(SockState *s);
 MODULE_SCOPE SockHandle *TkuvSockNewHandle(TkuvBridge *bridge,
 			    SockThread *tsd, int *errPtr);
@@ -154,7 +160,13 @@ MODULE_SCOPE int	TkuvSockAttachNewHandle(SockState *s);
 MODULE_SCOPE void	TkuvSockCloseHandle(SockHandle *sh);
 MODULE_SCOPE void	TkuvSockMakeChannel(SockState *s);
 MODULE_SCOPE void	TkuvSockChanged(SockState *s);
+MODULE_SCOPE int	TkuvSockStartConnect(SockState *s, const char *host,
+			    int port, const struct sockaddr_storage *locals,
+			    int numLocals);
 MODULE_SCOPE void	TkuvSockConnected(SockState *s);
+MODULE_SCOPE void	TkuvSockConnectFailed(SockState *s, int err);
+MODULE_SCOPE void	TkuvSockListening(SockState *s, int flags);
+MODULE_SCOPE void	TkuvSockAcceptFailed(SockState *s, int err);
 MODULE_SCOPE void	TkuvSockDisconnect(SockState *s);
 MODULE_SCOPE int	TkuvSockErrno(int uvErr);
 MODULE_SCOPE Tcl_Interp *TkuvSockAcceptInterp(SockState *s);

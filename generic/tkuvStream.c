@@ -15,12 +15,13 @@
  */
 
 #include "tkuvInt.h"
+#include <stdlib.h>
 #include <string.h>
 
 struct TkuvWriteReq {
     uv_write_t req;
-    TkuvStream *stream;
-    TkuvWriteReq *next;		/* Held writes (before connecting). */
+    TkuvWriteQueue *queue;	/* NULL while held (before connecting). */
+    TkuvWriteReq *prev, *next;	/* In the queue, or the held list. */
     size_t length;
     char data[1];		/* length bytes follow. */
 };
@@ -29,8 +30,10 @@ static void	UpdateReading(TkuvStream *s);
 static void	AllocProc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void	ReadProc(uv_stream_t *uv, ssize_t nread, const uv_buf_t *buf);
 static void	AfterData(TkuvHandle *h, void *clientData, size_t size);
-static int	Submit(TkuvStream *s, TkuvWriteReq *wr);
+static TkuvWriteReq *NewWriteReq(const char *data, size_t length);
+static int	Submit(TkuvWriteQueue *q, TkuvWriteReq *wr);
 static void	WriteDone(uv_write_t *req, int status);
+static TkuvWriteDoneProc StreamWriteDone;
 static int	StartShutdown(TkuvStream *s);
 static void	ShutdownDone(uv_shutdown_t *req, int status);
 static void	QueueSimpleEvent(TkuvStream *s, const char *event);
@@ -62,6 +65,7 @@ TkuvStreamInit(
     s->readLimit = TKUV_DEFAULT_READ_LIMIT;
     s->wantRead = 1;
     uv->data = s;		/* The handle layer takes it back on close. */
+    TkuvWriteQueueInit(&s->queue, uv, owner->bridge, StreamWriteDone, s);
 }
 
 /*
@@ -362,7 +366,7 @@ TkuvStreamConnected(
     s->connected = 1;
     while ((wr = s->heldFirst) != NULL) {
 	s->heldFirst = wr->next;
-	if ((err = Submit(s, wr)) != 0) {
+	if ((err = Submit(&s->queue, wr)) != 0) {
 	    s->writeQueued -= wr->length;
 	    TkuvFree(wr);
 	    TkuvHandleQueueEvent(s->owner, TkuvErrorEventArgs(err), NULL,
@@ -430,20 +434,16 @@ TkuvStreamWrite(
 	    length -= n;
 	}
     }
-    wr = TkuvAlloc(sizeof(TkuvWriteReq) + (size_t) length);
-    wr->stream = s;
-    wr->next = NULL;
-    wr->length = (size_t) length;
-    memcpy(wr->data, data, (size_t) length);
     if (!s->connected) {
+	wr = NewWriteReq((const char *) data, (size_t) length);
 	if (s->heldLast != NULL) {
 	    s->heldLast->next = wr;
 	} else {
 	    s->heldFirst = wr;
 	}
 	s->heldLast = wr;
-    } else if ((err = Submit(s, wr)) != 0) {
-	TkuvFree(wr);
+    } else if ((err = TkuvWriteQueueWrite(&s->queue, (const char *) data,
+	    (size_t) length)) != 0) {
 	return TkuvUvError(interp, "write", err);
     }
     s->writeQueued += (size_t) length;
@@ -451,30 +451,21 @@ TkuvStreamWrite(
     return TCL_OK;
 }
 
-static int
-Submit(
-    TkuvStream *s,
-    TkuvWriteReq *wr)
-{
-    uv_buf_t buf = uv_buf_init(wr->data, (unsigned int) wr->length);
-    int err = uv_write(&wr->req, s->uv, &buf, 1, WriteDone);
-
-    if (err == 0) {
-	TkuvBridgeKick(s->owner->bridge);
-    }
-    return err;
-}
+/*
+ * StreamWriteDone --
+ *	A write of the stream's completed: a failure is an error event; the
+ *	queue emptied after a write that had to wait is a drain event.
+ */
 
 static void
-WriteDone(
-    uv_write_t *req,
+StreamWriteDone(
+    TkuvWriteQueue *q,
+    size_t length,
     int status)
 {
-    TkuvWriteReq *wr = (TkuvWriteReq *) req;
-    TkuvStream *s = wr->stream;
+    TkuvStream *s = q->clientData;
 
-    s->writeQueued -= wr->length;
-    TkuvFree(wr);
+    s->writeQueued -= length;
     if (status < 0) {
 	if (status != UV_ECANCELED) {
 	    TkuvHandleQueueEvent(s->owner, TkuvErrorEventArgs(status), NULL,
@@ -517,16 +508,7 @@ static int
 StartShutdown(
     TkuvStream *s)
 {
-    uv_shutdown_t *req = TkuvAlloc(sizeof(uv_shutdown_t));
-    int err;
-
-    req->data = s;
-    if ((err = uv_shutdown(req, s->uv, ShutdownDone)) != 0) {
-	TkuvFree(req);
-	return err;
-    }
-    TkuvBridgeKick(s->owner->bridge);
-    return 0;
+    return TkuvShutdown(s->uv, s->owner->bridge, ShutdownDone, s);
 }
 
 static void
@@ -599,4 +581,188 @@ QueueSimpleEvent(
     const char *event)
 {
     TkuvHandleQueueEvent(s->owner, Tcl_NewStringObj(event, -1), NULL, NULL, 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * The write queue (tkuvInt.h), for streams and tkuv::socket's channels.
+ *
+ * TkuvWriteQueueInit, TkuvWriteQueueWrite --
+ *
+ *	A queue on uv; and queueing a copy of the bytes (the caller has
+ *	tried uv_try_write first when nothing was queued). Returns 0 or a
+ *	libuv error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvWriteQueueInit(
+    TkuvWriteQueue *q,
+    uv_stream_t *uv,
+    TkuvBridge *bridge,
+    TkuvWriteDoneProc *doneProc,
+    void *clientData)
+{
+    q->uv = uv;
+    q->bridge = bridge;
+    q->doneProc = doneProc;
+    q->clientData = clientData;
+    q->first = q->last = NULL;
+}
+
+int
+TkuvWriteQueueWrite(
+    TkuvWriteQueue *q,
+    const char *data,
+    size_t length)
+{
+    TkuvWriteReq *wr = NewWriteReq(data, length);
+    int err = Submit(q, wr);
+
+    if (err != 0) {
+	TkuvFree(wr);
+    }
+    return err;
+}
+
+static TkuvWriteReq *
+NewWriteReq(
+    const char *data,
+    size_t length)
+{
+    TkuvWriteReq *wr = TkuvAlloc(sizeof(TkuvWriteReq) + length);
+
+    wr->queue = NULL;
+    wr->prev = wr->next = NULL;
+    wr->length = length;
+    memcpy(wr->data, data, length);
+    return wr;
+}
+
+/*
+ * Submit, WriteDone --
+ *	Hands a request to uv_write and lists it last; takes it off the list
+ *	when libuv is done with it, then tells the owner.
+ */
+
+static int
+Submit(
+    TkuvWriteQueue *q,
+    TkuvWriteReq *wr)
+{
+    uv_buf_t buf = uv_buf_init(wr->data, (unsigned int) wr->length);
+    int err = uv_write(&wr->req, q->uv, &buf, 1, WriteDone);
+
+    if (err != 0) {
+	return err;
+    }
+    wr->queue = q;
+    wr->next = NULL;
+    wr->prev = q->last;
+    if (q->last != NULL) {
+	q->last->next = wr;
+    } else {
+	q->first = wr;
+    }
+    q->last = wr;
+    TkuvBridgeKick(q->bridge);
+    return 0;
+}
+
+static void
+WriteDone(
+    uv_write_t *req,
+    int status)
+{
+    TkuvWriteReq *wr = (TkuvWriteReq *) req;
+    TkuvWriteQueue *q = wr->queue;
+    size_t length = wr->length;
+
+    if (wr->prev != NULL) {
+	wr->prev->next = wr->next;
+    } else {
+	q->first = wr->next;
+    }
+    if (wr->next != NULL) {
+	wr->next->prev = wr->prev;
+    } else {
+	q->last = wr->prev;
+    }
+    TkuvFree(wr);
+    q->doneProc(q, length, status);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvWriteQueueUnsent --
+ *
+ *	Appends to *outPtr the bytes of the queue libuv has not sent yet.
+ *	libuv sends a stream's writes in order and counts the bytes not yet
+ *	written (uv_stream_get_write_queue_size), so those are the last that
+ *	many bytes of the requests still listed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvWriteQueueUnsent(
+    TkuvWriteQueue *q,
+    char **outPtr,
+    size_t *lenPtr)
+{
+    TkuvWriteReq *wr;
+    size_t unsent, total = 0, skip;
+
+    unsent = uv_stream_get_write_queue_size(q->uv);
+    for (wr = q->first; wr != NULL; wr = wr->next) {
+	total += wr->length;
+    }
+    if (unsent > total) {
+	unsent = total;
+    }
+    if (unsent == 0) {
+	return;
+    }
+    *outPtr = realloc(*outPtr, *lenPtr + unsent);
+    if (*outPtr == NULL) {
+	Tcl_Panic("tkuv: out of memory");
+    }
+    skip = total - unsent;
+    for (wr = q->first; wr != NULL; wr = wr->next) {
+	if (skip >= wr->length) {
+	    skip -= wr->length;
+	    continue;
+	}
+	memcpy(*outPtr + *lenPtr, wr->data + skip, wr->length - skip);
+	*lenPtr += wr->length - skip;
+	skip = 0;
+    }
+}
+
+/*
+ * TkuvShutdown --
+ *	uv_shutdown with a request of its own (req->data = data), which cb
+ *	frees. Returns 0 or a libuv error.
+ */
+
+int
+TkuvShutdown(
+    uv_stream_t *uv,
+    TkuvBridge *bridge,
+    uv_shutdown_cb cb,
+    void *data)
+{
+    uv_shutdown_t *req = TkuvAlloc(sizeof(uv_shutdown_t));
+    int err;
+
+    req->data = data;
+    if ((err = uv_shutdown(req, uv, cb)) != 0) {
+	TkuvFree(req);
+	return err;
+    }
+    TkuvBridgeKick(bridge);
+    return 0;
 }

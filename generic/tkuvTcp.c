@@ -7,8 +7,8 @@
  *
  *	A connection is a stream (tkuvStream.c): events connected, data BYTES,
  *	eof, drain, error {CODE msg}. Host names are resolved on libuv's
- *	threadpool, never on the Tcl thread; IPv4 answers are tried before
- *	IPv6 unless -family says otherwise. A listener's callback gets
+ *	threadpool, never on the Tcl thread, and each address is tried in
+ *	turn, IPv4 ones first (tkuvConnect.c). A listener's callback gets
  *	`accept $conn`; the new connection reports to the same callback until
  *	`$conn configure -command` changes it.
  *
@@ -40,7 +40,7 @@ typedef struct Tcp {
     int nodelay;		/* -nodelay */
     int keepalive;		/* -keepalive: seconds; 0 = off. */
     int backlog;		/* -backlog (listeners) */
-    uv_getaddrinfo_t *resolving;	/* In flight, or NULL. */
+    TkuvConnect *connect;	/* Until connected or failed. */
 } Tcp;
 
 static void	ConnClosed(TkuvHandle *h);
@@ -87,18 +87,16 @@ static const TkuvSubcommand connSubcommands[] = {
 };
 
 static const TkuvHandleType connType = {
-    "tcp", NULL, sizeof(Tcp), ConnClosed, connOptions, ConnInfo,
+    "tcp", sizeof(Tcp), ConnClosed, connOptions, ConnInfo,
     connSubcommands
 };
 static const TkuvHandleType listenerType = {
-    "tcpserver", NULL, sizeof(Tcp), NULL, listenerOptions, ListenerInfo, NULL
+    "tcpserver", sizeof(Tcp), NULL, listenerOptions, ListenerInfo, NULL
 };
 
 static int	Connect(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	Listen(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
-static void	Resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res);
-static int	StartConnect(Tcp *t, const struct sockaddr *addr);
-static void	ConnectDone(uv_connect_t *req, int status);
+static TkuvConnectProc ConnectDone;
 static void	Accepted(uv_stream_t *server, int status);
 static void	Fail(Tcp *t, int err);
 static void	FreeUnregistered(uv_handle_t *uv);
@@ -193,39 +191,15 @@ Connect(
     family = t->family = familyCodes[t->familyIndex];
     if (t->myaddr != NULL) {
 	TkuvNumericAddress(Tcl_GetString(t->myaddr), 0, &ss);
-	if ((err = uv_tcp_bind(&t->uv, (struct sockaddr *) &ss, 0)) != 0) {
-	    TkuvHandleClose(&t->h);
-	    return TkuvUvError(interp, "couldn't bind socket", err);
-	}
     }
-
-    if (TkuvNumericAddress(host, port, &ss)) {
-	/* A numeric address: no resolver needed. */
-	if ((err = StartConnect(t, (struct sockaddr *) &ss)) != 0) {
-	    TkuvHandleClose(&t->h);
-	    return TkuvUvError(interp, "couldn't open socket", err);
-	}
-    } else {
-	struct addrinfo hints;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = family;
-	hints.ai_socktype = SOCK_STREAM;
-	t->state = TCP_RESOLVING;
-	t->resolving = TkuvAlloc(sizeof(uv_getaddrinfo_t));
-	t->resolving->data = t;
-	err = uv_getaddrinfo(&bridge->loop, t->resolving, Resolved, host,
-		NULL, &hints);
-	if (err != 0) {
-	    TkuvFree(t->resolving);
-	    t->resolving = NULL;
-	    TkuvHandleClose(&t->h);
-	    return TkuvUvError(interp, "couldn't resolve host", err);
-	}
-	TkuvPoolBegin();
-	TkuvHandleRetain(&t->h);	/* Released in Resolved. */
-	TkuvBridgeKick(bridge);
+    t->connect = TkuvConnectNew(host, port, family, &ss, t->myaddr != NULL,
+	    ConnectDone, t);
+    if ((err = TkuvConnectStart(t->connect, bridge, 0)) != 0) {
+	TkuvHandleClose(&t->h);
+	return TkuvUvError(interp, "couldn't open socket", err);
     }
+    t->state = TkuvConnectResolving(t->connect) ? TCP_RESOLVING
+	    : TCP_CONNECTING;
     Tcl_SetObjResult(interp, t->h.nameObj);
     return TCL_OK;
 }
@@ -233,85 +207,31 @@ Connect(
 /*
  *----------------------------------------------------------------------
  *
- * Resolved --
+ * ConnectDone --
  *
- *	getaddrinfo finished on the threadpool: connect to the first IPv4
- *	answer (or IPv6, as asked), or report the failure.
+ *	The connect routine (tkuvConnect.c) connected one of the host's
+ *	addresses, whose socket the connection's handle now adopts, or
+ *	reports the last address's error.
  *
  *----------------------------------------------------------------------
  */
 
 static void
-Resolved(
-    uv_getaddrinfo_t *req,
-    int status,
-    struct addrinfo *res)
-{
-    Tcp *t = req->data;
-    struct addrinfo *ai, *pick = NULL;
-    int err;
-
-    TkuvPoolEnd();
-    t->resolving = NULL;
-    TkuvFree(req);
-    if (!t->h.closed) {
-	if (status != 0) {
-	    Fail(t, status);
-	} else {
-	    for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (pick == NULL || (ai->ai_family == AF_INET
-			&& pick->ai_family != AF_INET)) {
-		    pick = ai;
-		}
-	    }
-	    if (pick == NULL) {
-		Fail(t, UV_EAI_NONAME);
-	    } else {
-		if (pick->ai_family == AF_INET) {
-		    ((struct sockaddr_in *) pick->ai_addr)->sin_port =
-			    htons((unsigned short) t->port);
-		} else {
-		    ((struct sockaddr_in6 *) pick->ai_addr)->sin6_port =
-			    htons((unsigned short) t->port);
-		}
-		if ((err = StartConnect(t, pick->ai_addr)) != 0) {
-		    Fail(t, err);
-		}
-	    }
-	}
-    }
-    uv_freeaddrinfo(res);
-    TkuvHandleRelease(&t->h);
-}
-
-static int
-StartConnect(
-    Tcp *t,
-    const struct sockaddr *addr)
-{
-    uv_connect_t *req = TkuvAlloc(sizeof(uv_connect_t));
-    int err;
-
-    req->data = t;
-    t->state = TCP_CONNECTING;
-    if ((err = uv_tcp_connect(req, &t->uv, addr, ConnectDone)) != 0) {
-	TkuvFree(req);
-	return err;
-    }
-    TkuvBridgeKick(t->h.bridge);
-    return 0;
-}
-
-static void
 ConnectDone(
-    uv_connect_t *req,
-    int status)
+    void *clientData,
+    int status,
+    uv_os_sock_t sock)
 {
-    Tcp *t = req->data;
+    Tcp *t = clientData;
 
-    TkuvFree(req);
-    if (status == UV_ECANCELED || t->h.closed) {
-	return;
+    TkuvConnectFree(t->connect);
+    t->connect = NULL;
+    if (status == 0) {
+	status = TkuvConnectAdopt(&t->uv, sock);
+    }
+    if (status == 0 && t->keepalive > 0) {
+	/* Adopting applies libuv's default delay: the one asked for. */
+	uv_tcp_keepalive(&t->uv, 1, (unsigned) t->keepalive);
     }
     if (status != 0) {
 	Fail(t, status);
@@ -339,8 +259,9 @@ ConnClosed(
 {
     Tcp *t = (Tcp *) h;
 
-    if (t->resolving != NULL) {
-	uv_cancel((uv_req_t *) t->resolving);	/* Resolved still runs. */
+    if (t->connect != NULL) {
+	TkuvConnectFree(t->connect);	/* No ConnectDone after this. */
+	t->connect = NULL;
     }
     TkuvStreamClosing(&t->stream);
     TkuvHandleQueueClosedEvent(h);
@@ -590,6 +511,10 @@ ListenerInfo(
 {
     Tcp *t = (Tcp *) h;
 
+    if (t->state == TCP_RESOLVING && t->connect != NULL
+	    && !TkuvConnectResolving(t->connect)) {
+	t->state = TCP_CONNECTING;
+    }
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("state", -1),
 	    Tcl_NewStringObj(stateNames[t->state], -1));
     PutAddress(d, "local", t, uv_tcp_getsockname);

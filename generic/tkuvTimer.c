@@ -36,7 +36,7 @@ static const TkuvSubcommand timerSubcommands[] = {
 };
 
 static const TkuvHandleType timerType = {
-    "timer", NULL, sizeof(Timer), NULL, timerOptions, TimerInfo,
+    "timer", sizeof(Timer), NULL, timerOptions, TimerInfo,
     timerSubcommands
 };
 

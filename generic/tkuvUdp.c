@@ -142,7 +142,7 @@ static const TkuvSubcommand udpSubcommands[] = {
 };
 
 static const TkuvHandleType udpType = {
-    "udp", NULL, sizeof(Udp), NULL, udpOptions, UdpInfo, udpSubcommands
+    "udp", sizeof(Udp), NULL, udpOptions, UdpInfo, udpSubcommands
 };
 
 /*

@@ -51,7 +51,7 @@ static const TkuvOption watchOptions[] = {
 };
 
 static const TkuvHandleType watchType = {
-    "watch", NULL, sizeof(Watch), WatchClosed, watchOptions, WatchInfo, NULL
+    "watch", sizeof(Watch), WatchClosed, watchOptions, WatchInfo, NULL
 };
 
 /* libuv watches subdirectories itself only on some platforms. */

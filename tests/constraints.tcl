@@ -136,6 +136,35 @@ proc ::tkuvtest::wrapped {program} {
     list $program
 }
 
+# tkuvtest::hostsInterp --
+#	The command line of a Tcl interpreter (for runScript) that sees its
+#	own /etc/hosts, in a private mount namespace, so that names with
+#	several addresses can be tested without touching the host's file:
+#	localhost is 127.0.0.1 and ::1, multi is 127.0.0.1, 127.0.0.2,
+#	127.0.0.3 and ::1 (in that order). "" when this host cannot do that
+#	(no unshare, no right to mount): the hostsFile constraint.
+proc ::tkuvtest::hostsInterp {} {
+    variable hostsInterp
+    if {[::info exists hostsInterp]} {
+	return $hostsInterp
+    }
+    set file [::tcltest::makeFile "127.0.0.1 localhost\n::1 localhost\n\
+	    127.0.0.1 multi\n127.0.0.2 multi\n127.0.0.3 multi\n::1 multi" \
+	    tkuv-hosts-[pid]]
+    set tclsh [::info nameofexecutable]
+    if {[::info exists ::env(TKUV_TCLSH)]} {
+	set tclsh $::env(TKUV_TCLSH)
+    }
+    set hostsInterp [list unshare -m sh -c \
+	    {mount --bind "$0" /etc/hosts && exec "$@"} $file {*}[wrapped $tclsh]]
+    if {[catch {exec unshare -m sh -c \
+	    {mount --bind "$0" /etc/hosts && exec getent ahosts multi} \
+	    $file} out] || ![string match *127.0.0.3* $out]} {
+	set hostsInterp ""
+    }
+    return $hostsInterp
+}
+
 # tkuvtest::finish -- end of a test file: report, and leave wish's loop.
 proc ::tkuvtest::finish {} {
     ::tcltest::cleanupTests

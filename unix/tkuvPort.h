@@ -78,6 +78,14 @@ MODULE_SCOPE void	TkuvpFsPath(Tcl_Obj *pathObj, const char *native,
 #define TkuvpErrno(uvErr)	(-(uvErr))
 
 MODULE_SCOPE int	TkuvpInputWaiting(uv_os_fd_t fd);
+
+/* The sockets of connect attempts (generic/tkuvConnect.c). */
+#define TKUVP_NO_SOCKET		(-1)
+#define TkuvpSocketError()	uv_translate_sys_error(errno)
+#define TkuvpConnectPending()	(errno == EINPROGRESS || errno == EINTR)
+#define TkuvpSocketClose(sock)	close(sock)
+MODULE_SCOPE int	TkuvpSocketOpen(int family, int reuseAddr,
+			    uv_os_sock_t *sockPtr);
 MODULE_SCOPE void	TkuvpDetachPid(int pid);
 #define TkuvpReapDetached()	Tcl_ReapDetachedProcs()
 MODULE_SCOPE int	TkuvpServicePort(const char *name, int *portPtr);

@@ -279,3 +279,50 @@ TkuvpReserveStdFds(void)
 	}
     }
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvpSocketOpen --
+ *
+ *	A stream socket for one connect attempt: non-blocking, and never
+ *	inherited by a child (atomically where the system can, so that a
+ *	child spawned by another thread meanwhile cannot inherit it). With
+ *	reuseAddr, as libuv and Tcl do before a bind: -myport may be reused.
+ *
+ * Results:
+ *	0 with *sockPtr set, or a libuv error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvpSocketOpen(
+    int family,
+    int reuseAddr,
+    uv_os_sock_t *sockPtr)
+{
+    int on = 1, sock;
+
+#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
+    sock = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+#else
+    sock = socket(family, SOCK_STREAM, 0);
+    if (sock >= 0 && (fcntl(sock, F_SETFD, FD_CLOEXEC) != 0
+	    || fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) != 0)) {
+	int err = errno;
+
+	close(sock);
+	errno = err;
+	sock = -1;
+    }
+#endif
+    if (sock < 0) {
+	return uv_translate_sys_error(errno);
+    }
+    if (reuseAddr) {
+	setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    }
+    *sockPtr = sock;
+    return 0;
+}

@@ -48,6 +48,15 @@ MODULE_SCOPE void	TkuvpFsPath(Tcl_Obj *pathObj, const char *native,
 MODULE_SCOPE int	TkuvpErrno(int uvErr);
 
 MODULE_SCOPE int	TkuvpInputWaiting(uv_os_fd_t fd);
+
+/* The sockets of connect attempts (generic/tkuvConnect.c). */
+#define TKUVP_NO_SOCKET		INVALID_SOCKET
+#define TkuvpSocketError()	uv_translate_sys_error(WSAGetLastError())
+#define TkuvpConnectPending()	(WSAGetLastError() == WSAEWOULDBLOCK)
+#define TkuvpSocketClose(sock)	closesocket(sock)
+MODULE_SCOPE int	TkuvpSocketOpen(int family, int reuseAddr,
+			    uv_os_sock_t *sockPtr);
+
 /* Tcl's reaper is for Unix pids; libuv's handle owns the process here. */
 #define TkuvpDetachPid(pid)	((void) (pid))
 #define TkuvpReapDetached()	((void) 0)

@@ -152,3 +152,39 @@ TkuvFdLimitObjCmd(
     return TkuvUsageError(interp,
 	    "tkuv::fdlimit is not available on Windows (it has no fd limit)");
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvpSocketOpen --
+ *
+ *	A stream socket for one connect attempt: non-blocking and not
+ *	inherited by children. reuseAddr is ignored: on Windows SO_REUSEADDR
+ *	would let another socket steal the address.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvpSocketOpen(
+    int family,
+    int reuseAddr,
+    uv_os_sock_t *sockPtr)
+{
+    SOCKET sock = socket(family, SOCK_STREAM, 0);
+    u_long on = 1;
+
+    (void) reuseAddr;
+    if (sock == INVALID_SOCKET) {
+	return uv_translate_sys_error(WSAGetLastError());
+    }
+    SetHandleInformation((HANDLE) sock, HANDLE_FLAG_INHERIT, 0);
+    if (ioctlsocket(sock, FIONBIO, &on) != 0) {
+	int err = WSAGetLastError();
+
+	closesocket(sock);
+	return uv_translate_sys_error(err);
+    }
+    *sockPtr = sock;
+    return 0;
+}
