@@ -957,6 +957,19 @@ ThreadExit(
 
 	Unhome(s, 0);
 	s->orphaned = 1;
+	if (s->chan != NULL && Tcl_Write(s->chan, "", 0) == 0) {
+	    /*
+	     * Tcl's last flush of a non-blocking channel (TIP 398) leaves
+	     * its partly filled buffer unwritten while buffers are queued
+	     * (a background flush under way): that tail would be lost, and
+	     * a channel its deleted interp left to that flush never closed.
+	     * In blocking mode the last flush writes it all (WriteFd bounds
+	     * the wait). Not for a channel the script closed, on which the
+	     * empty write fails: the mode switch would cancel the
+	     * background flush that is to close it.
+	     */
+	    Tcl_SetChannelOption(NULL, s->chan, "-blocking", "1");
+	}
     }
     for (sh = tsd->handles; sh != NULL; sh = next) {
 	next = sh->next;
