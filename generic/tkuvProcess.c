@@ -67,17 +67,6 @@ static const TkuvHandleType processType = {
     "process", ProcessHandleCmd, sizeof(Process), ProcessClosing
 };
 
-
-
-/*
- * Per thread: whether ThreadExitProc is installed (see there).
- */
-typedef struct ThreadSpecificData {
-    int exitHandlerInstalled;
-} ThreadSpecificData;
-
-static Tcl_ThreadDataKey dataKey;
-
 static int	Spawn(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	ConvertString(Tcl_Interp *interp, const char *what,
 		    Tcl_Obj *obj, Tcl_Encoding enc, Tcl_DString *ds);
@@ -97,7 +86,6 @@ static void	CloseProcess(Process *p);
 static Tcl_Obj *SignalObj(int signum);
 static Tcl_Obj *ExitCodeObj(Process *p);
 static Tcl_Obj *ProcessInfo(Process *p);
-static void	ThreadExitProc(ClientData clientData);
 
 /*
  *----------------------------------------------------------------------
@@ -341,20 +329,6 @@ Spawn(
 	}
     }
     TkuvBridgeKick(bridge);
-
-    {
-	ThreadSpecificData *tsdPtr =
-		Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
-
-	/*
-	 * Installed after the bridge's own handler, so it runs before it
-	 * (Tcl runs thread exit handlers last-in, first-out).
-	 */
-	if (!tsdPtr->exitHandlerInstalled) {
-	    tsdPtr->exitHandlerInstalled = 1;
-	    Tcl_CreateThreadExitHandler(ThreadExitProc, bridge);
-	}
-    }
     Tcl_SetObjResult(interp, p->h.nameObj);
     code = TCL_OK;
 
@@ -696,22 +670,22 @@ ProcessClosing(
 /*
  *----------------------------------------------------------------------
  *
- * ThreadExitProc --
+ * TkuvProcessThreadExit --
  *
- *	Thread teardown, before the bridge's own: the handles are already
- *	closed (interp deletion) or about to be, but some may still watch a
- *	running child. The loop is going away, so give those pids to Tcl's
- *	reaper (it collects them the next time Tcl runs exec or closes a
- *	pipeline) and close the watchers, so that the loop closes cleanly.
+ *	A step of the bridge's teardown (tkuvBridge.c: ThreadTeardown):
+ *	every handle is closed, but a process handle closed before the
+ *	teardown may still watch a running child. The loop is going away,
+ *	so give those pids to Tcl's reaper (it collects them the next time
+ *	Tcl runs exec or closes a pipeline) and close the watchers, so that
+ *	the loop closes cleanly.
  *
  *----------------------------------------------------------------------
  */
 
-static void
-ThreadExitProc(
-    ClientData clientData)
+void
+TkuvProcessThreadExit(
+    TkuvBridge *bridge)
 {
-    TkuvBridge *bridge = clientData;
     TkuvHandle *h;
 
     for (h = bridge->handles; h != NULL; h = h->next) {
@@ -731,7 +705,7 @@ ThreadExitProc(
 	CloseProcess(p);
     }
 #ifndef _WIN32
-    Tcl_ReapDetachedProcs();
+    Tcl_ReapDetachedProcs();	/* With those ProcessClosing gave. */
 #endif
 }
 

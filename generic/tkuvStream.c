@@ -105,10 +105,10 @@ UpdateReading(
 /*
  *----------------------------------------------------------------------
  *
- * Read buffers (Unix) --
+ * Read buffers --
  *
- *	libuv reads straight into the byte array of a Tcl object, the
- *	thread's "spare". A large read (a bulk transfer) hands that object
+ *	On Unix libuv reads straight into the byte array of a Tcl object,
+ *	the thread's "spare". A large read (a bulk transfer) hands that object
  *	itself to the data event: no copy. A small read is copied into an
  *	object of its own size and the spare stays, so a 64-byte message does
  *	not keep 64 KiB alive.
@@ -123,81 +123,93 @@ UpdateReading(
  *----------------------------------------------------------------------
  */
 
-#ifndef _WIN32
 #define REUSE_SLOTS	32
-#define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
 
-typedef struct ReadTsd {
+typedef struct TkuvReadCache {
     Tcl_Obj *spare;		/* Holds TKUV_READ_BUFFER_SIZE bytes. */
     Tcl_Obj *given[REUSE_SLOTS]; /* Handed to data events; one ref each. */
     const Tcl_ObjType *byteArrayType;
-    int initialized;
-    int finalized;
-} ReadTsd;
+} TkuvReadCache;
 
-static Tcl_ThreadDataKey readKey;
-
-static void
-FreeReadBuffers(
-    ClientData clientData)
+/* The thread's read buffers, made on first use. */
+static TkuvReadCache *
+GetCache(void)
 {
-    ReadTsd *t = Tcl_GetThreadData(&readKey, sizeof(ReadTsd));
-    int i;
+    TkuvThread *thr = TkuvThreadGet();
 
-    (void) clientData;
-    for (i = 0; i < REUSE_SLOTS; i++) {
-	if (t->given[i] != NULL) {
-	    Tcl_DecrRefCount(t->given[i]);
-	    t->given[i] = NULL;
-	}
-    }
-    if (t->spare != NULL) {
-	Tcl_DecrRefCount(t->spare);
-	t->spare = NULL;
-    }
-    t->finalized = 1;
-}
-
-/* The spare, or NULL once the thread is being finalized. */
-static Tcl_Obj *
-GetSpare(
-    ReadTsd *t)
-{
-    int i;
-
-    if (t->finalized) {
-	return NULL;
-    }
-    if (!t->initialized) {
+    if (thr->readCache == NULL) {
+	TkuvReadCache *c = TkuvAlloc(sizeof(TkuvReadCache));
 	Tcl_Obj *probe = Tcl_NewByteArrayObj(NULL, 0);
 
-	t->byteArrayType = probe->typePtr;
+	memset(c, 0, sizeof(TkuvReadCache));
+	c->byteArrayType = probe->typePtr;
 	Tcl_IncrRefCount(probe);
 	Tcl_DecrRefCount(probe);
-	t->initialized = 1;
-	Tcl_CreateThreadExitHandler(FreeReadBuffers, NULL);
+	thr->readCache = c;
     }
-    if (t->spare != NULL) {
-	return t->spare;
+    return thr->readCache;
+}
+
+/* Thread teardown (tkuvBridge.c), its last step. */
+void
+TkuvReadCacheFree(
+    TkuvReadCache *c)
+{
+    int i;
+
+    for (i = 0; i < REUSE_SLOTS; i++) {
+	if (c->given[i] != NULL) {
+	    Tcl_DecrRefCount(c->given[i]);
+	}
+    }
+    if (c->spare != NULL) {
+	Tcl_DecrRefCount(c->spare);
+    }
+    TkuvFree(c);
+}
+
+/* The spare: one handed back by its event, or a new one. */
+static Tcl_Obj *
+GetSpare(
+    TkuvReadCache *c)
+{
+    int i;
+
+    if (c->spare != NULL) {
+	return c->spare;
     }
     for (i = 0; i < REUSE_SLOTS; i++) {
-	Tcl_Obj *o = t->given[i];
+	Tcl_Obj *o = c->given[i];
 
 	if (o != NULL && o->refCount == 1) {
-	    t->given[i] = NULL;
-	    if (o->typePtr == t->byteArrayType) {
-		t->spare = o;
+	    c->given[i] = NULL;
+	    if (o->typePtr == c->byteArrayType) {
+		c->spare = o;
 		Tcl_SetByteArrayLength(o, TKUV_READ_BUFFER_SIZE);
 		return o;
 	    }
 	    Tcl_DecrRefCount(o);	/* Shimmered: let it go. */
 	}
     }
-    t->spare = Tcl_NewByteArrayObj(NULL, 0);
-    Tcl_IncrRefCount(t->spare);
-    Tcl_SetByteArrayLength(t->spare, TKUV_READ_BUFFER_SIZE);
-    return t->spare;
+    c->spare = Tcl_NewByteArrayObj(NULL, 0);
+    Tcl_IncrRefCount(c->spare);
+    Tcl_SetByteArrayLength(c->spare, TKUV_READ_BUFFER_SIZE);
+    return c->spare;
 }
+
+/*
+ * The one read buffer of the thread, for streams (AllocProc) and socket
+ * channels alike: the spare's bytes. A channel copies what came out of it
+ * at once; a stream's ReadProc may take the spare itself (TakeData).
+ */
+char *
+TkuvReadBuffer(void)
+{
+    return (char *) Tcl_GetByteArrayFromObj(GetSpare(GetCache()), NULL);
+}
+
+#ifndef _WIN32
+#define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
 
 /*
  * ReadProc: the object for `nread` bytes that libuv put in `base`. When
@@ -210,8 +222,8 @@ TakeData(
     int nread,
     int *dropPtr)
 {
-    ReadTsd *t = Tcl_GetThreadData(&readKey, sizeof(ReadTsd));
-    Tcl_Obj *o = t->spare;
+    TkuvReadCache *c = GetCache();
+    Tcl_Obj *o = c->spare;
     int i;
 
     *dropPtr = 0;
@@ -219,11 +231,11 @@ TakeData(
 	    || (char *) Tcl_GetByteArrayFromObj(o, NULL) != base) {
 	return Tcl_NewByteArrayObj((const unsigned char *) base, nread);
     }
-    t->spare = NULL;
+    c->spare = NULL;
     Tcl_SetByteArrayLength(o, nread);
     for (i = 0; i < REUSE_SLOTS; i++) {
-	if (t->given[i] == NULL) {
-	    t->given[i] = o;		/* The spare's reference moves here. */
+	if (c->given[i] == NULL) {
+	    c->given[i] = o;		/* The spare's reference moves here. */
 	    return o;
 	}
     }
@@ -260,19 +272,9 @@ AllocProc(
     buf->base = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
 #else
     /* Unix reads are synchronous: alloc, fill, ReadProc, one at a time. */
-    TkuvBridge *bridge = ((TkuvStream *) h->data)->owner->bridge;
-    Tcl_Obj *spare = GetSpare(Tcl_GetThreadData(&readKey, sizeof(ReadTsd)));
-
+    (void) h;
     (void) suggested;
-    if (spare != NULL) {
-	buf->base = (char *) Tcl_GetByteArrayFromObj(spare, NULL);
-	buf->len = TKUV_READ_BUFFER_SIZE;
-	return;
-    }
-    if (bridge->readBuffer == NULL) {
-	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
-    }
-    buf->base = bridge->readBuffer;
+    buf->base = TkuvReadBuffer();
 #endif
     buf->len = TKUV_READ_BUFFER_SIZE;
 }
