@@ -397,10 +397,12 @@ TkuvBridgeKickDue(
  *	6. The loop: stray libuv handles are closed and it runs until the
  *	   close callbacks have fired and the threadpool has returned its
  *	   requests, then it is closed, or abandoned (CloseLoop).
- *	7. The read buffers: last, once no read can come. They are Tcl
- *	   objects, freed before Tcl finalizes the thread's objects.
+ *	7. What the loop's callbacks used: the socket part (its handles'
+ *	   close callbacks ran in step 6) and the read buffers, once no read
+ *	   can come. These are Tcl objects, freed before Tcl finalizes the
+ *	   thread's objects.
  *
- *	A thread whose teardown is done refuses a new loop (finalized).
+ *	From step 6 on the thread refuses a new loop (finalized).
  *
  *----------------------------------------------------------------------
  */
@@ -413,8 +415,6 @@ ThreadTeardown(
     TkuvBridge *bridge = thr->bridge;
 
     (void) clientData;
-    thr->finalized = 1;
-    thr->bridge = NULL;
     if (bridge != NULL) {
 	bridge->finalizing = 1;
 	TkuvPumpDestroy(bridge->pump);
@@ -422,14 +422,19 @@ ThreadTeardown(
     }
     if (thr->sock != NULL) {
 	TkuvSockThreadExit(thr->sock);
-	thr->sock = NULL;
     }
     if (bridge != NULL) {
 	TkuvHandleCloseAll(bridge);
 	TkuvProcessThreadExit(bridge);
-	if (CloseLoop(bridge)) {
-	    TkuvFree(bridge);
-	}
+    }
+    thr->bridge = NULL;
+    thr->finalized = 1;
+    if (bridge != NULL && CloseLoop(bridge)) {
+	TkuvFree(bridge);
+    }
+    if (thr->sock != NULL) {
+	TkuvFree(thr->sock);
+	thr->sock = NULL;
     }
     if (thr->readCache != NULL) {
 	TkuvReadCacheFree(thr->readCache);

@@ -942,13 +942,14 @@ AbandonConnectWait(
  * TkuvSockThreadExit --
  *
  *	The thread (or process) is ending: a step of the bridge's teardown
- *	(tkuvBridge.c: ThreadTeardown), while the loop is whole, and before
- *	Tcl's last flush and close of the thread's channels. The part is
- *	freed. Every channel is orphaned: its
- *	socket leaves libuv with the bytes not sent yet, so that Tcl's flush
- *	and close write them synchronously (WriteFd). Connections already
- *	closed whose queued bytes were still being sent in the background
- *	are finished the same way here.
+ *	(tkuvBridge.c: ThreadTeardown), while the loop is whole and before
+ *	Tcl's last flush and close of the thread's channels. Every channel
+ *	is orphaned: its socket leaves libuv with the bytes not sent yet, so
+ *	that Tcl's flush and close write them synchronously (WriteFd).
+ *	Connections already closed whose queued bytes were still being sent
+ *	in the background are finished the same way here. The part stays
+ *	until the loop is closed (its handles' close callbacks use it); the
+ *	bridge frees it then.
  *
  *----------------------------------------------------------------------
  */
@@ -1006,7 +1007,8 @@ TkuvSockThreadExit(
 	Tcl_DontCallWhenDeleted(tsd->interps[i], InterpGone, tsd);
     }
     free(tsd->interps);
-    TkuvFree(tsd);
+    tsd->interps = NULL;
+    tsd->numInterps = 0;
 }
 
 #ifndef _WIN32
