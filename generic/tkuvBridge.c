@@ -7,6 +7,10 @@
  *	runs uv_run(UV_RUN_NOWAIT) on the owning thread; libuv callbacks only
  *	queue Tcl events (tkuvHandle.c), so uv_run is never re-entered and a
  *	script may vwait, update or open a dialog from any callback.
+ *
+ *	The loop is part of the thread's record (TkuvThread), which holds
+ *	everything tkuv keeps per thread; one thread exit handler tears it
+ *	all down in one order (ThreadTeardown).
  */
 
 #ifndef _GNU_SOURCE
