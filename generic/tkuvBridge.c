@@ -23,11 +23,6 @@
 #if defined(__GLIBC__)
 #include <dlfcn.h>
 #endif
-#ifndef _WIN32
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
-#endif
 
 /*
  * How long teardown waits for libuv's threadpool to finish the requests of
@@ -67,106 +62,10 @@ static int	BridgeTick(void *clientData);
 static int	ComputeTimeout(TkuvBridge *bridge);
 static void	ThreadTeardown(ClientData clientData);
 static int	CloseLoop(TkuvBridge *bridge);
-static void	ReserveStdFds(void);
-static void	CheckStdFds(void);
-static void	WatchStdChannels(void);
 static void	ProcessExitProc(ClientData clientData);
 static void	CloseStray(uv_handle_t *handle, void *arg);
 static void	OnGraceOver(uv_timer_t *timer);
 static void	Abandon(TkuvBridge *bridge);
-
-#ifndef _WIN32
-/*
- * Set when a standard channel is closed (StdChannelClosed): the next tick
- * fills its descriptor before libuv can accept a connection into it.
- */
-static int stdioMaybeFree = 0;
-
-static void
-StdChannelClosed(
-    ClientData clientData)
-{
-    (void) clientData;
-    __atomic_store_n(&stdioMaybeFree, 1, __ATOMIC_RELAXED);
-}
-#endif
-
-/*
- * A tick makes descriptors without a command (accepted connections):
- * refill 0-2 first if a standard channel has been closed since.
- */
-
-static void
-CheckStdFds(void)
-{
-#ifndef _WIN32
-    if (__atomic_load_n(&stdioMaybeFree, __ATOMIC_RELAXED)
-	    && __atomic_exchange_n(&stdioMaybeFree, 0, __ATOMIC_RELAXED)) {
-	ReserveStdFds();
-    }
-#endif
-}
-
-/*
- * This thread's standard channels, when closed, will set stdioMaybeFree.
- */
-
-static void
-WatchStdChannels(void)
-{
-#ifndef _WIN32
-    static const int types[] = { TCL_STDIN, TCL_STDOUT, TCL_STDERR };
-    Tcl_Channel chan;
-    size_t i;
-
-    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-	if ((chan = Tcl_GetStdChannel(types[i])) != NULL) {
-	    Tcl_CreateCloseHandler(chan, StdChannelClosed, NULL);
-	}
-    }
-#endif
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * ReserveStdFds --
- *
- *	Fills each of descriptors 0-2 that is not open with /dev/null. A
- *	script that closed stdin (a daemon's habit) or was started with
- *	stdio closed would otherwise get libuv descriptors there: libuv never
- *	closes a stream on 0-2 (the peer never sees the end of a closed
- *	connection) and asserts, aborting the process, when its loop closes
- *	one. Called before every command makes descriptors, so it also covers
- *	stdin closed after the package was loaded, and by a tick after a
- *	standard channel was closed (CheckStdFds), for descriptors made
- *	without a command. Left open across exec, so child processes get
- *	/dev/null there too, as a daemon's would.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-ReserveStdFds(void)
-{
-#ifndef _WIN32
-    int fd, filler;
-
-    for (fd = 0; fd <= STDERR_FILENO; fd++) {
-	if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
-	    continue;
-	}
-	/* open() takes the lowest free descriptor: this one. */
-	filler = open("/dev/null", O_RDWR);
-	if (filler < 0) {
-	    return;
-	}
-	if (filler > STDERR_FILENO) {
-	    close(filler);		/* Another thread took the slot. */
-	}
-    }
-#endif
-}
 
 /*
  *----------------------------------------------------------------------
@@ -216,7 +115,7 @@ TkuvBridgeGet(
     TkuvWaitable backend;
     int err;
 
-    ReserveStdFds();
+    TkuvpReserveStdFds();
     if (thr->bridge != NULL) {
 	*bridgePtr = thr->bridge;
 	return TCL_OK;
@@ -243,11 +142,7 @@ TkuvBridgeGet(
     }
     bridge->loop.data = bridge;
     bridge->tickDue = UINT64_MAX;
-#ifdef _WIN32
-    backend = bridge->loop.iocp;
-#else
-    backend = uv_backend_fd(&bridge->loop);
-#endif
+    backend = TkuvpLoopWaitable(&bridge->loop);
     if (TkuvPumpCreate(interp, backend, 0, BridgeTick, bridge, -1,
 	    &bridge->pump) != TCL_OK) {
 	uv_loop_close(&bridge->loop);
@@ -257,7 +152,7 @@ TkuvBridgeGet(
     /* Only now: uv_loop_close above would refuse a loop with a handle. */
     uv_idle_init(&bridge->loop, &bridge->sweep);
     thr->bridge = bridge;
-    WatchStdChannels();
+    TkuvpWatchStdChannels();
 
     Tcl_MutexLock(&exitMutex);
     if (!exitHandlerInstalled) {
@@ -302,7 +197,7 @@ BridgeTick(
 {
     TkuvBridge *bridge = clientData;
 
-    CheckStdFds();
+    TkuvpCheckStdFds();
     bridge->inTick = 1;
     uv_run(&bridge->loop, UV_RUN_NOWAIT);
     if (!uv_loop_alive(&bridge->loop)) {

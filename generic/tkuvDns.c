@@ -284,12 +284,7 @@ OnNameInfo(
 	    Tcl_DString ds;
 
 	    /* Host names come in the system encoding (UTF-8 on Windows). */
-#ifdef _WIN32
-	    Tcl_ExternalToUtfDString(Tcl_GetEncoding(NULL, "utf-8"), hostname,
-		    -1, &ds);
-#else
-	    Tcl_ExternalToUtfDString(NULL, hostname, -1, &ds);
-#endif
+	    TkuvpNativeToUtf(hostname, &ds);
 	    words[0] = Tcl_NewStringObj("name", -1);
 	    words[1] = Tcl_NewStringObj(Tcl_DStringValue(&ds),
 		    Tcl_DStringLength(&ds));

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  *----------------------------------------------------------------------
@@ -105,6 +106,124 @@ TkuvGetIndex(
 	return TCL_ERROR;
     }
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvAppendChoices --
+ *
+ *	Appends "a, b, or c" (Tcl's wording: "a or b" for two) to msg: the
+ *	names in alphabetical order, leaving out those whose bit is set in
+ *	`unlisted` (aliases).
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+TkuvAppendChoices(
+    Tcl_Obj *msg,
+    const char *const *names,
+    int count,
+    uint64_t unlisted)
+{
+    const char *sorted[TKUV_MAX_OPTIONS * 2];
+    int i, j, n = 0;
+
+    for (i = 0; i < count && n < (int) (sizeof(sorted) / sizeof(*sorted));
+	    i++) {
+	if (i < 64 && ((unlisted >> i) & 1)) {
+	    continue;
+	}
+	for (j = n; j > 0 && strcmp(sorted[j - 1], names[i]) > 0; j--) {
+	    sorted[j] = sorted[j - 1];
+	}
+	sorted[j] = names[i];
+	n++;
+    }
+    for (i = 0; i < n; i++) {
+	Tcl_AppendStringsToObj(msg, (i == 0) ? "" : (i < n - 1) ? ", "
+		: (n == 2) ? " or " : ", or ", sorted[i], (char *) NULL);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvLookup --
+ *
+ *	Finds obj among `count` names (any order): an exact match, or else a
+ *	unique prefix, as Tcl_GetIndexFromObj accepts. The names need not
+ *	sit in a NULL-terminated array of their own, so one call can search
+ *	shared and family subcommands together (see TkuvHandleObjCmd).
+ *
+ * Results:
+ *	TCL_OK with *indexPtr, or TCL_ERROR with `bad WHAT "x": must be
+ *	...` (unlisted names left out) and errorCode {TKUV USAGE message}.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvLookup(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj,
+    const char *what,
+    const char *const *names,
+    int count,
+    uint64_t unlisted,
+    int *indexPtr)
+{
+    Tcl_Size length;
+    const char *key = Tcl_GetStringFromObj(obj, &length);
+    int i, found = -1, matches = 0;
+    Tcl_Obj *msg;
+
+    for (i = 0; i < count; i++) {
+	if (strcmp(key, names[i]) == 0) {
+	    *indexPtr = i;
+	    return TCL_OK;
+	}
+	if (length > 0 && strncmp(key, names[i], (size_t) length) == 0) {
+	    found = i;
+	    matches++;
+	}
+    }
+    if (matches == 1) {
+	*indexPtr = found;
+	return TCL_OK;
+    }
+    msg = Tcl_ObjPrintf("%s %s \"%s\": must be ",
+	    matches > 1 ? "ambiguous" : "bad", what, key);
+    TkuvAppendChoices(msg, names, count, unlisted);
+    Tcl_SetObjResult(interp, msg);
+    Tcl_SetErrorCode(interp, "TKUV", "USAGE", Tcl_GetString(msg), NULL);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvBadValue --
+ *
+ *	The one form of a bad option value: `expected EXPECTED for OPTION but
+ *	got "VALUE"`, errorCode {TKUV USAGE message}.
+ *
+ * Results:
+ *	Always TCL_ERROR.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvBadValue(
+    Tcl_Interp *interp,
+    const char *option,
+    const char *expected,
+    Tcl_Obj *valueObj)
+{
+    return TkuvUsageError(interp, "expected %s for %s but got \"%s\"",
+	    expected, option, Tcl_GetString(valueObj));
 }
 
 /*

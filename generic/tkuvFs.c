@@ -42,11 +42,7 @@
 #include "tkuvInt.h"
 #include <string.h>
 #include <limits.h>
-#ifndef _WIN32
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#if TKUVP_POLLED_FILES
 #define POLLED_IO	1	/* FIFOs and devices through uv_poll. */
 #endif
 
@@ -346,14 +342,7 @@ GetNativePath(
 	return TkuvUsageError(interp, "\"%s\" is not a path of the native "
 		"file system", Tcl_GetString(pathObj));
     }
-#ifdef _WIN32
-    /* Tcl's native form is UTF-16 there; libuv takes UTF-8. */
-    Tcl_UtfToExternalDString(Tcl_GetEncoding(NULL, "utf-8"),
-	    Tcl_GetString(Tcl_FSGetNormalizedPath(NULL, pathObj)), -1, dsPtr);
-#else
-    Tcl_DStringInit(dsPtr);
-    Tcl_DStringAppend(dsPtr, native, -1);
-#endif
+    TkuvpFsPath(pathObj, native, dsPtr);
     return TCL_OK;
 }
 
@@ -1043,12 +1032,7 @@ NativeToObj(
     Tcl_DString ds;
     Tcl_Obj *obj;
 
-#ifdef _WIN32
-    Tcl_ExternalToUtfDString(Tcl_GetEncoding(NULL, "utf-8"), native, -1,
-	    &ds);
-#else
-    Tcl_ExternalToUtfDString(NULL, native, -1, &ds);
-#endif
+    TkuvpNativeToUtf(native, &ds);
     obj = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
     Tcl_DStringFree(&ds);
     return obj;

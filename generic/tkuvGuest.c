@@ -9,35 +9,54 @@
  *	IOCP). When it is ready or the timeout that TICKCMD returned last runs
  *	out, `{*}$TICKCMD $guest tick` runs on the owning thread, does one
  *	non-blocking iteration of the foreign loop, and returns the next
- *	timeout in ms (-1 none, 0 now).
+ *	timeout in ms (-1 none, 0 now). The guest's command has `wake` (any
+ *	thread may call it) and the shared close, info, configure and cget.
  */
 
 #include "tkuvInt.h"
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#endif
 
 typedef struct Guest {
     TkuvHandle h;		/* Must be first; h.callback is TICKCMD. */
     TkuvPump *pump;
     Tcl_WideInt waitable;	/* The fd or HANDLE, for info. */
+    int fd;			/* -fd, or -1 */
+    Tcl_Obj *iocp;		/* -iocp, or NULL */
     int lastTimeout;
 } Guest;
 
 static int	CreateGuest(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	GuestTick(void *clientData);
 static int	GetTickTimeout(Tcl_Obj *obj, int *timeoutPtr);
-static Tcl_ObjCmdProc GuestHandleCmd;
 static void	GuestClosed(TkuvHandle *h);
+static TkuvOptionCheckProc CheckWaitable;
+static TkuvSubcommandProc WakeCmd;
+static TkuvInfoProc GuestInfo;
+
+enum { G_COMMAND, G_FD, G_IOCP };
+static const TkuvOption guestOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {"-fd", TKUV_OPT_INT, offsetof(Guest, fd), TKUV_OPT_CREATE_ONLY,
+	.min = 0, .max = INT32_MAX, .checkProc = CheckWaitable},
+    {"-iocp", TKUV_OPT_STRING, offsetof(Guest, iocp), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckWaitable},
+    {NULL}
+};
+
+static const TkuvSubcommand guestSubcommands[] = {
+    {"wake", WakeCmd, 0, 0, ""},
+    {NULL}
+};
 
 /*
  * A guest has no libuv handle of its own: the handle layer gives it its
  * command, name, count and teardown, and GuestClosed stops its pump.
  */
 static const TkuvHandleType guestType = {
-    "guest", GuestHandleCmd, sizeof(Guest), GuestClosed
+    "guest", NULL, sizeof(Guest), GuestClosed, guestOptions, GuestInfo,
+    guestSubcommands
 };
 
 /*
@@ -74,81 +93,72 @@ CreateGuest(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = { "-command", "-fd", "-iocp", NULL };
-    enum { O_COMMAND, O_FD, O_IOCP };
-    Tcl_Obj *tickCmd = NULL;
-    Tcl_WideInt waitable = -1;
-    int i, index, haveWaitable = 0;
+    TkuvOptionValues vals;
+    Tcl_WideInt waitable;
     TkuvBridge *bridge;
     TkuvWaitable backend;
     Guest *g;
 
-    if (objc % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value; usage: "
-		"tkuv::guest create -fd FD -command TICKCMD",
-		Tcl_GetString(objv[objc - 1]));
+    if (TkuvOptionsParse(interp, guestOptions, objc, objv, TKUV_PARSE_CREATE,
+	    &vals) != TCL_OK) {
+	return TCL_ERROR;
     }
-    for (i = 0; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index) != TCL_OK) {
-	    return TCL_ERROR;
+    if (TKUVP_GUEST_IOCP) {
+	if (!TKUV_OPTION_GIVEN(&vals, G_IOCP)) {
+	    return TkuvUsageError(interp, "missing -iocp");
 	}
-	switch (index) {
-	case O_COMMAND:
-	    if (TkuvCheckCallback(interp, objv[i + 1]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    tickCmd = objv[i + 1];
-	    break;
-	case O_FD:
-	case O_IOCP:
-#ifdef _WIN32
-	    if (index == O_FD) {
-		return TkuvUsageError(interp,
-			"-fd is not available on Windows: use -iocp HANDLE");
-	    }
-#else
-	    if (index == O_IOCP) {
-		return TkuvUsageError(interp,
-			"-iocp is only available on Windows: use -fd FD");
-	    }
-#endif
-	    if (Tcl_GetWideIntFromObj(NULL, objv[i + 1], &waitable) != TCL_OK
-		    || waitable < 0 || (index == O_FD && waitable > INT32_MAX)) {
-		return TkuvUsageError(interp,
-			"expected a %s but got \"%s\"", index == O_FD
-			? "file descriptor (an integer >= 0)" : "HANDLE value",
-			Tcl_GetString(objv[i + 1]));
-	    }
-	    haveWaitable = 1;
-	    break;
+	Tcl_GetWideIntFromObj(NULL, vals.v[G_IOCP].obj, &waitable);
+    } else {
+	if (!TKUV_OPTION_GIVEN(&vals, G_FD)) {
+	    return TkuvUsageError(interp, "missing -fd");
 	}
+	waitable = vals.v[G_FD].i;
     }
-    if (!haveWaitable || tickCmd == NULL) {
-	return TkuvUsageError(interp, "missing %s; usage: tkuv::guest create "
-		"-fd FD -command TICKCMD", !haveWaitable && tickCmd == NULL
-		? "-fd and -command" : tickCmd == NULL ? "-command" : "-fd");
+    if (TkuvpGuestWaitable(interp, waitable, &backend) != TCL_OK) {
+	return TCL_ERROR;
     }
-#ifdef _WIN32
-    backend = (HANDLE) (intptr_t) waitable;
-#else
-    backend = (int) waitable;
-    if (fcntl(backend, F_GETFD) < 0) {
-	return TkuvUvError(interp, "guest -fd", UV_EBADF);
-    }
-#endif
     if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
 
     g = TkuvHandleAlloc(&guestType);
     g->waitable = waitable;
+    g->fd = -1;
     /* The first tick runs at once: the foreign loop starts its work. */
     if (TkuvPumpCreate(interp, backend, TKUV_PUMP_FOREIGN, GuestTick, g, 0,
 	    &g->pump) != TCL_OK) {
 	TkuvFree(g);
 	return TCL_ERROR;
     }
-    return TkuvHandleRegister(interp, bridge, &g->h, NULL, tickCmd);
+    TkuvHandleRegister(interp, bridge, &g->h, NULL, NULL);
+    TkuvOptionsApply(interp, &g->h, &vals, TKUV_APPLY_ALL);
+    return TCL_OK;
+}
+
+/*
+ * CheckWaitable -- -fd on Unix, -iocp (a HANDLE value) on Windows.
+ */
+
+static int
+CheckWaitable(
+    Tcl_Interp *interp,
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
+{
+    Tcl_WideInt handle;
+
+    (void) value;
+    if (opt == &guestOptions[TKUVP_GUEST_IOCP ? G_FD : G_IOCP]) {
+	return TkuvUsageError(interp, TKUVP_GUEST_IOCP
+		? "-fd is not available on Windows: use -iocp HANDLE"
+		: "-iocp is only available on Windows: use -fd FD");
+    }
+    if (opt == &guestOptions[G_IOCP] && (Tcl_GetWideIntFromObj(NULL,
+	    valueObj, &handle) != TCL_OK || handle < 0)) {
+	return TkuvBadValue(interp, opt->name, "a HANDLE value", valueObj);
+    }
+    return TCL_OK;
 }
 
 /*
@@ -252,56 +262,45 @@ GetTickTimeout(
 /*
  *----------------------------------------------------------------------
  *
- * GuestHandleCmd --
+ * WakeCmd, GuestInfo --
  *
- *	$guest wake | info | close
+ *	$guest wake (from any thread's interp: the pump wakes its owner);
+ *	$guest info.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-GuestHandleCmd(
-    ClientData clientData,
+WakeCmd(
     Tcl_Interp *interp,
+    TkuvHandle *h,
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const subcommands[] = { "close", "info", "wake", NULL };
-    enum { G_CLOSE, G_INFO, G_WAKE };
-    Guest *g = clientData;
-    Tcl_Obj *d;
-    int index;
-
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "close|info|wake");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
-	return TCL_ERROR;
-    }
-    switch (index) {
-    case G_CLOSE:
-	TkuvHandleClose(&g->h);
-	break;
-    case G_WAKE:
-	TkuvPumpWakeAnyThread(g->pump);
-	break;
-    case G_INFO:
-	d = Tcl_NewDictObj();
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("waitable", -1),
-		Tcl_NewWideIntObj(g->waitable));
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("ticks", -1),
-		Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpTicks(g->pump)));
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("wakeups", -1),
-		Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpWakeups(g->pump)));
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("timeout", -1),
-		Tcl_NewIntObj(g->lastTimeout));
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("wait", -1),
-		Tcl_NewStringObj(TkuvPumpWaitName(g->pump), -1));
-	Tcl_SetObjResult(interp, d);
-	break;
-    }
+    (void) interp;
+    (void) objc;
+    (void) objv;
+    TkuvPumpWakeAnyThread(((Guest *) h)->pump);
     return TCL_OK;
+}
+
+static void
+GuestInfo(
+    TkuvHandle *h,
+    Tcl_Obj *d)
+{
+    Guest *g = (Guest *) h;
+
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("waitable", -1),
+	    Tcl_NewWideIntObj(g->waitable));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("ticks", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpTicks(g->pump)));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("wakeups", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) TkuvPumpWakeups(g->pump)));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("timeout", -1),
+	    Tcl_NewIntObj(g->lastTimeout));
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("wait", -1),
+	    Tcl_NewStringObj(TkuvPumpWaitName(g->pump), -1));
 }
 
 /*

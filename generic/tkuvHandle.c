@@ -41,6 +41,15 @@ static int	DropHandleEvent(Tcl_Event *evPtr, ClientData clientData);
 static void	QueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 		    TkuvAfterEventProc *afterProc, void *clientData,
 		    size_t size, int final);
+static void	FreeOptionFields(TkuvHandle *h);
+
+/* A type's options, or an empty table. */
+static const TkuvOption noOptions[] = {{NULL}};
+#define OPTIONS(type)	((type)->options != NULL ? (type)->options : noOptions)
+
+/* The command proc of a type's handles. */
+#define CommandProc(type) \
+	((type)->subcommandProc != NULL ? (type)->subcommandProc : TkuvHandleObjCmd)
 
 /*
  *----------------------------------------------------------------------
@@ -117,7 +126,7 @@ TkuvHandleRegister(
     }
     bridge->handles = h;
     bridge->numHandles++;
-    h->token = Tcl_CreateObjCommand(interp, name, h->type->subcommandProc,
+    h->token = Tcl_CreateObjCommand(interp, name, CommandProc(h->type),
 	    h, HandleCmdDeleted);
     /* Callbacks and `info` name the handle as it is called now. */
     Tcl_TraceCommand(interp, name, TCL_TRACE_RENAME, HandleCmdRenamed, h);
@@ -148,7 +157,8 @@ TkuvHandleFromObj(
     Tcl_CmdInfo info;
 
     if (!Tcl_GetCommandInfo(interp, Tcl_GetString(obj), &info)
-	    || info.objProc != type->subcommandProc
+	    || info.objProc != CommandProc(type)
+	    || ((TkuvHandle *) info.objClientData)->type != type
 	    || ((TkuvHandle *) info.objClientData)->closed) {
 	TkuvUsageError(interp, "no such %s \"%s\" (closed, or never created)",
 		type->name, Tcl_GetString(obj));
@@ -330,6 +340,7 @@ TkuvHandleRelease(
     if (h->callback != NULL) {
 	Tcl_DecrRefCount(h->callback);
     }
+    FreeOptionFields(h);
     TkuvFree(h);
 }
 
@@ -781,4 +792,542 @@ TkuvCheckCallback(
 		Tcl_GetString(callback));
     }
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Options: see tkuvInt.h for the model.
+ *
+ *----------------------------------------------------------------------
+ */
+
+#define FIELD(h, opt, ctype)	((ctype *) ((char *) (h) + (opt)->offset))
+
+/*
+ * FindOption --
+ *
+ *	The table entry named by obj (an exact name or a unique prefix),
+ *	aliases resolved.
+ *
+ * Results:
+ *	The entry's index, or -1 with a {TKUV USAGE} error.
+ */
+
+static int
+FindOption(
+    Tcl_Interp *interp,
+    const TkuvOption *table,
+    Tcl_Obj *obj)
+{
+    const char *names[TKUV_MAX_OPTIONS];
+    uint64_t aliases = 0;
+    int i, n, index;
+
+    for (n = 0; table[n].name != NULL; n++) {
+	if (n >= TKUV_MAX_OPTIONS) {
+	    Tcl_Panic("tkuv: option table over %d entries", TKUV_MAX_OPTIONS);
+	}
+	names[n] = table[n].name;
+	if (table[n].type == TKUV_OPT_ALIAS) {
+	    aliases |= (uint64_t) 1 << n;
+	}
+    }
+    if (TkuvLookup(interp, obj, "option", names, n, aliases, &index)
+	    != TCL_OK) {
+	return -1;
+    }
+    if (table[index].type == TKUV_OPT_ALIAS) {
+	for (i = 0; i < n && strcmp(names[i], table[index].alias) != 0; i++) {
+	    /* Empty. */
+	}
+	if (i == n) {
+	    Tcl_Panic("tkuv: alias %s of unknown option", names[index]);
+	}
+	index = i;
+    }
+    return index;
+}
+
+/*
+ * ParseValue --
+ *
+ *	Checks one value against its entry's type, limits and checkProc.
+ */
+
+static int
+ParseValue(
+    Tcl_Interp *interp,
+    const TkuvOption *opt,
+    Tcl_Obj *obj,
+    TkuvOptionValue *v)
+{
+    char expected[200];
+    Tcl_WideInt w;
+    Tcl_Size len;
+    int n;
+
+    switch (opt->type) {
+    case TKUV_OPT_BOOLEAN:
+	if (Tcl_GetBooleanFromObj(NULL, obj, &v->i) != TCL_OK) {
+	    return TkuvBadValue(interp, opt->name, "a boolean", obj);
+	}
+	break;
+    case TKUV_OPT_INT:
+    case TKUV_OPT_SIZE:
+    case TKUV_OPT_MS:
+	if (Tcl_GetWideIntFromObj(NULL, obj, &w) != TCL_OK
+		|| w < opt->min || w > opt->max) {
+	    const char *unit = (opt->type == TKUV_OPT_INT) ? "an integer"
+		    : (opt->type == TKUV_OPT_SIZE) ? "a number of bytes"
+		    : "a number of milliseconds";
+
+	    if (opt->max >= INT_MAX && !(Tcl_GetWideIntFromObj(NULL, obj, &w)
+		    == TCL_OK && w > opt->max)) {
+		snprintf(expected, sizeof(expected), "%s >= %" TCL_LL_MODIFIER
+			"d", unit, (long long) opt->min);
+	    } else {
+		snprintf(expected, sizeof(expected), "%s from %"
+			TCL_LL_MODIFIER "d to %" TCL_LL_MODIFIER "d", unit,
+			(long long) opt->min, (long long) opt->max);
+	    }
+	    return TkuvBadValue(interp, opt->name, expected, obj);
+	}
+	if (opt->type == TKUV_OPT_INT) {
+	    v->i = (int) w;
+	} else {
+	    v->w = w;
+	}
+	break;
+    case TKUV_OPT_CALLBACK:
+	if (Tcl_ListObjLength(NULL, obj, &len) != TCL_OK || len == 0) {
+	    return TkuvBadValue(interp, opt->name,
+		    "a command prefix (a non-empty list)", obj);
+	}
+	v->obj = obj;
+	break;
+    case TKUV_OPT_STRING:
+	v->obj = obj;
+	break;
+    case TKUV_OPT_INDEX:
+	for (n = 0; opt->values[n] != NULL; n++) {
+	    if (strcmp(opt->values[n], Tcl_GetString(obj)) == 0) {
+		break;
+	    }
+	}
+	if (opt->values[n] == NULL) {
+	    Tcl_Obj *msg = Tcl_NewObj();
+
+	    TkuvAppendChoices(msg, opt->values, n, 0);
+	    Tcl_IncrRefCount(msg);
+	    TkuvBadValue(interp, opt->name, Tcl_GetString(msg), obj);
+	    Tcl_DecrRefCount(msg);
+	    return TCL_ERROR;
+	}
+	v->i = n;
+	break;
+    case TKUV_OPT_ALIAS:
+	break;				/* Resolved by FindOption. */
+    }
+    if (opt->checkProc != NULL) {
+	return opt->checkProc(interp, opt, obj, v);
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvOptionsParse --
+ *
+ *	Checks `NAME VALUE ...` against a family's table: names (or unique
+ *	prefixes, or aliases), values, and whether the option may be set now
+ *	(creation, when flags has TKUV_PARSE_CREATE, or later). A name given
+ *	twice keeps its last value. Nothing is applied.
+ *
+ * Results:
+ *	TCL_OK with *vals filled, or TCL_ERROR with a {TKUV USAGE} error
+ *	naming the first bad name or value.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvOptionsParse(
+    Tcl_Interp *interp,
+    const TkuvOption *table,
+    int objc,
+    Tcl_Obj *const objv[],
+    int flags,
+    TkuvOptionValues *vals)
+{
+    int i, index, command = -1;
+
+    vals->given = 0;
+    if ((flags & TKUV_PARSE_TRAILING_COMMAND) && objc % 2 == 1) {
+	for (command = 0; table[command].type != TKUV_OPT_CALLBACK;
+		command++) {
+	    if (table[command].name == NULL) {
+		Tcl_Panic("tkuv: a trailing command but no callback option");
+	    }
+	}
+	if (ParseValue(interp, &table[command], objv[objc - 1],
+		&vals->v[command]) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	objc--;
+    }
+    if (objc % 2 != 0) {
+	return TkuvUsageError(interp, "option \"%s\" has no value",
+		Tcl_GetString(objv[objc - 1]));
+    }
+    for (i = 0; i < objc; i += 2) {
+	const TkuvOption *opt;
+
+	if ((index = FindOption(interp, table, objv[i])) < 0) {
+	    return TCL_ERROR;
+	}
+	opt = &table[index];
+	if (opt->flags & TKUV_OPT_READ_ONLY) {
+	    return TkuvUsageError(interp, "option %s is read-only", opt->name);
+	}
+	if ((opt->flags & TKUV_OPT_CREATE_ONLY)
+		&& !(flags & TKUV_PARSE_CREATE)) {
+	    return TkuvUsageError(interp, "option %s can only be given when "
+		    "the handle is created", opt->name);
+	}
+	if (index == command) {
+	    return TkuvUsageError(interp, "the command is given twice: as "
+		    "the last argument and as %s", opt->name);
+	}
+	if (ParseValue(interp, opt, objv[i + 1], &vals->v[index]) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	vals->given |= (uint64_t) 1 << index;
+    }
+    if (command >= 0) {
+	vals->given |= (uint64_t) 1 << command;
+    }
+    if (flags & TKUV_PARSE_CREATE) {
+	for (i = 0; table[i].name != NULL; i++) {
+	    if ((table[i].flags & TKUV_OPT_REQUIRED)
+		    && !TKUV_OPTION_GIVEN(vals, i)) {
+		return TkuvUsageError(interp, "missing %s", table[i].name);
+	    }
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvOptionsApply --
+ *
+ *	Applies parsed values to an open handle in table order: with
+ *	TKUV_APPLY_SET each entry's setProc, with TKUV_APPLY_STORE its field.
+ *
+ * Results:
+ *	TCL_OK, or the error of the first setProc that failed (a system
+ *	refusal; the values before it have been applied).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvOptionsApply(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    const TkuvOptionValues *vals,
+    int how)
+{
+    const TkuvOption *table = OPTIONS(h->type), *opt;
+    int i;
+
+    for (i = 0; table[i].name != NULL; i++) {
+	TkuvOptionValue v;
+
+	if (!TKUV_OPTION_GIVEN(vals, i)) {
+	    continue;
+	}
+	opt = &table[i];
+	v = vals->v[i];
+	if ((how & TKUV_APPLY_SET) && opt->setProc != NULL
+		&& opt->setProc(interp, h, opt, &v) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	if (!(how & TKUV_APPLY_STORE)) {
+	    continue;
+	}
+	if (opt->type == TKUV_OPT_CALLBACK || opt->type == TKUV_OPT_STRING) {
+	    Tcl_Obj **field = (opt->type == TKUV_OPT_CALLBACK) ? &h->callback
+		    : (opt->offset > 0) ? FIELD(h, opt, Tcl_Obj *) : NULL;
+
+	    if (field != NULL) {
+		Tcl_IncrRefCount(v.obj);
+		if (*field != NULL) {
+		    Tcl_DecrRefCount(*field);
+		}
+		*field = v.obj;
+	    }
+	} else if (opt->offset == 0) {
+	    continue;
+	} else if (opt->type == TKUV_OPT_SIZE) {
+	    *FIELD(h, opt, size_t) = (size_t) v.w;
+	} else if (opt->type == TKUV_OPT_MS) {
+	    *FIELD(h, opt, uint64_t) = (uint64_t) v.w;
+	} else {
+	    *FIELD(h, opt, int) = v.i;
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvOptionGet --
+ *
+ *	An option's current value: its getProc's answer, else its field.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+TkuvOptionGet(
+    TkuvHandle *h,
+    const TkuvOption *opt)
+{
+    Tcl_Obj *obj = NULL;
+
+    if (opt->getProc != NULL) {
+	return opt->getProc(h, opt);
+    }
+    switch (opt->type) {
+    case TKUV_OPT_CALLBACK:
+	obj = h->callback;
+	break;
+    case TKUV_OPT_STRING:
+	obj = (opt->offset > 0) ? *FIELD(h, opt, Tcl_Obj *) : NULL;
+	break;
+    case TKUV_OPT_BOOLEAN:
+	return Tcl_NewBooleanObj(*FIELD(h, opt, int));
+    case TKUV_OPT_INT:
+	return Tcl_NewIntObj(*FIELD(h, opt, int));
+    case TKUV_OPT_SIZE:
+	return Tcl_NewWideIntObj((Tcl_WideInt) *FIELD(h, opt, size_t));
+    case TKUV_OPT_MS:
+	return Tcl_NewWideIntObj((Tcl_WideInt) *FIELD(h, opt, uint64_t));
+    case TKUV_OPT_INDEX:
+	return Tcl_NewStringObj(opt->values[*FIELD(h, opt, int)], -1);
+    case TKUV_OPT_ALIAS:
+	break;
+    }
+    return (obj != NULL) ? obj : Tcl_NewObj();
+}
+
+/*
+ * FreeOptionFields --
+ *
+ *	With the record: the STRING fields its options hold.
+ */
+
+static void
+FreeOptionFields(
+    TkuvHandle *h)
+{
+    const TkuvOption *opt;
+
+    for (opt = OPTIONS(h->type); opt->name != NULL; opt++) {
+	if (opt->type == TKUV_OPT_STRING && opt->offset > 0
+		&& *FIELD(h, opt, Tcl_Obj *) != NULL) {
+	    Tcl_DecrRefCount(*FIELD(h, opt, Tcl_Obj *));
+	    *FIELD(h, opt, Tcl_Obj *) = NULL;
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * The shared subcommands: close, info, configure, cget.
+ * TkuvHandleCloseCmd also serves families for another name of close
+ * (a timer's cancel).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandleCloseCmd(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    (void) interp;
+    (void) objc;
+    (void) objv;
+    TkuvHandleClose(h);
+    return TCL_OK;
+}
+
+static int
+InfoSub(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj *d = Tcl_NewDictObj();
+
+    (void) objc;
+    (void) objv;
+    if (h->type->infoProc != NULL) {
+	h->type->infoProc(h, d);
+    }
+    Tcl_SetObjResult(interp, d);
+    return TCL_OK;
+}
+
+/*
+ * $h configure			-> dict of every option
+ * $h configure -opt		-> its value
+ * $h configure -opt value ...	-> all checked, then all applied
+ */
+
+static int
+ConfigureSub(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    const TkuvOption *table = OPTIONS(h->type), *opt;
+    TkuvOptionValues vals;
+    int index;
+
+    if (objc == 2) {
+	Tcl_Obj *d = Tcl_NewDictObj();
+
+	for (opt = table; opt->name != NULL; opt++) {
+	    if (opt->type != TKUV_OPT_ALIAS) {
+		Tcl_DictObjPut(NULL, d, Tcl_NewStringObj(opt->name, -1),
+			TkuvOptionGet(h, opt));
+	    }
+	}
+	Tcl_SetObjResult(interp, d);
+	return TCL_OK;
+    }
+    if (objc == 3) {
+	if ((index = FindOption(interp, table, objv[2])) < 0) {
+	    return TCL_ERROR;
+	}
+	Tcl_SetObjResult(interp, TkuvOptionGet(h, &table[index]));
+	return TCL_OK;
+    }
+    if (TkuvOptionsParse(interp, table, objc - 2, objv + 2, 0, &vals)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return TkuvOptionsApply(interp, h, &vals, TKUV_APPLY_ALL);
+}
+
+static int
+CgetSub(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    const TkuvOption *table = OPTIONS(h->type);
+    int index = FindOption(interp, table, objv[2]);
+
+    (void) objc;
+    if (index < 0) {
+	return TCL_ERROR;
+    }
+    Tcl_SetObjResult(interp, TkuvOptionGet(h, &table[index]));
+    return TCL_OK;
+}
+
+static const TkuvSubcommand sharedSubcommands[] = {
+    {"cget",		CgetSub,	1, 1,	"option"},
+    {"close",		TkuvHandleCloseCmd, 0, 0,	""},
+    {"configure",	ConfigureSub,	0, -1,	"?option? ?value option value ...?"},
+    {"info",		InfoSub,	0, 0,	""},
+    {NULL, NULL, 0, 0, NULL}
+};
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvHandleObjCmd --
+ *
+ *	The command of every handle whose type has no subcommandProc of its
+ *	own: the shared subcommands, then the family's (one search, so a
+ *	prefix is resolved and a bad name reported against both), the
+ *	argument count checked against the entry.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+TkuvHandleObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    TkuvHandle *h = clientData;
+    const TkuvSubcommand *family = h->type->subcommands, *sub;
+    const char *names[32];
+    int numShared, n, index;
+
+    if (objc < 2) {
+	return TkuvWrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
+    }
+    for (n = 0; sharedSubcommands[n].name != NULL; n++) {
+	names[n] = sharedSubcommands[n].name;
+    }
+    numShared = n;
+    for (sub = family; sub != NULL && sub->name != NULL; sub++) {
+	if (n == (int) (sizeof(names) / sizeof(names[0]))) {
+	    Tcl_Panic("tkuv: too many subcommands for %s", h->type->name);
+	}
+	names[n++] = sub->name;
+    }
+    if (TkuvLookup(interp, objv[1], "subcommand", names, n, 0, &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    sub = (index < numShared) ? &sharedSubcommands[index]
+	    : &family[index - numShared];
+    if (objc - 2 < sub->minArgs
+	    || (sub->maxArgs >= 0 && objc - 2 > sub->maxArgs)) {
+	return TkuvWrongNumArgs(interp, 2, objv, sub->usage);
+    }
+    return sub->proc(interp, h, objc, objv);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvAddressObj --
+ *
+ *	A socket address as `info` gives it everywhere: {address port}.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+TkuvAddressObj(
+    const struct sockaddr *sa)
+{
+    char name[TKUV_ADDRSTRLEN];
+    int port = TkuvSockaddrName(sa, name, sizeof(name));
+    Tcl_Obj *pair[2];
+
+    pair[0] = Tcl_NewStringObj(name, -1);
+    pair[1] = Tcl_NewIntObj(port);
+    return Tcl_NewListObj(2, pair);
 }

@@ -160,11 +160,177 @@ MODULE_SCOPE char *	TkuvReadBuffer(void);
 
 typedef struct TkuvHandle TkuvHandle;
 
+/*
+ * Options. Each family describes its options in one static table, ended by
+ * an entry whose name is NULL; creation, `configure` and `cget` all read it
+ * (Tk's Tk_OptionSpec is the model). Every value is checked before any is
+ * applied, so a bad pair changes nothing:
+ *
+ *   TkuvOptionsParse	checks each NAME VALUE pair against the table into a
+ *			TkuvOptionValues (nothing is applied yet);
+ *   TkuvOptionsApply	applies them in table order: a setProc first, if
+ *			any (it may fail, e.g. a libuv call; it sees the new
+ *			value in its argument, the old one in the field),
+ *			then the field at `offset` is stored.
+ *
+ * Values a family needs before it has a record (an address to bind) are
+ * read from the parsed set: TKUV_OPTION_GIVEN(&vals, i), vals.v[i], with
+ * i the entry's index (keep an enum in table order).
+ *
+ * A family's creation parses first, then makes its record and libuv handle,
+ * registers it, and applies (TKUV_APPLY_ALL; or TKUV_APPLY_STORE before a
+ * step that needs the stored values, such as binding, and TKUV_APPLY_SET
+ * after it). The shared `configure` and `cget` subcommands do the rest.
+ *
+ * Field types (at `offset` in the family record; 0, where the TkuvHandle
+ * sits, for none, so that designated initializers can leave it out):
+ *   BOOLEAN, INT, INDEX	int
+ *   SIZE			size_t (bytes)
+ *   MS				uint64_t (milliseconds)
+ *   STRING			Tcl_Obj * (held; released with the record)
+ *   CALLBACK			always the handle's h->callback (offset unused)
+ * INT, SIZE and MS are checked against min..max; INDEX against `values`;
+ * any type may add a checkProc (a "custom" option is a STRING with one),
+ * a setProc (applies the value to the system) and a getProc (reads it
+ * back: configure and cget show what getProc returns, else the field).
+ * An ALIAS entry is another accepted name for the option named `alias`
+ * (not listed in errors or in the configure dict).
+ *
+ * A table, with designated initializers for the optional fields (every
+ * entry but the last uses one, or -Wextra wants all fields given):
+ *
+ *   static const TkuvOption connOptions[] = {
+ *	{"-bind", TKUV_OPT_ALIAS, .alias = "-myaddr"},
+ *	{"-command", .type = TKUV_OPT_CALLBACK},
+ *	{"-family", TKUV_OPT_INDEX, offsetof(Tcp, familyIndex),
+ *	    TKUV_OPT_CREATE_ONLY, .values = familyNames},
+ *	{"-nodelay", TKUV_OPT_BOOLEAN, offsetof(Tcp, nodelay),
+ *	    .setProc = SetConnOption},
+ *	{"-readlimit", TKUV_OPT_SIZE, offsetof(Tcp, stream.readLimit),
+ *	    .min = 1, .max = TKUV_MAX_SIZE, .setProc = SetConnOption},
+ *	{NULL}
+ *   };
+ *
+ * and its use at creation (the shared `configure` and `cget` need nothing;
+ * with TKUV_PARSE_TRAILING_COMMAND an odd last word is the -command value,
+ * the short form `tkuv::timer after MS CMD`):
+ *
+ *   if (TkuvOptionsParse(interp, connOptions, objc, objv, TKUV_PARSE_CREATE,
+ *	    &vals) != TCL_OK) return TCL_ERROR;	   (nothing made yet)
+ *   ... allocate, init the libuv handle, TkuvHandleRegister(..., NULL) ...
+ *   if (TkuvOptionsApply(interp, &t->h, &vals, TKUV_APPLY_ALL) != TCL_OK)
+ *	{ TkuvHandleClose(&t->h); return TCL_ERROR; }
+ *
+ * Messages: an unknown name gives `bad option "-x": must be -a, -b, or -c`,
+ * a bad value `expected DESCRIPTION for -opt but got "value"` (TkuvBadValue:
+ * checkProcs use it too), all with errorCode {TKUV USAGE message}.
+ */
+
+typedef enum TkuvOptionType {
+    TKUV_OPT_BOOLEAN, TKUV_OPT_INT, TKUV_OPT_SIZE, TKUV_OPT_MS,
+    TKUV_OPT_CALLBACK, TKUV_OPT_STRING, TKUV_OPT_INDEX, TKUV_OPT_ALIAS
+} TkuvOptionType;
+
+/* Flags of an option. */
+#define TKUV_OPT_CREATE_ONLY	1	/* Given at creation; configure refuses
+					 * it afterwards (it still reads it). */
+#define TKUV_OPT_READ_ONLY	2	/* Shown, never set by a script. */
+#define TKUV_OPT_REQUIRED	4	/* Creation fails without it. */
+
+typedef union TkuvOptionValue {
+    int i;			/* BOOLEAN, INT, INDEX */
+    Tcl_WideInt w;		/* SIZE, MS */
+    Tcl_Obj *obj;		/* CALLBACK, STRING (not held: the caller's) */
+} TkuvOptionValue;
+
+typedef struct TkuvOption TkuvOption;
+
+/* Extra check of a parsed value; errors via TkuvBadValue. */
+typedef int (TkuvOptionCheckProc)(Tcl_Interp *interp, const TkuvOption *opt,
+	Tcl_Obj *valueObj, TkuvOptionValue *value);
+/* Applies a checked value to the handle (the field is stored after). */
+typedef int (TkuvOptionSetProc)(Tcl_Interp *interp, TkuvHandle *h,
+	const TkuvOption *opt, TkuvOptionValue *value);
+/* The current value, a new object. */
+typedef Tcl_Obj *(TkuvOptionGetProc)(TkuvHandle *h, const TkuvOption *opt);
+
+struct TkuvOption {
+    const char *name;		/* "-nodelay"; NULL ends the table. */
+    TkuvOptionType type;
+    int offset;			/* Of the field in the record, or 0. */
+    int flags;			/* TKUV_OPT_CREATE_ONLY, ... */
+    Tcl_WideInt min, max;	/* INT, SIZE, MS. */
+    const char *const *values;	/* INDEX: the names, NULL-terminated. */
+    const char *alias;		/* ALIAS: the real option's name. */
+    TkuvOptionCheckProc *checkProc;
+    TkuvOptionSetProc *setProc;
+    TkuvOptionGetProc *getProc;
+};
+
+#define TKUV_MAX_OPTIONS 64	/* Entries of one table, aliases included. */
+#define TKUV_MAX_SIZE	((Tcl_WideInt) 1 << 40)	/* A SIZE option's usual max. */
+
+typedef struct TkuvOptionValues {
+    uint64_t given;		/* Bit i: entry i of the table was given. */
+    TkuvOptionValue v[TKUV_MAX_OPTIONS];
+} TkuvOptionValues;
+
+#define TKUV_OPTION_GIVEN(vals, i)	(((vals)->given >> (i)) & 1)
+
+/* TkuvOptionsParse flags. */
+#define TKUV_PARSE_CREATE	1	/* Creation: create-only options allowed,
+					 * required ones checked. */
+#define TKUV_PARSE_TRAILING_COMMAND 2	/* An odd word count: the last word is
+					 * the -command value (the short form,
+					 * `tkuv::timer after MS CMD`). */
+/* TkuvOptionsApply: what to do for each given option. */
+#define TKUV_APPLY_STORE	1	/* Store the fields. */
+#define TKUV_APPLY_SET		2	/* Run the setProcs. */
+#define TKUV_APPLY_ALL		3
+
+MODULE_SCOPE int	TkuvOptionsParse(Tcl_Interp *interp,
+			    const TkuvOption *table, int objc,
+			    Tcl_Obj *const objv[], int flags,
+			    TkuvOptionValues *vals);
+MODULE_SCOPE int	TkuvOptionsApply(Tcl_Interp *interp, TkuvHandle *h,
+			    const TkuvOptionValues *vals, int how);
+MODULE_SCOPE Tcl_Obj *	TkuvOptionGet(TkuvHandle *h, const TkuvOption *opt);
+
+/*
+ * Handle commands. With `subcommands`/`options`/`infoProc` set and
+ * `subcommandProc` NULL, the handle's command is the shared dispatcher
+ * TkuvHandleObjCmd: it knows close, info, configure and cget for every
+ * family, and the family's own subcommands from its table. A family
+ * subcommand gets the whole objv (objv[1] is its name) after the layer has
+ * checked that the words after the name number from minArgs to maxArgs
+ * (-1: any); `usage` names them for the wrong # args message.
+ *
+ * A family with `subcommandProc` set still uses its own command proc (the
+ * older form, for families not yet converted).
+ */
+
+typedef int (TkuvSubcommandProc)(Tcl_Interp *interp, TkuvHandle *h,
+	int objc, Tcl_Obj *const objv[]);
+
+typedef struct TkuvSubcommand {
+    const char *name;		/* NULL ends the table. */
+    TkuvSubcommandProc *proc;
+    int minArgs, maxArgs;	/* Words after the name; maxArgs -1: any. */
+    const char *usage;		/* Those words, e.g. "bytes" ("" for none). */
+} TkuvSubcommand;
+
+/* Adds the family's keys to `info`'s dict. */
+typedef void (TkuvInfoProc)(TkuvHandle *h, Tcl_Obj *dict);
+
 typedef struct TkuvHandleType {
     const char *name;			/* "timer": used in command names. */
-    Tcl_ObjCmdProc *subcommandProc;	/* The handle command's proc. */
+    Tcl_ObjCmdProc *subcommandProc;	/* Own command proc, or NULL for
+					 * the shared TkuvHandleObjCmd. */
     size_t recordSize;			/* sizeof the family record. */
     void (*closeProc)(TkuvHandle *h);	/* Extra teardown on close, or NULL. */
+    const TkuvOption *options;		/* configure/cget/creation, or NULL. */
+    TkuvInfoProc *infoProc;		/* `info`, or NULL (an empty dict). */
+    const TkuvSubcommand *subcommands;	/* The family's own, or NULL. */
 } TkuvHandleType;
 
 struct TkuvHandle {
@@ -209,6 +375,9 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvRequestHandleCmd;
 MODULE_SCOPE int	TkuvHandleList(Tcl_Interp *interp, const char *typeName);
 MODULE_SCOPE Tcl_ObjCmdProc TkuvHandlesObjCmd;
 MODULE_SCOPE int	TkuvCheckCallback(Tcl_Interp *interp, Tcl_Obj *callback);
+MODULE_SCOPE Tcl_ObjCmdProc TkuvHandleObjCmd;
+MODULE_SCOPE TkuvSubcommandProc TkuvHandleCloseCmd;	/* `close` */
+MODULE_SCOPE Tcl_Obj *	TkuvAddressObj(const struct sockaddr *sa);
 
 /*
  * --------------------------------------------------------------------------
@@ -273,6 +442,13 @@ MODULE_SCOPE int	TkuvGetSubcommand(Tcl_Interp *interp, int objc,
 			    const char *usage, int *indexPtr);
 MODULE_SCOPE int	TkuvGetIndex(Tcl_Interp *interp, Tcl_Obj *obj,
 			    const char *const *table, const char *what, int *indexPtr);
+MODULE_SCOPE int	TkuvLookup(Tcl_Interp *interp, Tcl_Obj *obj,
+			    const char *what, const char *const *names,
+			    int count, uint64_t unlisted, int *indexPtr);
+MODULE_SCOPE int	TkuvBadValue(Tcl_Interp *interp, const char *option,
+			    const char *expected, Tcl_Obj *valueObj);
+MODULE_SCOPE void	TkuvAppendChoices(Tcl_Obj *msg, const char *const *names,
+			    int count, uint64_t unlisted);
 MODULE_SCOPE const unsigned char *TkuvGetBytes(Tcl_Interp *interp,
 			    Tcl_Obj *obj, Tcl_Size *lengthPtr);
 MODULE_SCOPE int	TkuvGetPort(Tcl_Interp *interp, Tcl_Obj *obj, int minimum,
@@ -323,7 +499,7 @@ MODULE_SCOPE Tcl_ObjCmdProc TkuvFsObjCmd;	/* tkuvFs.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketObjCmd;	/* tkuvSocket.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvSocketCompatObjCmd;
 MODULE_SCOPE void	TkuvSocketInterpAdd(Tcl_Interp *interp);
-MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* tkuvLimit.c */
+MODULE_SCOPE Tcl_ObjCmdProc TkuvFdLimitObjCmd;	/* unix/tkuvUnixLimit.c */
 MODULE_SCOPE Tcl_ObjCmdProc TkuvNotifierObjCmd;	/* unix/tkuvNotifier.c */
 
 #endif /* TKUV_INT_H */

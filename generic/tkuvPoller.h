@@ -14,11 +14,7 @@
 
 #include <uv.h>			/* Brings windows.h in the right order. */
 
-#ifdef _WIN32
-typedef HANDLE TkuvWaitable;		/* an I/O completion port */
-#else
-typedef int TkuvWaitable;		/* a pollable fd (epoll, kqueue ...) */
-#endif
+#include "tkuvPort.h"		/* TkuvWaitable: an fd or an IOCP. */
 
 typedef struct TkuvPoller TkuvPoller;
 

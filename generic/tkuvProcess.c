@@ -31,9 +31,6 @@
 #include "tkuvInt.h"
 #include <signal.h>
 #include <string.h>
-#ifndef _WIN32
-#include <poll.h>
-#endif
 
 enum StdioMode { STDIO_PIPE, STDIO_IGNORE, STDIO_INHERIT };
 static const char *const stdioModes[] = { "pipe", "ignore", "inherit", NULL };
@@ -212,9 +209,7 @@ Spawn(
      * Strings for the child: the system encoding on Unix; libuv wants
      * UTF-8 on Windows (it converts to UTF-16 itself).
      */
-#ifdef _WIN32
-    enc = Tcl_GetEncoding(NULL, "utf-8");
-#endif
+    enc = TkuvpNativeEncoding();
     Tcl_DStringInit(&cwdDs);
     argDs = TkuvAlloc(sizeof(Tcl_DString) * (size_t) argc);
     args = TkuvAlloc(sizeof(char *) * (size_t) (argc + 1));
@@ -505,23 +500,7 @@ InputWaiting(
     if (uv_fileno((uv_handle_t *) pipe, &fd) != 0) {
 	return 0;
     }
-#ifdef _WIN32
-    {
-	DWORD avail = 0;
-
-	/* A broken pipe means end-of-file is still to be read. */
-	return !PeekNamedPipe(fd, NULL, 0, NULL, &avail, NULL) || avail > 0;
-    }
-#else
-    {
-	struct pollfd pfd;
-
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) > 0;	/* Data, end-of-file or an error. */
-    }
-#endif
+    return TkuvpInputWaiting(fd);
 }
 
 /*
@@ -657,11 +636,7 @@ ProcessClosing(
 	uv_process_kill(&p->uv, SIGTERM);
     }
     if (h->bridge->finalizing) {
-#ifndef _WIN32
-	Tcl_Pid pid = (Tcl_Pid) (intptr_t) p->uv.pid;
-
-	Tcl_DetachPids(1, &pid);
-#endif
+	TkuvpDetachPid(p->uv.pid);
 	CloseProcess(p);
     }
     /* Otherwise OnExit closes the watcher once the child is reaped. */
@@ -695,18 +670,10 @@ TkuvProcessThreadExit(
 		|| p->exited) {
 	    continue;
 	}
-#ifndef _WIN32
-	{
-	    Tcl_Pid pid = (Tcl_Pid) (intptr_t) p->uv.pid;
-
-	    Tcl_DetachPids(1, &pid);
-	}
-#endif
+	TkuvpDetachPid(p->uv.pid);
 	CloseProcess(p);
     }
-#ifndef _WIN32
-    Tcl_ReapDetachedProcs();	/* With those ProcessClosing gave. */
-#endif
+    TkuvpReapDetached();	/* With those ProcessClosing gave. */
 }
 
 /*

@@ -79,13 +79,6 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
-#ifndef _WIN32
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/select.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
 
 enum { WAIT_AUTO, WAIT_NOTIFIER, WAIT_THREAD };
 static const char *const waitNames[] = { "auto", "notifier", "thread", NULL };
@@ -108,7 +101,7 @@ struct TkuvPump {
     /* Mode notifier: owner thread only. */
     int fileFd;			/* The fd Tcl's notifier waits on, or -1. */
     int armed;			/* Its file handler exists. */
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
     dev_t fileDev;		/* A guest's file, as it was when fileFd */
     ino_t fileIno;		/* was dup'ed from it (GuestFdClosed). */
 #endif
@@ -179,7 +172,7 @@ static void	StopThread(TkuvPump *pump);
 static void	DropPoller(TkuvPump *pump);
 static int	ThreadPumps(TkuvPump ***pumpsPtr);
 static void	PollThreadMain(void *arg);
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
 static int	StartNotifier(Tcl_Interp *interp, TkuvPump *pump);
 static void	StopNotifier(TkuvPump *pump);
 static int	GuestFdClosed(TkuvPump *pump);
@@ -347,7 +340,7 @@ NotifierRefused(
     if (strcmp(TkuvPollerName(), "epoll") != 0) {
 	snprintf(why, sizeof(why), "the %s poller build waits with a poll "
 		"thread only", TkuvPollerName());
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
     } else if (fd >= FD_SETSIZE && !EpollNotifier()) {
 	snprintf(why, sizeof(why), "fd %d is not below FD_SETSIZE (%d), the "
 		"limit of Tcl's select() notifier", fd, (int) FD_SETSIZE);
@@ -451,11 +444,7 @@ ChooseMode(
 	*modePtr = WAIT_THREAD;
 	return TCL_OK;
     }
-#ifdef _WIN32
-    if (NotifierRefused(errInterp, 0)) {	/* An IOCP: never. */
-#else
-    if (NotifierRefused(errInterp, pump->backend)) {
-#endif
+    if (NotifierRefused(errInterp, TkuvpWaitableFd(pump->backend))) {
 	if (request == WAIT_NOTIFIER) {
 	    return TCL_ERROR;
 	}
@@ -524,11 +513,11 @@ SetMode(
 	    return interp == NULL ? TCL_ERROR
 		    : TkuvUvError(interp, "starting the poll thread", err);
 	}
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
 	StopNotifier(pump);
 #endif
     } else {
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
 	if (StartNotifier(interp, pump) != TCL_OK) {
 	    return TCL_ERROR;
 	}
@@ -690,7 +679,7 @@ PollThreadMain(
     }
 }
 
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
 /*
  *----------------------------------------------------------------------
  *
@@ -810,7 +799,7 @@ FileProc(
     }
     RunTick(pump);
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_FILE_HANDLERS */
 
 /*
  *----------------------------------------------------------------------
@@ -828,7 +817,7 @@ static void
 Arm(
     TkuvPump *pump)
 {
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
     if (!pump->armed && pump->fileFd >= 0) {
 	Tcl_CreateFileHandler(pump->fileFd, TCL_READABLE, FileProc, pump);
 	pump->armed = 1;
@@ -842,7 +831,7 @@ static void
 Disarm(
     TkuvPump *pump)
 {
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
     if (pump->armed) {
 	Tcl_DeleteFileHandler(pump->fileFd);
 	pump->armed = 0;
@@ -1256,7 +1245,7 @@ TkuvPumpDestroy(
     if (pump->idleWait) {
 	Tcl_CancelIdleCall(IdleMark, pump);
     }
-#ifndef _WIN32
+#if TKUVP_FILE_HANDLERS
     StopNotifier(pump);
 #endif
     DropPoller(pump);

@@ -3,8 +3,9 @@
  *
  * tkuvSignal.c --
  *
- *	tkuv::signal SIGNAME CMD and the signal handle command ($s close,
- *	$s info). The callback runs as {*}CMD $s signal SIGNAME.
+ *	tkuv::signal SIGNAME ?CMD? ?-command CMD? and the signal handle
+ *	command (the shared close, info, configure, cget). The callback runs
+ *	as {*}CMD $s signal SIGNAME.
  *
  *	libuv catches the signal with a process-wide handler that only writes
  *	to a pipe; the loop reads the pipe in a tick and our callback queues a
@@ -37,35 +38,30 @@ typedef struct Signal {
     int started;		/* uv_signal_start succeeded. */
 } Signal;
 
-static Tcl_ObjCmdProc SignalHandleCmd;
 static void	SignalClosed(TkuvHandle *h);
+static TkuvInfoProc SignalInfo;
 
-static const TkuvHandleType signalType = {
-    "signal", SignalHandleCmd, sizeof(Signal), SignalClosed
+static const TkuvOption signalOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {NULL}
 };
 
-#ifndef _WIN32
-/*
- * Process-wide: how many open tkuv handles watch each signal (in any
- * thread), and the disposition the signal had before the first of them.
- */
-TCL_DECLARE_MUTEX(dispositionMutex)
-static int watchers[TKUV_MAX_SIGNAL + 1];
-static struct sigaction savedAction[TKUV_MAX_SIGNAL + 1];
-#endif
+static const TkuvHandleType signalType = {
+    "signal", NULL, sizeof(Signal), SignalClosed, signalOptions, SignalInfo,
+    NULL
+};
 
 static int	ParseSignal(Tcl_Interp *interp, Tcl_Obj *obj, int *signumPtr,
 		    const char **namePtr);
 static int	StartSignal(Signal *s);
 static void	OnSignal(uv_signal_t *uv, int signum);
-static Tcl_Obj *SignalInfo(Signal *s);
 
 /*
  *----------------------------------------------------------------------
  *
  * TkuvSignalObjCmd --
  *
- *	tkuv::signal SIGNAME CMD
+ *	tkuv::signal SIGNAME ?CMD? ?-command CMD?
  *
  * Results:
  *	The new handle's name, or a TKUV USAGE error naming a bad signal or
@@ -84,17 +80,21 @@ TkuvSignalObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    TkuvOptionValues vals;
     TkuvBridge *bridge;
     Signal *s;
     const char *name = NULL;
     int signum = 0, err;
 
     (void) clientData;
-    if (objc != 3) {
-	return TkuvWrongNumArgs(interp, 1, objv, "signal command");
+    if (objc < 3) {
+	return TkuvWrongNumArgs(interp, 1, objv,
+		"signal ?command? ?-command command?");
     }
     if (ParseSignal(interp, objv[1], &signum, &name) != TCL_OK
-	    || TkuvCheckCallback(interp, objv[2]) != TCL_OK
+	    || TkuvOptionsParse(interp, signalOptions, objc - 2, objv + 2,
+		    TKUV_PARSE_CREATE | TKUV_PARSE_TRAILING_COMMAND, &vals)
+		    != TCL_OK
 	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -111,8 +111,8 @@ TkuvSignalObjCmd(
 	TkuvFree(s);
 	return TkuvUvError(interp, "creating signal handle", err);
     }
-    TkuvHandleRegister(interp, bridge, &s->h, (uv_handle_t *) &s->uv,
-	    objv[2]);
+    TkuvHandleRegister(interp, bridge, &s->h, (uv_handle_t *) &s->uv, NULL);
+    TkuvOptionsApply(interp, &s->h, &vals, TKUV_APPLY_ALL);
     err = StartSignal(s);
     if (err != 0) {
 	Tcl_Obj *whatObj = Tcl_ObjPrintf("catching signal \"%s\"",
@@ -212,24 +212,10 @@ StartSignal(
 {
     int err;
 
-#ifndef _WIN32
-    Tcl_MutexLock(&dispositionMutex);
-    if (watchers[s->signum] == 0
-	    && sigaction(s->signum, NULL, &savedAction[s->signum]) != 0) {
-	Tcl_MutexUnlock(&dispositionMutex);
-	return UV_EINVAL;
-    }
-#endif
-    err = uv_signal_start(&s->uv, OnSignal, s->signum);
+    err = TkuvpSignalStart(&s->uv, OnSignal, s->signum);
     if (err == 0) {
 	s->started = 1;
-#ifndef _WIN32
-	watchers[s->signum]++;
-#endif
     }
-#ifndef _WIN32
-    Tcl_MutexUnlock(&dispositionMutex);
-#endif
     return err;
 }
 
@@ -238,10 +224,6 @@ SignalClosed(
     TkuvHandle *h)
 {
     Signal *s = (Signal *) h;
-#ifndef _WIN32
-    struct sigaction now;
-    struct sigaction *saved = &savedAction[s->signum];
-#endif
 
     /*
      * nameObj is freed here although queued events may still refer to the
@@ -253,24 +235,8 @@ SignalClosed(
 	return;
     }
     s->started = 0;
-#ifndef _WIN32
-    Tcl_MutexLock(&dispositionMutex);
-#endif
-    /* Stopped here, not by uv_close, so the restore below comes after. */
-    uv_signal_stop(&s->uv);
-#ifndef _WIN32
-    if (--watchers[s->signum] == 0
-#ifdef SIGCHLD
-	    && s->signum != SIGCHLD
-#endif
-	    && saved->sa_handler != SIG_DFL
-	    && sigaction(s->signum, NULL, &now) == 0
-	    && now.sa_handler == SIG_DFL) {
-	/* libuv had no other handle left for it and reset it: put back. */
-	sigaction(s->signum, saved, NULL);
-    }
-    Tcl_MutexUnlock(&dispositionMutex);
-#endif
+    /* Stopped here, not by uv_close, so the disposition is restored after. */
+    TkuvpSignalStop(&s->uv, s->signum);
 }
 
 /*
@@ -313,53 +279,19 @@ OnSignal(
 /*
  *----------------------------------------------------------------------
  *
- * SignalHandleCmd --
+ * SignalInfo --
  *
- *	$signal close | info
+ *	$signal info: the signal, its number, arrivals and events.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-SignalHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "close", "info", NULL };
-    enum { S_CLOSE, S_INFO };
-    Signal *s = clientData;
-    int index;
-
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|info",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    switch (index) {
-    case S_CLOSE:
-	/* $signal close */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
-	}
-	TkuvHandleClose(&s->h);
-	break;
-    case S_INFO:
-	/* $signal info */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
-	}
-	Tcl_SetObjResult(interp, SignalInfo(s));
-	break;
-    }
-    return TCL_OK;
-}
-
-static Tcl_Obj *
+static void
 SignalInfo(
-    Signal *s)
+    TkuvHandle *h,
+    Tcl_Obj *d)
 {
-    Tcl_Obj *d = Tcl_NewDictObj();
+    Signal *s = (Signal *) h;
 
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("signal", -1), s->nameObj);
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("number", -1),
@@ -369,5 +301,4 @@ SignalInfo(
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("events", -1),
 	    Tcl_NewWideIntObj((Tcl_WideInt) s->delivered));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), s->h.callback);
-    return d;
 }

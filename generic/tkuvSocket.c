@@ -27,9 +27,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#ifndef _WIN32
-#include <netdb.h>
-#endif
 
 struct ResolveReq {
     uv_getaddrinfo_t req;
@@ -335,16 +332,9 @@ GetPort(
     int port;
 
     if (Tcl_GetIntFromObj(NULL, obj, &port) != TCL_OK) {
-#ifndef _WIN32
-	struct servent entry, *found = NULL;
-	char buf[1024];
-
-	if (getservbyname_r(name, "tcp", &entry, buf, sizeof(buf), &found)
-		== 0 && found != NULL) {
-	    *portPtr = ntohs((unsigned short) found->s_port);
+	if (TkuvpServicePort(name, portPtr)) {
 	    return TCL_OK;
 	}
-#endif
 	return Usage(interp, compat, "expected integer but got \"%s\"", name);
     }
     if (port < 0 || port > 65535) {

@@ -35,12 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
 
 #define SOCK_KEEP_BUFFER 4096	/* An emptied input buffer up to this size
 				 * is kept for the next read. */
@@ -143,7 +137,7 @@ static void	OnHandleClosed(uv_handle_t *handle);
 static void	AbandonConnectWait(SockState *s);
 static int	AddressOption(Tcl_Interp *interp, SockState *s,
 		    const char *which, Tcl_DString *dsPtr);
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 static int	TakeSocket(SockHandle *sh, char **outPtr, size_t *lenPtr);
 static void	StartConnectWait(SockState *s);
 static void	OnConnectReady(uv_poll_t *poll, int status, int events);
@@ -237,7 +231,7 @@ TkuvSockFreeState(
     if (s->acceptCmd != NULL) {
 	Tcl_DecrRefCount(s->acceptCmd);
     }
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (s->fd >= 0) {
 	close(s->fd);
     }
@@ -606,7 +600,7 @@ Unhome(
 	s->companion = NULL;
 	TkuvHandleClose(&comp->h);
     }
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (s->sh != NULL && s->fd < 0) {
 	s->fd = TakeSocket(s->sh, &s->out, &s->outLen);
     }
@@ -691,7 +685,7 @@ Rehome(
 	return;
     }
     err = TkuvSockAttachNewHandle(s);
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (err == 0 && s->fd >= 0) {
 	err = uv_tcp_open(&s->sh->uv, s->fd);
 	if (err == 0) {
@@ -711,7 +705,7 @@ Rehome(
 	if (err != 0) {
 	    s->reportError = err;
 	}
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	for (i = 0; i < s->numAcceptFds; i++) {
 	    SockHandle *c = TkuvSockNewHandle(bridge, s->tsd, &err);
 
@@ -738,7 +732,7 @@ Rehome(
 		TkuvSocketTryNext(s, UV_EAI_NONAME);
 	    }
 	}
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	else {
 	    StartConnectWait(s);
 	}
@@ -763,7 +757,7 @@ Rehome(
     TkuvSockChanged(s);
 }
 
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 /*
  *----------------------------------------------------------------------
  *
@@ -916,13 +910,13 @@ OnConnectWaitClosed(
     close(cw->fd);
     TkuvFree(cw);
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_FD_SOCKETS */
 
 static void
 AbandonConnectWait(
     SockState *s)
 {
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     ConnectWait *cw = (s != NULL) ? s->connectWait : NULL;
 
     if (cw == NULL) {
@@ -985,7 +979,7 @@ TkuvSockThreadExit(
 	if (sh->closing) {
 	    continue;
 	}
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	if (sh->writeFirst != NULL) {
 	    char *out = NULL;
 	    size_t len = 0;
@@ -1011,7 +1005,7 @@ TkuvSockThreadExit(
     tsd->numInterps = 0;
 }
 
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 /*
  *----------------------------------------------------------------------
  *
@@ -1103,7 +1097,7 @@ WriteFd(
     __atomic_store_n(&flushLastEnd, NowMs(), __ATOMIC_RELAXED);
     return err;
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_FD_SOCKETS */
 
 /*
  *----------------------------------------------------------------------
@@ -1390,7 +1384,7 @@ SockGetHandle(
     ClientData *handlePtr)
 {
     SockState *s = instanceData;
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     uv_os_fd_t fd = -1;
 
     (void) direction;
@@ -1428,7 +1422,7 @@ static void
 Reclaim(
     SockState *s)
 {
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     uv_os_fd_t fd;
 
     if (!s->lent) {
@@ -1554,7 +1548,7 @@ OnAlloc(
     SockState *s = ((SockHandle *) handle->data)->state;
 
     (void) suggested;
-#ifndef _WIN32
+#if TKUVP_SYNC_READS
     if (s != NULL && s->inLen > 0) {
 	Room(s, TKUV_READ_BUFFER_SIZE);
 	buf->base = s->in + s->inStart + s->inLen;
@@ -1600,7 +1594,7 @@ OnRead(
 	s->reading = 0;			/* libuv has stopped reading. */
 	TkuvSockChanged(s);
     }
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
     TkuvFree(buf->base);
 #endif
 }
@@ -1627,7 +1621,7 @@ static int
 ReadNow(
     SockState *s)
 {
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     uv_buf_t buf;
     uv_os_fd_t fd;
     ssize_t n;
@@ -1753,7 +1747,7 @@ SockOutput(
     if (s->tsd == NULL) {
 	/* Orphaned at thread end: Tcl's last flush writes directly. */
 	err = EPIPE;
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
 	if (s->fd >= 0 && !s->writeClosed) {
 	    err = WriteFd(s->fd, s->out, s->outLen);
 	    TkuvFree(s->out);
@@ -1939,7 +1933,7 @@ SockClose2(
 	s->inLen = 0;
 	return 0;
     }
-#ifndef _WIN32
+#if TKUVP_FD_SOCKETS
     if (s->tsd == NULL && s->fd >= 0) {
 	/* Orphaned: send what is left and close, synchronously. */
 	if (!s->writeClosed) {
@@ -2173,15 +2167,5 @@ TkuvSockErrno(
     if (uvErr == 0) {
 	return EIO;
     }
-#ifndef _WIN32
-    return -uvErr;			/* libuv errors are -errno on Unix. */
-#else
-    switch (uvErr) {
-    case UV_EPIPE: return EPIPE;
-    case UV_EAGAIN: return EAGAIN;
-    case UV_ECONNREFUSED: return ECONNREFUSED;
-    case UV_ECONNRESET: return ECONNRESET;
-    default: return EIO;
-    }
-#endif
+    return TkuvpErrno(uvErr);
 }

@@ -107,7 +107,8 @@ UpdateReading(
  *
  * Read buffers --
  *
- *	On Unix libuv reads straight into the byte array of a Tcl object,
+ *	Where reads are synchronous (TKUVP_SYNC_READS: Unix), libuv reads
+ *	straight into the byte array of a Tcl object,
  *	the thread's "spare". A large read (a bulk transfer) hands that object
  *	itself to the data event: no copy. A small read is copied into an
  *	object of its own size and the spare stays, so a 64-byte message does
@@ -208,7 +209,7 @@ TkuvReadBuffer(void)
     return (char *) Tcl_GetByteArrayFromObj(GetSpare(GetCache()), NULL);
 }
 
-#ifndef _WIN32
+#if TKUVP_SYNC_READS
 #define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
 
 /*
@@ -242,7 +243,7 @@ TakeData(
     *dropPtr = 1;			/* No free slot: just hand it over. */
     return o;
 }
-#endif /* !_WIN32 */
+#endif /* TKUVP_SYNC_READS */
 
 /*
  *----------------------------------------------------------------------
@@ -262,7 +263,7 @@ AllocProc(
     size_t suggested,
     uv_buf_t *buf)
 {
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
     /*
      * libuv on Windows may hold a buffer across a pending read on each of
      * several streams at once, so a shared buffer would be filled twice.
@@ -295,7 +296,7 @@ ReadProc(
 
 	words[0] = Tcl_NewStringObj(s->dataEvent, -1);
 
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
 	words[1] = Tcl_NewByteArrayObj((unsigned char *) buf->base, (int) nread);
 #else
 	words[1] = TakeData(buf->base, (int) nread, &drop);
@@ -321,7 +322,7 @@ ReadProc(
 		    NULL, NULL, 0);
 	}
     }
-#ifdef _WIN32
+#if !TKUVP_SYNC_READS
     if (buf->base != NULL) {
 	TkuvFree(buf->base);
     }

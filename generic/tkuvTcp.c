@@ -11,9 +11,14 @@
  *	IPv6 unless -family says otherwise. A listener's callback gets
  *	`accept $conn`; the new connection reports to the same callback until
  *	`$conn configure -command` changes it.
+ *
+ *	Connections and listeners each have one option table, read by
+ *	creation and by the shared configure and cget; a connection adds the
+ *	stream subcommands (write, pause, resume, shutdown).
  */
 
 #include "tkuvInt.h"
+#include <stddef.h>
 #include <string.h>
 
 enum TcpState {
@@ -30,33 +35,71 @@ typedef struct Tcp {
     enum TcpState state;
     int family;			/* AF_UNSPEC, AF_INET or AF_INET6 */
     int port;
-    int nodelay;
-    int keepalive;		/* Seconds; 0 = off. */
+    int familyIndex;		/* -family, in familyNames */
+    Tcl_Obj *myaddr;		/* -myaddr, or NULL */
+    int nodelay;		/* -nodelay */
+    int keepalive;		/* -keepalive: seconds; 0 = off. */
+    int backlog;		/* -backlog (listeners) */
     uv_getaddrinfo_t *resolving;	/* In flight, or NULL. */
 } Tcp;
 
-static Tcl_ObjCmdProc ConnCmd;
-static Tcl_ObjCmdProc ListenerCmd;
 static void	ConnClosed(TkuvHandle *h);
+static TkuvOptionCheckProc CheckAddress;
+static TkuvOptionSetProc SetConnOption;
+static TkuvSubcommandProc WriteCmd, ReadingCmd, ShutdownCmd;
+static TkuvInfoProc ConnInfo, ListenerInfo;
+
+static const char *const familyNames[] = { "any", "inet", "inet6", NULL };
+static const int familyCodes[] = { AF_UNSPEC, AF_INET, AF_INET6 };
+
+static const TkuvOption connOptions[] = {
+    {"-bind", TKUV_OPT_ALIAS, .alias = "-myaddr"},
+    {"-command", .type = TKUV_OPT_CALLBACK},
+    {"-family", TKUV_OPT_INDEX, offsetof(Tcp, familyIndex),
+	TKUV_OPT_CREATE_ONLY, .values = familyNames},
+    {"-keepalive", TKUV_OPT_INT, offsetof(Tcp, keepalive), .min = 0,
+	.max = INT_MAX, .setProc = SetConnOption},
+    {"-myaddr", TKUV_OPT_STRING, offsetof(Tcp, myaddr), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckAddress},
+    {"-nodelay", TKUV_OPT_BOOLEAN, offsetof(Tcp, nodelay),
+	.setProc = SetConnOption},
+    {"-readlimit", TKUV_OPT_SIZE, offsetof(Tcp, stream.readLimit), .min = 1,
+	.max = TKUV_MAX_SIZE, .setProc = SetConnOption},
+    {NULL}
+};
+
+static const TkuvOption listenerOptions[] = {
+    {"-backlog", TKUV_OPT_INT, offsetof(Tcp, backlog), TKUV_OPT_CREATE_ONLY,
+	.min = 1, .max = INT_MAX},
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {"-host", TKUV_OPT_ALIAS, .alias = "-myaddr"},
+    {"-myaddr", TKUV_OPT_STRING, offsetof(Tcp, myaddr), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckAddress},
+    {NULL}
+};
+
+static const TkuvSubcommand connSubcommands[] = {
+    {"pause", ReadingCmd, 0, 0, ""},
+    {"resume", ReadingCmd, 0, 0, ""},
+    {"shutdown", ShutdownCmd, 0, 0, ""},
+    {"write", WriteCmd, 1, 1, "bytes"},
+    {NULL}
+};
 
 static const TkuvHandleType connType = {
-    "tcp", ConnCmd, sizeof(Tcp), ConnClosed
+    "tcp", NULL, sizeof(Tcp), ConnClosed, connOptions, ConnInfo,
+    connSubcommands
 };
 static const TkuvHandleType listenerType = {
-    "tcpserver", ListenerCmd, sizeof(Tcp), NULL
+    "tcpserver", NULL, sizeof(Tcp), NULL, listenerOptions, ListenerInfo, NULL
 };
 
 static int	Connect(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	Listen(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
-static int	ParseAddress(Tcl_Interp *interp, const char *what, const char *host,
-		    int port, struct sockaddr_storage *ss);
-static int	Configure(Tcl_Interp *interp, Tcp *t, int objc, Tcl_Obj *const objv[]);
 static void	Resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res);
 static int	StartConnect(Tcp *t, const struct sockaddr *addr);
 static void	ConnectDone(uv_connect_t *req, int status);
 static void	Accepted(uv_stream_t *server, int status);
-static Tcl_Obj *AddressObj(const struct sockaddr *sa);
-static Tcl_Obj *ConnInfo(Tcp *t);
 static void	Fail(Tcp *t, int err);
 static void	FreeUnregistered(uv_handle_t *uv);
 
@@ -98,8 +141,8 @@ TkuvTcpObjCmd(
  *
  * Connect --
  *
- *	tkuv::tcp connect HOST PORT ?-command CMD? ?-bind ADDR? ?-family
- *	inet|inet6? ?-nodelay BOOL? ?-keepalive SECS? ?-readlimit BYTES?
+ *	tkuv::tcp connect HOST PORT ?-command CMD? ?-myaddr ADDR? ?-family
+ *	any|inet|inet6? ?-nodelay BOOL? ?-keepalive SECS? ?-readlimit BYTES?
  *
  *	Returns the connection at once; the outcome arrives as a `connected`
  *	or `error` event. Writes made before that are held and sent on
@@ -114,15 +157,12 @@ Connect(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = { "-bind", "-family", NULL };
-    enum { C_BIND, C_FAMILY };
-    static const char *const families[] = { "inet", "inet6", NULL };
+    TkuvOptionValues vals;
     TkuvBridge *bridge;
     Tcp *t;
-    const char *host, *bindHost = NULL;
+    const char *host;
     struct sockaddr_storage ss;
-    Tcl_Obj *rest[16];
-    int port, i, index, nrest = 0, family = AF_UNSPEC, err, fam;
+    int port, family, err;
 
     if (objc < 4) {
 	return TkuvWrongNumArgs(interp, 2, objv, "host port ?option value ...?");
@@ -131,45 +171,14 @@ Connect(
     if (*host == '\0') {
 	return TkuvUsageError(interp, "expected a host name or address but got \"\"");
     }
-    if (TkuvGetPort(interp, objv[3], 1, &port) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    if ((objc - 4) % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value",
-		Tcl_GetString(objv[objc - 1]));
-    }
-
-    /* -bind and -family are for creation; the rest is `configure`. */
-    for (i = 4; i < objc; i += 2) {
-	if (Tcl_GetIndexFromObj(NULL, objv[i], options, "option", 0, &index)
-		!= TCL_OK) {
-	    if (nrest + 2 > (int) (sizeof(rest) / sizeof(rest[0]))) {
-		return TkuvUsageError(interp, "too many options");
-	    }
-	    rest[nrest++] = objv[i];
-	    rest[nrest++] = objv[i + 1];
-	    continue;
-	}
-	if (index == C_BIND) {
-	    bindHost = Tcl_GetString(objv[i + 1]);
-	} else {
-	    if (TkuvGetIndex(interp, objv[i + 1], families, "family", &fam)
-		    != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    family = fam ? AF_INET6 : AF_INET;
-	}
-    }
-    if (bindHost != NULL
-	    && ParseAddress(interp, "-bind", bindHost, 0, &ss) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
+    if (TkuvGetPort(interp, objv[3], 1, &port) != TCL_OK
+	    || TkuvOptionsParse(interp, connOptions, objc - 4, objv + 4,
+		    TKUV_PARSE_CREATE, &vals) != TCL_OK
+	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
 
     t = TkuvHandleAlloc(&connType);
-    t->family = family;
     t->port = port;
     if ((err = uv_tcp_init(&bridge->loop, &t->uv)) != 0) {
 	TkuvFree(t);
@@ -177,14 +186,17 @@ Connect(
     }
     TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv, NULL);
     TkuvStreamInit(&t->stream, &t->h, (uv_stream_t *) &t->uv, "data", "eof");
-    if (Configure(interp, t, nrest, rest) != TCL_OK) {
+    if (TkuvOptionsApply(interp, &t->h, &vals, TKUV_APPLY_ALL) != TCL_OK) {
 	TkuvHandleClose(&t->h);
 	return TCL_ERROR;
     }
-    if (bindHost != NULL
-	    && (err = uv_tcp_bind(&t->uv, (struct sockaddr *) &ss, 0)) != 0) {
-	TkuvHandleClose(&t->h);
-	return TkuvUvError(interp, "couldn't bind socket", err);
+    family = t->family = familyCodes[t->familyIndex];
+    if (t->myaddr != NULL) {
+	TkuvNumericAddress(Tcl_GetString(t->myaddr), 0, &ss);
+	if ((err = uv_tcp_bind(&t->uv, (struct sockaddr *) &ss, 0)) != 0) {
+	    TkuvHandleClose(&t->h);
+	    return TkuvUvError(interp, "couldn't bind socket", err);
+	}
     }
 
     if (TkuvNumericAddress(host, port, &ss)) {
@@ -339,8 +351,7 @@ ConnClosed(
  *
  * Listen --
  *
- *	tkuv::tcp listen PORT ?-host ADDR? ?-backlog N? ?-reuseport BOOL?
- *	-command CMD
+ *	tkuv::tcp listen PORT ?-myaddr ADDR? ?-backlog N? -command CMD
  *
  *----------------------------------------------------------------------
  */
@@ -351,13 +362,8 @@ Listen(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = {
-	"-backlog", "-command", "-host", NULL
-    };
-    enum { L_BACKLOG, L_COMMAND, L_HOST };
-    const char *host = "0.0.0.0";
-    Tcl_Obj *callback = NULL;
-    int port, backlog = 511, i, index, err;
+    TkuvOptionValues vals;
+    int port, err;
     struct sockaddr_storage ss;
     TkuvBridge *bridge;
     Tcp *t;
@@ -365,55 +371,29 @@ Listen(
     if (objc < 3) {
 	return TkuvWrongNumArgs(interp, 2, objv, "port -command cmd ?option value ...?");
     }
-    if (TkuvGetPort(interp, objv[2], 0, &port) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    if ((objc - 3) % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value",
-		Tcl_GetString(objv[objc - 1]));
-    }
-    for (i = 3; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case L_BACKLOG:
-	    if (Tcl_GetIntFromObj(NULL, objv[i + 1], &backlog) != TCL_OK
-		    || backlog < 1) {
-		return TkuvUsageError(interp,
-			"expected a positive backlog but got \"%s\"",
-			Tcl_GetString(objv[i + 1]));
-	    }
-	    break;
-	case L_COMMAND:
-	    if (TkuvCheckCallback(interp, objv[i + 1]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    callback = objv[i + 1];
-	    break;
-	case L_HOST:
-	    host = Tcl_GetString(objv[i + 1]);
-	    break;
-	}
-    }
-    if (callback == NULL) {
-	return TkuvUsageError(interp, "missing -command: a listener needs a "
-		"callback for its accept events");
-    }
-    if (ParseAddress(interp, "-host", host, port, &ss) != TCL_OK
+    if (TkuvGetPort(interp, objv[2], 0, &port) != TCL_OK
+	    || TkuvOptionsParse(interp, listenerOptions, objc - 3, objv + 3,
+		    TKUV_PARSE_CREATE, &vals) != TCL_OK
 	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
     t = TkuvHandleAlloc(&listenerType);
     t->port = port;
     t->state = TCP_LISTENING;
+    t->backlog = 511;
+    t->myaddr = Tcl_NewStringObj("0.0.0.0", -1);
+    Tcl_IncrRefCount(t->myaddr);
     if ((err = uv_tcp_init(&bridge->loop, &t->uv)) != 0) {
+	Tcl_DecrRefCount(t->myaddr);
 	TkuvFree(t);
 	return TkuvUvError(interp, "couldn't open socket", err);
     }
-    TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv, callback);
+    TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv, NULL);
+    TkuvOptionsApply(interp, &t->h, &vals, TKUV_APPLY_ALL);
+    TkuvNumericAddress(Tcl_GetString(t->myaddr), port, &ss);
     if ((err = uv_tcp_bind(&t->uv, (struct sockaddr *) &ss, 0)) != 0
-	    || (err = uv_listen((uv_stream_t *) &t->uv, backlog, Accepted)) != 0) {
+	    || (err = uv_listen((uv_stream_t *) &t->uv, t->backlog,
+		    Accepted)) != 0) {
 	TkuvHandleClose(&t->h);
 	return TkuvUvError(interp, "couldn't open server socket", err);
     }
@@ -490,65 +470,87 @@ FreeUnregistered(
 /*
  *----------------------------------------------------------------------
  *
- * ConnCmd --
+ * WriteCmd, ReadingCmd, ShutdownCmd --
  *
- *	$conn write BYTES | pause | resume | shutdown | close | info |
- *	      configure ?option ?value ...??
+ *	$conn write BYTES | pause | resume | shutdown
  *
  *----------------------------------------------------------------------
  */
 
 static int
-ConnCmd(
-    ClientData clientData,
+WriteCmd(
     Tcl_Interp *interp,
+    TkuvHandle *h,
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const subcommands[] = {
-	"close", "configure", "info", "pause", "resume", "shutdown", "write",
-	NULL
-    };
-    enum { C_CLOSE, C_CONFIGURE, C_INFO, C_PAUSE, C_RESUME, C_SHUTDOWN,
-	    C_WRITE };
-    Tcp *t = clientData;
-    int index;
+    Tcp *t = (Tcp *) h;
 
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "subcommand ?arg ...?",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
+    (void) objc;
+    if (t->state == TCP_FAILED) {
+	return TkuvUsageError(interp, "%s: cannot write: the connection "
+		"failed", Tcl_GetString(t->h.nameObj));
     }
-    if (index == C_WRITE) {
-	/* $conn write BYTES */
-	if (objc != 3) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "bytes");
-	}
-	if (t->state == TCP_FAILED) {
-	    return TkuvUsageError(interp, "%s: cannot write: the connection "
-		    "failed", Tcl_GetString(t->h.nameObj));
-	}
-	return TkuvStreamWrite(interp, &t->stream, objv[2]);
+    return TkuvStreamWrite(interp, &t->stream, objv[2]);
+}
+
+static int
+ReadingCmd(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    (void) interp;
+    (void) objc;
+    TkuvStreamSetReading(&((Tcp *) h)->stream,
+	    strcmp(Tcl_GetString(objv[1]), "resume") == 0);
+    return TCL_OK;
+}
+
+static int
+ShutdownCmd(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    (void) objc;
+    (void) objv;
+    return TkuvStreamShutdown(interp, &((Tcp *) h)->stream);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetConnOption --
+ *
+ *	Applies -nodelay, -keepalive SECS (0 = off) or -readlimit BYTES to
+ *	a connection (the handle layer stores the field after).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SetConnOption(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    const TkuvOption *opt,
+    TkuvOptionValue *value)
+{
+    Tcp *t = (Tcp *) h;
+    int err = 0;
+
+    if (opt->offset == offsetof(Tcp, nodelay)) {
+	err = uv_tcp_nodelay(&t->uv, value->i);
+    } else if (opt->offset == offsetof(Tcp, keepalive)) {
+	err = uv_tcp_keepalive(&t->uv, value->i > 0, (unsigned) value->i);
+    } else {
+	t->stream.readLimit = (size_t) value->w;
+	TkuvStreamSetReading(&t->stream, t->stream.wantRead);
     }
-    if (index == C_CONFIGURE) {
-	/* $conn configure ?-option value ...? */
-	return Configure(interp, t, objc - 2, objv + 2);
-    }
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 2, objv, "");
-    }
-    switch (index) {
-    case C_CLOSE:
-	TkuvHandleClose(&t->h);
-	break;
-    case C_INFO:
-	Tcl_SetObjResult(interp, ConnInfo(t));
-	break;
-    case C_PAUSE:
-    case C_RESUME:
-	TkuvStreamSetReading(&t->stream, index == C_RESUME);
-	break;
-    case C_SHUTDOWN:
-	return TkuvStreamShutdown(interp, &t->stream);
+    if (err != 0) {
+	return TkuvUvError(interp, opt->name, err);
     }
     return TCL_OK;
 }
@@ -556,179 +558,54 @@ ConnCmd(
 /*
  *----------------------------------------------------------------------
  *
- * Configure --
+ * ConnInfo, ListenerInfo --
  *
- *	-command CMD, -nodelay BOOL, -keepalive SECS (0 = off),
- *	-readlimit BYTES. No arguments: all current values.
+ *	`info`: the state and local {address port}; for a connection also
+ *	the peer and the stream's counters.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-Configure(
-    Tcl_Interp *interp,
+static void
+PutAddress(
+    Tcl_Obj *d,
+    const char *key,
     Tcp *t,
-    int objc,
-    Tcl_Obj *const objv[])
+    int (*getName)(const uv_tcp_t *, struct sockaddr *, int *))
 {
-    static const char *const options[] = {
-	"-command", "-keepalive", "-nodelay", "-readlimit", NULL
-    };
-    enum { O_COMMAND, O_KEEPALIVE, O_NODELAY, O_READLIMIT };
-    int i, index, value, err;
-    Tcl_WideInt limit;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
 
-    if (objc == 0) {
-	Tcl_Obj *d = Tcl_NewDictObj();
-
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("-command", -1),
-		t->h.callback ? t->h.callback : Tcl_NewObj());
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("-keepalive", -1),
-		Tcl_NewIntObj(t->keepalive));
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("-nodelay", -1),
-		Tcl_NewBooleanObj(t->nodelay));
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("-readlimit", -1),
-		Tcl_NewWideIntObj((Tcl_WideInt) t->stream.readLimit));
-	Tcl_SetObjResult(interp, d);
-	return TCL_OK;
+    if (getName(&t->uv, (struct sockaddr *) &ss, &len) == 0) {
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj(key, -1),
+		TkuvAddressObj((struct sockaddr *) &ss));
     }
-    if (objc % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value",
-		Tcl_GetString(objv[objc - 1]));
-    }
-    for (i = 0; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case O_COMMAND:
-	    if (TkuvCheckCallback(interp, objv[i + 1]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    Tcl_IncrRefCount(objv[i + 1]);
-	    if (t->h.callback != NULL) {
-		Tcl_DecrRefCount(t->h.callback);
-	    }
-	    t->h.callback = objv[i + 1];
-	    break;
-	case O_KEEPALIVE:
-	    if (Tcl_GetIntFromObj(NULL, objv[i + 1], &value) != TCL_OK
-		    || value < 0) {
-		return TkuvUsageError(interp, "expected keepalive seconds "
-			"(an integer >= 0) but got \"%s\"",
-			Tcl_GetString(objv[i + 1]));
-	    }
-	    if ((err = uv_tcp_keepalive(&t->uv, value > 0,
-		    (unsigned) value)) != 0) {
-		return TkuvUvError(interp, "-keepalive", err);
-	    }
-	    t->keepalive = value;
-	    break;
-	case O_NODELAY:
-	    if (Tcl_GetBooleanFromObj(NULL, objv[i + 1], &value) != TCL_OK) {
-		return TkuvUsageError(interp, "expected a boolean for -nodelay "
-			"but got \"%s\"", Tcl_GetString(objv[i + 1]));
-	    }
-	    if ((err = uv_tcp_nodelay(&t->uv, value)) != 0) {
-		return TkuvUvError(interp, "-nodelay", err);
-	    }
-	    t->nodelay = value;
-	    break;
-	case O_READLIMIT:
-	    if (Tcl_GetWideIntFromObj(NULL, objv[i + 1], &limit) != TCL_OK
-		    || limit < 1) {
-		return TkuvUsageError(interp, "expected a positive number of "
-			"bytes for -readlimit but got \"%s\"",
-			Tcl_GetString(objv[i + 1]));
-	    }
-	    t->stream.readLimit = (size_t) limit;
-	    TkuvStreamSetReading(&t->stream, t->stream.wantRead);
-	    break;
-	}
-    }
-    return TCL_OK;
 }
 
-/*
- *----------------------------------------------------------------------
- *
- * ListenerCmd --
- *
- *	$listener close | info | configure -command CMD
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ListenerCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
+static void
+ListenerInfo(
+    TkuvHandle *h,
+    Tcl_Obj *d)
 {
-    static const char *const subcommands[] = {
-	"close", "configure", "info", NULL
-    };
-    enum { L_CLOSE, L_CONFIGURE, L_INFO };
-    Tcp *t = clientData;
-    struct sockaddr_storage ss;
-    int index, len = sizeof(ss);
-    Tcl_Obj *d;
-
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|configure|info",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    switch (index) {
-    case L_CLOSE:
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	TkuvHandleClose(&t->h);
-	return TCL_OK;
-    case L_CONFIGURE:
-	if (objc != 4 || strcmp(Tcl_GetString(objv[2]), "-command") != 0) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "-command cmd");
-	}
-	return Configure(interp, t, 2, objv + 2);
-    case L_INFO:
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	d = Tcl_NewDictObj();
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("state", -1),
-		Tcl_NewStringObj(stateNames[t->state], -1));
-	if (uv_tcp_getsockname(&t->uv, (struct sockaddr *) &ss, &len) == 0) {
-	    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("local", -1),
-		    AddressObj((struct sockaddr *) &ss));
-	}
-	Tcl_SetObjResult(interp, d);
-	return TCL_OK;
-    }
-    return TCL_OK;
-}
-
-static Tcl_Obj *
-ConnInfo(
-    Tcp *t)
-{
-    Tcl_Obj *d = Tcl_NewDictObj();
-    struct sockaddr_storage ss;
-    int len;
+    Tcp *t = (Tcp *) h;
 
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("state", -1),
 	    Tcl_NewStringObj(stateNames[t->state], -1));
-    len = sizeof(ss);
-    if (t->state == TCP_CONNECTED
-	    && uv_tcp_getsockname(&t->uv, (struct sockaddr *) &ss, &len) == 0) {
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("local", -1),
-		AddressObj((struct sockaddr *) &ss));
-    }
-    len = sizeof(ss);
-    if (t->state == TCP_CONNECTED
-	    && uv_tcp_getpeername(&t->uv, (struct sockaddr *) &ss, &len) == 0) {
-	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("peer", -1),
-		AddressObj((struct sockaddr *) &ss));
+    PutAddress(d, "local", t, uv_tcp_getsockname);
+}
+
+static void
+ConnInfo(
+    TkuvHandle *h,
+    Tcl_Obj *d)
+{
+    Tcp *t = (Tcp *) h;
+
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("state", -1),
+	    Tcl_NewStringObj(stateNames[t->state], -1));
+    if (t->state == TCP_CONNECTED) {
+	PutAddress(d, "local", t, uv_tcp_getsockname);
+	PutAddress(d, "peer", t, uv_tcp_getpeername);
     }
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("queued", -1),
 	    Tcl_NewWideIntObj((Tcl_WideInt) t->stream.writeQueued));
@@ -738,41 +615,31 @@ ConnInfo(
 	    Tcl_NewBooleanObj(t->stream.reading));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("eof", -1),
 	    Tcl_NewBooleanObj(t->stream.eof));
-    return d;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * Helpers: ports and addresses.
+ * CheckAddress --
+ *
+ *	-myaddr: a numeric IPv4 or IPv6 address.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-ParseAddress(
+CheckAddress(
     Tcl_Interp *interp,
-    const char *what,
-    const char *host,
-    int port,
-    struct sockaddr_storage *ss)
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
 {
-    if (!TkuvNumericAddress(host, port, ss)) {
-	return TkuvUsageError(interp, "%s: expected a numeric IPv4 or IPv6 "
-		"address but got \"%s\"", what, host);
+    struct sockaddr_storage ss;
+
+    (void) value;
+    if (!TkuvNumericAddress(Tcl_GetString(valueObj), 0, &ss)) {
+	return TkuvBadValue(interp, opt->name, "a numeric IPv4 or IPv6 "
+		"address", valueObj);
     }
     return TCL_OK;
-}
-
-static Tcl_Obj *
-AddressObj(
-    const struct sockaddr *sa)
-{
-    char name[TKUV_ADDRSTRLEN];
-    int port = TkuvSockaddrName(sa, name, sizeof(name));
-    Tcl_Obj *pair = Tcl_NewListObj(0, NULL);
-
-    Tcl_ListObjAppendElement(NULL, pair, Tcl_NewStringObj(name, -1));
-    Tcl_ListObjAppendElement(NULL, pair, Tcl_NewIntObj(port));
-    return pair;
 }

@@ -3,8 +3,9 @@
  *
  * tkuvTimer.c --
  *
- *	tkuv::timer after|every MS CMD, tkuv::timer cancel|info, and the timer
- *	handle command ($t cancel, $t info).
+ *	tkuv::timer after|every MS ?CMD? ?-command CMD?, tkuv::timer
+ *	cancel|info, and the timer handle command: the shared subcommands
+ *	(close, info, configure, cget) and cancel, another name for close.
  *
  *	A timer's callback runs as {*}CMD $timer fire. An `every` timer never
  *	queues a second fire event while one is still waiting to run, so a slow
@@ -21,24 +22,36 @@ typedef struct Timer {
     int firePending;		/* A fire event is queued or running. */
 } Timer;
 
-static Tcl_ObjCmdProc TimerHandleCmd;
+static TkuvInfoProc TimerInfo;
+
+/* The callback runs as {*}CMD $timer fire. */
+static const TkuvOption timerOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {NULL}
+};
+
+static const TkuvSubcommand timerSubcommands[] = {
+    {"cancel", TkuvHandleCloseCmd, 0, 0, ""},	/* Another name for close. */
+    {NULL}
+};
 
 static const TkuvHandleType timerType = {
-    "timer", TimerHandleCmd, sizeof(Timer), NULL
+    "timer", NULL, sizeof(Timer), NULL, timerOptions, TimerInfo,
+    timerSubcommands
 };
 
 static void	OnTimer(uv_timer_t *uv);
 static void	AfterFire(TkuvHandle *h, void *clientData, size_t size);
-static int	CreateTimer(Tcl_Interp *interp, int repeat, Tcl_Obj *msObj,
-		    Tcl_Obj *callback);
-static Tcl_Obj *TimerInfo(Timer *t);
+static int	CreateTimer(Tcl_Interp *interp, int repeat, int objc,
+		    Tcl_Obj *const objv[]);
 
 /*
  *----------------------------------------------------------------------
  *
  * TkuvTimerObjCmd --
  *
- *	tkuv::timer after MS CMD | every MS CMD | cancel TIMER | info ?TIMER?
+ *	tkuv::timer after|every MS ?CMD? ?-command CMD? | cancel TIMER |
+ *	    info ?TIMER?
  *
  *----------------------------------------------------------------------
  */
@@ -56,6 +69,7 @@ TkuvTimerObjCmd(
     enum { T_AFTER, T_CANCEL, T_EVERY, T_INFO };
     int index;
     TkuvHandle *h;
+    Tcl_Obj *d;
 
     (void) clientData;
     if (TkuvGetSubcommand(interp, objc, objv, subcommands, "subcommand ?arg ...?",
@@ -65,11 +79,12 @@ TkuvTimerObjCmd(
     switch (index) {
     case T_AFTER:
     case T_EVERY:
-	/* tkuv::timer after|every MS CMD */
-	if (objc != 4) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "ms command");
+	/* tkuv::timer after|every MS ?CMD? ?-command CMD? */
+	if (objc < 4) {
+	    return TkuvWrongNumArgs(interp, 2, objv,
+		    "ms ?command? ?-command command?");
 	}
-	return CreateTimer(interp, index == T_EVERY, objv[2], objv[3]);
+	return CreateTimer(interp, index == T_EVERY, objc - 2, objv + 2);
     case T_CANCEL:
 	/* tkuv::timer cancel TIMER */
 	if (objc != 3) {
@@ -91,26 +106,41 @@ TkuvTimerObjCmd(
 	if ((h = TkuvHandleFromObj(interp, objv[2], &timerType)) == NULL) {
 	    return TCL_ERROR;
 	}
-	Tcl_SetObjResult(interp, TimerInfo((Timer *) h));
+	d = Tcl_NewDictObj();
+	TimerInfo(h, d);
+	Tcl_SetObjResult(interp, d);
 	return TCL_OK;
     }
     return TCL_OK;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * CreateTimer --
+ *
+ *	objv: MS, then the command prefix (the short form) or options.
+ *
+ *----------------------------------------------------------------------
+ */
+
 static int
 CreateTimer(
     Tcl_Interp *interp,
     int repeat,
-    Tcl_Obj *msObj,
-    Tcl_Obj *callback)
+    int objc,
+    Tcl_Obj *const objv[])
 {
+    TkuvOptionValues vals;
     TkuvBridge *bridge;
     uint64_t ms;
     Timer *t;
     int err;
 
-    if (TkuvGetMilliseconds(interp, msObj, repeat ? 1 : 0, &ms) != TCL_OK
-	    || TkuvCheckCallback(interp, callback) != TCL_OK
+    if (TkuvGetMilliseconds(interp, objv[0], repeat ? 1 : 0, &ms) != TCL_OK
+	    || TkuvOptionsParse(interp, timerOptions, objc - 1, objv + 1,
+		    TKUV_PARSE_CREATE | TKUV_PARSE_TRAILING_COMMAND, &vals)
+		    != TCL_OK
 	    || TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -118,8 +148,8 @@ CreateTimer(
     t->interval = ms;
     t->repeat = repeat;
     uv_timer_init(&bridge->loop, &t->uv);
-    TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv,
-	    callback);
+    TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv, NULL);
+    TkuvOptionsApply(interp, &t->h, &vals, TKUV_APPLY_ALL);
 
     /*
      * The loop's clock is only refreshed by uv_run; outside a tick it may be
@@ -179,45 +209,19 @@ AfterFire(
 /*
  *----------------------------------------------------------------------
  *
- * TimerHandleCmd --
+ * TimerInfo --
  *
- *	$timer cancel | info
+ *	$timer info: the kind, interval, time left and command.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-TimerHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "cancel", "info", NULL };
-    enum { H_CANCEL, H_INFO };
-    Timer *t = clientData;
-    int index;
-
-    if (objc != 2) {
-	return TkuvWrongNumArgs(interp, 1, objv, "cancel|info");
-    }
-    if (TkuvGetIndex(interp, objv[1], subcommands, "subcommand", &index)
-	    != TCL_OK) {
-	return TCL_ERROR;
-    }
-    if (index == H_CANCEL) {
-	TkuvHandleClose(&t->h);
-    } else {
-	Tcl_SetObjResult(interp, TimerInfo(t));
-    }
-    return TCL_OK;
-}
-
-static Tcl_Obj *
+static void
 TimerInfo(
-    Timer *t)
+    TkuvHandle *h,
+    Tcl_Obj *d)
 {
-    Tcl_Obj *d = Tcl_NewDictObj();
+    Timer *t = (Timer *) h;
 
     uv_update_time(&t->h.bridge->loop);
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("type", -1),
@@ -227,6 +231,5 @@ TimerInfo(
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("remaining", -1),
 	    Tcl_NewWideIntObj((Tcl_WideInt) uv_timer_get_due_in(&t->uv)));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), t->h.callback);
-    return d;
 }
 

@@ -4,7 +4,8 @@
  * tkuvUdp.c --
  *
  *	tkuv::udp open ?options? -command CMD, and the UDP handle command:
- *	$u send HOST PORT BYTES, configure, join, leave, info, close.
+ *	$u send HOST PORT BYTES, join, leave, and the shared close, info,
+ *	configure and cget. One option table serves open and configure.
  *
  *	Events: `data BYTES HOST PORT` per datagram, `error {NAME msg} ?HOST
  *	PORT?` (the peer when the failure concerns one datagram).
@@ -29,6 +30,7 @@
  */
 
 #include "tkuvInt.h"
+#include <stddef.h>
 #include <string.h>
 #include <stdio.h>
 
@@ -44,18 +46,20 @@
  */
 #define EVENT_OVERHEAD		64
 #define DEFAULT_MAX_PENDING	(1024 * 1024)
-#define MAX_IFACE		128
 
 typedef struct Udp {
     TkuvHandle h;		/* Must be first. */
     uv_udp_t uv;
     int family;			/* AF_INET or AF_INET6 (the bound socket). */
-    int ipv6only;
-    size_t recvSize;		/* Longest datagram accepted. */
-    size_t maxPending;		/* Stop reading above this many pending. */
+    Tcl_Obj *myaddr;		/* -myaddr, as given. */
+    int port;			/* -port */
+    int ipv6only;		/* -ipv6only */
+    int reuseaddr;		/* -reuseaddr */
+    size_t recvSize;		/* -recvsize: longest datagram accepted. */
+    size_t maxPending;		/* -maxpending: stop reading above it. */
+    Tcl_Obj *mcastIface;	/* -multicast-interface, or NULL. */
     size_t pending;		/* Bytes (+ overhead) in queued events. */
     int reading;		/* uv_udp_recv_start is in effect. */
-    char mcastIface[MAX_IFACE];	/* -multicast-interface, or "". */
 } Udp;
 
 /*
@@ -69,30 +73,18 @@ typedef struct SendReq {
     char data[1];		/* length bytes follow. */
 } SendReq;
 
-static Tcl_ObjCmdProc UdpHandleCmd;
-
-static const TkuvHandleType udpType = {
-    "udp", UdpHandleCmd, sizeof(Udp), NULL
-};
-
 static int	OpenUdp(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	GetAddress(Tcl_Interp *interp, const char *host, int port,
 		    struct sockaddr_storage *ss);
-static int	GetSize(Tcl_Interp *interp, Tcl_Obj *obj, const char *option,
-		    Tcl_WideInt minimum, Tcl_WideInt maximum, size_t *sizePtr);
-static int	GetBoolean(Tcl_Interp *interp, Tcl_Obj *obj,
-		    const char *option, int *boolPtr);
 static void	AddressToObjs(const struct sockaddr *sa, Tcl_Obj **hostPtr,
 		    Tcl_Obj **portPtr);
-static int	Send(Tcl_Interp *interp, Udp *u, Tcl_Obj *hostObj,
-		    Tcl_Obj *portObj, Tcl_Obj *bytesObj);
+static TkuvSubcommandProc SendCmd;
+static TkuvSubcommandProc MembershipCmd;
 static void	SendDone(uv_udp_send_t *req, int status);
-static int	Configure(Tcl_Interp *interp, Udp *u, int objc,
-		    Tcl_Obj *const objv[]);
-static Tcl_Obj *GetOption(Udp *u, int index);
-static int	Membership(Tcl_Interp *interp, Udp *u, Tcl_Obj *groupObj,
-		    Tcl_Obj *ifaceObj, uv_membership how);
-static Tcl_Obj *UdpInfo(Udp *u);
+static TkuvOptionCheckProc CheckAddress;
+static TkuvOptionSetProc SetSockOpt;
+static TkuvOptionGetProc GetSockOpt;
+static TkuvInfoProc UdpInfo;
 static int	UpdateReading(Udp *u);
 static void	AllocProc(uv_handle_t *handle, size_t suggested,
 		    uv_buf_t *buf);
@@ -106,15 +98,51 @@ static int	DrainErrorQueue(Udp *u);
 #endif
 
 /*
- * The options of `configure` (and, for the first two, `open`).
+ * The options of `open` and `configure`. The socket options (no field) are
+ * applied once the socket is bound, and read back from the socket.
  */
-static const char *const configOptions[] = {
-    "-broadcast", "-maxpending", "-multicast-interface", "-multicast-loop",
-    "-multicast-ttl", "-recvsize", "-ttl", NULL
-};
 enum {
-    C_BROADCAST, C_MAXPENDING, C_MCAST_IFACE, C_MCAST_LOOP, C_MCAST_TTL,
-    C_RECVSIZE, C_TTL
+    O_BROADCAST, O_COMMAND, O_HOST, O_IPV6ONLY, O_MAXPENDING, O_MCAST_IFACE,
+    O_MCAST_LOOP, O_MCAST_TTL, O_MYADDR, O_PORT, O_RECVSIZE, O_REUSEADDR,
+    O_TTL
+};
+static const TkuvOption udpOptions[] = {
+    {"-broadcast", TKUV_OPT_BOOLEAN, .setProc = SetSockOpt,
+	.getProc = GetSockOpt},
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {"-host", TKUV_OPT_ALIAS, .alias = "-myaddr"},
+    {"-ipv6only", TKUV_OPT_BOOLEAN, offsetof(Udp, ipv6only),
+	.flags = TKUV_OPT_CREATE_ONLY},
+    {"-maxpending", TKUV_OPT_SIZE, offsetof(Udp, maxPending), .min = 1,
+	.max = TKUV_MAX_SIZE, .setProc = SetSockOpt},
+    {"-multicast-interface", TKUV_OPT_STRING, offsetof(Udp, mcastIface),
+	.checkProc = CheckAddress, .setProc = SetSockOpt},
+    {"-multicast-loop", TKUV_OPT_BOOLEAN, .setProc = SetSockOpt,
+	.getProc = GetSockOpt},
+    {"-multicast-ttl", TKUV_OPT_INT, .min = 0, .max = 255,
+	.setProc = SetSockOpt, .getProc = GetSockOpt},
+    {"-myaddr", TKUV_OPT_STRING, offsetof(Udp, myaddr), TKUV_OPT_CREATE_ONLY,
+	.checkProc = CheckAddress},
+    {"-port", TKUV_OPT_INT, offsetof(Udp, port), TKUV_OPT_CREATE_ONLY,
+	.min = 0, .max = 65535},
+    {"-recvsize", TKUV_OPT_SIZE, offsetof(Udp, recvSize), .min = 1,
+	.max = TKUV_READ_BUFFER_SIZE},
+    {"-reuseaddr", TKUV_OPT_BOOLEAN, offsetof(Udp, reuseaddr),
+	.flags = TKUV_OPT_CREATE_ONLY},
+    {"-ttl", TKUV_OPT_INT, .min = 1, .max = 255, .setProc = SetSockOpt,
+	.getProc = GetSockOpt},
+    {NULL}
+};
+
+static const TkuvSubcommand udpSubcommands[] = {
+    {"join", MembershipCmd, 1, 2, "group ?interface?"},
+    {"leave", MembershipCmd, 1, 2, "group ?interface?"},
+    {"send", SendCmd, 3, 3, "host port bytes"},
+    {NULL}
+};
+
+static const TkuvHandleType udpType = {
+    "udp", NULL, sizeof(Udp), NULL, udpOptions, UdpInfo, udpSubcommands
 };
 
 /*
@@ -122,8 +150,7 @@ enum {
  *
  * TkuvUdpObjCmd --
  *
- *	tkuv::udp open ?-host ADDR? ?-port P? ?-reuseaddr B? ?-ipv6only B?
- *	    ?-recvsize N? ?-maxpending N? -command CMD
+ *	tkuv::udp open ?-myaddr ADDR? ?-port P? ?option value ...? -command CMD
  *
  * Results:
  *	The new handle's name, or an error.
@@ -155,93 +182,34 @@ OpenUdp(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = {
-	"-command", "-host", "-ipv6only", "-maxpending", "-port",
-	"-recvsize", "-reuseaddr", NULL
-    };
-    enum {
-	O_COMMAND, O_HOST, O_IPV6ONLY, O_MAXPENDING, O_PORT, O_RECVSIZE,
-	O_REUSEADDR
-    };
-    Tcl_Obj *callback = NULL;
+    TkuvOptionValues vals;
     const char *host = "0.0.0.0";
-    int i, index, port = 0, ipv6only = 0, reuse = 0, err;
-    size_t recvSize = TKUV_READ_BUFFER_SIZE, maxPending = DEFAULT_MAX_PENDING;
+    int port = 0, err;
     unsigned int flags = 0;
     struct sockaddr_storage ss;
     TkuvBridge *bridge;
     Udp *u;
 
-    if (objc % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value; usage: "
-		"tkuv::udp open ?-host ADDR? ?-port PORT? ?option value ...? "
-		"-command CMD", Tcl_GetString(objv[objc - 1]));
-    }
-    for (i = 0; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case O_COMMAND:
-	    if (TkuvCheckCallback(interp, objv[i + 1]) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    callback = objv[i + 1];
-	    break;
-	case O_HOST:
-	    host = Tcl_GetString(objv[i + 1]);
-	    if (*host == '\0') {
-		host = "0.0.0.0";
-	    }
-	    break;
-	case O_IPV6ONLY:
-	    if (GetBoolean(interp, objv[i + 1], "-ipv6only", &ipv6only)
-		    != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case O_MAXPENDING:
-	    if (GetSize(interp, objv[i + 1], "-maxpending", 1,
-		    (Tcl_WideInt) 1 << 40, &maxPending) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case O_PORT:
-	    if (TkuvGetPort(interp, objv[i + 1], 0, &port) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case O_RECVSIZE:
-	    if (GetSize(interp, objv[i + 1], "-recvsize", 1,
-		    TKUV_READ_BUFFER_SIZE, &recvSize) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case O_REUSEADDR:
-	    if (GetBoolean(interp, objv[i + 1], "-reuseaddr", &reuse)
-		    != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	}
-    }
-    if (callback == NULL) {
-	return TkuvUsageError(interp, "missing -command; usage: tkuv::udp "
-		"open ?-host ADDR? ?-port PORT? ?option value ...? "
-		"-command CMD");
-    }
-    if (GetAddress(interp, host, port, &ss) != TCL_OK) {
+    if (TkuvOptionsParse(interp, udpOptions, objc, objv, TKUV_PARSE_CREATE,
+	    &vals) != TCL_OK) {
 	return TCL_ERROR;
     }
-    if (ipv6only) {
+    if (TKUV_OPTION_GIVEN(&vals, O_MYADDR)
+	    && *Tcl_GetString(vals.v[O_MYADDR].obj) != '\0') {
+	host = Tcl_GetString(vals.v[O_MYADDR].obj);
+    }
+    if (TKUV_OPTION_GIVEN(&vals, O_PORT)) {
+	port = vals.v[O_PORT].i;
+    }
+    GetAddress(NULL, host, port, &ss);		/* Checked by CheckAddress. */
+    if (TKUV_OPTION_GIVEN(&vals, O_IPV6ONLY) && vals.v[O_IPV6ONLY].i) {
 	if (ss.ss_family != AF_INET6) {
-	    return TkuvUsageError(interp, "-ipv6only needs an IPv6 -host "
-		    "(such as ::) but the host is \"%s\"", host);
+	    return TkuvUsageError(interp, "-ipv6only needs an IPv6 -myaddr "
+		    "(such as ::) but the address is \"%s\"", host);
 	}
 	flags |= UV_UDP_IPV6ONLY;
     }
-    if (reuse) {
+    if (TKUV_OPTION_GIVEN(&vals, O_REUSEADDR) && vals.v[O_REUSEADDR].i) {
 	flags |= UV_UDP_REUSEADDR;
     }
 #ifdef TKUV_UDP_ERRQUEUE
@@ -253,17 +221,19 @@ OpenUdp(
 
     u = TkuvHandleAlloc(&udpType);
     u->family = ss.ss_family;
-    u->ipv6only = ipv6only;
-    u->recvSize = recvSize;
-    u->maxPending = maxPending;
+    u->recvSize = TKUV_READ_BUFFER_SIZE;
+    u->maxPending = DEFAULT_MAX_PENDING;
+    u->myaddr = Tcl_NewStringObj(host, -1);
+    Tcl_IncrRefCount(u->myaddr);
     uv_udp_init(&bridge->loop, &u->uv);
-    TkuvHandleRegister(interp, bridge, &u->h, (uv_handle_t *) &u->uv,
-	    callback);
+    TkuvHandleRegister(interp, bridge, &u->h, (uv_handle_t *) &u->uv, NULL);
 
     /*
      * From here on failures close the registered handle; its record goes
-     * when libuv's close callback has run.
+     * when libuv's close callback has run. The socket options need the
+     * bound socket: they are set after binding.
      */
+    TkuvOptionsApply(interp, &u->h, &vals, TKUV_APPLY_STORE);
     err = uv_udp_bind(&u->uv, (const struct sockaddr *) &ss, flags);
     if (err != 0) {
 	char what[200];
@@ -272,11 +242,16 @@ OpenUdp(
 	TkuvHandleClose(&u->h);
 	return TkuvUvError(interp, what, err);
     }
+    if (TkuvOptionsApply(interp, &u->h, &vals, TKUV_APPLY_SET) != TCL_OK) {
+	TkuvHandleClose(&u->h);
+	return TCL_ERROR;
+    }
     err = UpdateReading(u);
     if (err != 0) {
 	TkuvHandleClose(&u->h);
 	return TkuvUvError(interp, "starting to receive", err);
     }
+    Tcl_SetObjResult(interp, TkuvHandleName(&u->h));
     return TCL_OK;
 }
 
@@ -313,37 +288,26 @@ GetAddress(
 	    "tkuv::resolve first)", host);
 }
 
-static int
-GetSize(
-    Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    const char *option,
-    Tcl_WideInt minimum,
-    Tcl_WideInt maximum,
-    size_t *sizePtr)
-{
-    Tcl_WideInt value;
-
-    if (Tcl_GetWideIntFromObj(NULL, obj, &value) != TCL_OK
-	    || value < minimum || value > maximum) {
-	return TkuvUsageError(interp, "%s: expected an integer from %"
-		TCL_LL_MODIFIER "d to %" TCL_LL_MODIFIER "d but got \"%s\"",
-		option, minimum, maximum, Tcl_GetString(obj));
-    }
-    *sizePtr = (size_t) value;
-    return TCL_OK;
-}
+/*
+ * CheckAddress -- -myaddr and -multicast-interface: a numeric address
+ * (a zone allowed) or "".
+ */
 
 static int
-GetBoolean(
+CheckAddress(
     Tcl_Interp *interp,
-    Tcl_Obj *obj,
-    const char *option,
-    int *boolPtr)
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
 {
-    if (Tcl_GetBooleanFromObj(NULL, obj, boolPtr) != TCL_OK) {
-	return TkuvUsageError(interp, "%s: expected a boolean but got \"%s\"",
-		option, Tcl_GetString(obj));
+    struct sockaddr_storage ss;
+    const char *host = Tcl_GetString(valueObj);
+
+    (void) value;
+    if (*host != '\0' && GetAddress(NULL, host, 0, &ss) != TCL_OK) {
+	return TkuvUsageError(interp, "expected a numeric IPv4 or IPv6 "
+		"address for %s but got \"%s\" (host names are not resolved "
+		"here: use tkuv::resolve first)", opt->name, host);
     }
     return TCL_OK;
 }
@@ -376,74 +340,9 @@ AddressToObjs(
 /*
  *----------------------------------------------------------------------
  *
- * UdpHandleCmd --
- *
- *	$u send HOST PORT BYTES | configure ?option ?value ...?? |
- *	   join GROUP ?IFACE? | leave GROUP ?IFACE? | info | close
- *
- *----------------------------------------------------------------------
- */
-
-static int
-UdpHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = {
-	"close", "configure", "info", "join", "leave", "send", NULL
-    };
-    enum { U_CLOSE, U_CONFIGURE, U_INFO, U_JOIN, U_LEAVE, U_SEND };
-    Udp *u = clientData;
-    int index;
-
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "subcommand ?arg ...?",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    switch (index) {
-    case U_CLOSE:
-	/* $u close */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	TkuvHandleClose(&u->h);
-	return TCL_OK;
-    case U_CONFIGURE:
-	/* $u configure ?option? ?value option value ...? */
-	return Configure(interp, u, objc - 2, objv + 2);
-    case U_INFO:
-	/* $u info */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "");
-	}
-	Tcl_SetObjResult(interp, UdpInfo(u));
-	return TCL_OK;
-    case U_JOIN:
-    case U_LEAVE:
-	/* $u join|leave GROUP ?IFACE? */
-	if (objc != 3 && objc != 4) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "group ?interface?");
-	}
-	return Membership(interp, u, objv[2], objc == 4 ? objv[3] : NULL,
-		index == U_JOIN ? UV_JOIN_GROUP : UV_LEAVE_GROUP);
-    case U_SEND:
-	/* $u send HOST PORT BYTES */
-	if (objc != 5) {
-	    return TkuvWrongNumArgs(interp, 2, objv, "host port bytes");
-	}
-	return Send(interp, u, objv[2], objv[3], objv[4]);
-    }
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * Send --
  *
- *	Sends one datagram without blocking, through libuv's send queue (the
+ *	$u send HOST PORT BYTES: sends one datagram without blocking, through libuv's send queue (the
  *	bytes are copied; libuv still tries the kernel at once when the queue
  *	is empty). One path for every datagram: failures of the send itself
  *	(EMSGSIZE, EACCES for a broadcast without -broadcast, ECONNREFUSED,
@@ -454,13 +353,14 @@ UdpHandleCmd(
  */
 
 static int
-Send(
+SendCmd(
     Tcl_Interp *interp,
-    Udp *u,
-    Tcl_Obj *hostObj,
-    Tcl_Obj *portObj,
-    Tcl_Obj *bytesObj)
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
 {
+    Udp *u = (Udp *) h;
+    Tcl_Obj *hostObj = objv[2], *portObj = objv[3], *bytesObj = objv[4];
     struct sockaddr_storage to;
     Tcl_Size length;
     int port, err;
@@ -468,6 +368,7 @@ Send(
     uv_buf_t buf;
     SendReq *req;
 
+    (void) objc;
     if (TkuvGetPort(interp, portObj, 1, &port) != TCL_OK
 	    || GetAddress(interp, Tcl_GetString(hostObj), port, &to)
 	    != TCL_OK) {
@@ -475,7 +376,7 @@ Send(
     }
     if (to.ss_family == AF_INET6 && u->family == AF_INET) {
 	return TkuvUsageError(interp, "cannot send to the IPv6 address \"%s\" "
-		"from an IPv4 socket (open it with -host :: for both)",
+		"from an IPv4 socket (open it with -myaddr :: for both)",
 		Tcl_GetString(hostObj));
     }
     if (to.ss_family == AF_INET && u->family == AF_INET6) {
@@ -537,146 +438,52 @@ SendDone(
 /*
  *----------------------------------------------------------------------
  *
- * Configure --
+ * SetSockOpt --
  *
- *	$u configure                       -> dict of every option
- *	$u configure OPTION                -> its value
- *	$u configure OPTION VALUE ...      -> sets them, in order
+ *	Applies a checked option value: the socket options to the socket,
+ *	-multicast-interface to libuv, -maxpending to reading.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-Configure(
+SetSockOpt(
     Tcl_Interp *interp,
-    Udp *u,
-    int objc,
-    Tcl_Obj *const objv[])
+    TkuvHandle *h,
+    const TkuvOption *opt,
+    TkuvOptionValue *value)
 {
-    int i, index, on, ttl, err = 0;
-    size_t size;
-    const char *what = NULL;
+    Udp *u = (Udp *) h;
+    const char *iface;
+    int err = 0;
 
-    if (objc == 0) {
-	Tcl_Obj *d = Tcl_NewDictObj();
-
-	for (i = 0; configOptions[i] != NULL; i++) {
-	    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj(configOptions[i], -1),
-		    GetOption(u, i));
-	}
-	Tcl_SetObjResult(interp, d);
-	return TCL_OK;
-    }
-    if (objc == 1) {
-	if (TkuvGetIndex(interp, objv[0], configOptions, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	Tcl_SetObjResult(interp, GetOption(u, index));
-	return TCL_OK;
-    }
-    if (objc % 2 != 0) {
-	return TkuvUsageError(interp, "option \"%s\" has no value",
-		Tcl_GetString(objv[objc - 1]));
-    }
-
-    /* Check every pair first, so that a bad one changes nothing. */
-    for (i = 0; i < objc; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], configOptions, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case C_BROADCAST:
-	case C_MCAST_LOOP:
-	    if (GetBoolean(interp, objv[i + 1], configOptions[index], &on)
-		    != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case C_TTL:
-	case C_MCAST_TTL:
-	    if (Tcl_GetIntFromObj(NULL, objv[i + 1], &ttl) != TCL_OK
-		    || ttl < (index == C_TTL ? 1 : 0) || ttl > 255) {
-		return TkuvUsageError(interp, "%s: expected an integer from "
-			"%d to 255 but got \"%s\"", configOptions[index],
-			index == C_TTL ? 1 : 0, Tcl_GetString(objv[i + 1]));
-	    }
-	    break;
-	case C_RECVSIZE:
-	    if (GetSize(interp, objv[i + 1], "-recvsize", 1,
-		    TKUV_READ_BUFFER_SIZE, &size) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case C_MAXPENDING:
-	    if (GetSize(interp, objv[i + 1], "-maxpending", 1,
-		    (Tcl_WideInt) 1 << 40, &size) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    break;
-	case C_MCAST_IFACE: {
-	    Tcl_Size len;
-	    struct sockaddr_storage ss;
-
-	    Tcl_GetStringFromObj(objv[i + 1], &len);
-	    if (len >= MAX_IFACE || (len > 0 && GetAddress(NULL,
-		    Tcl_GetString(objv[i + 1]), 0, &ss) != TCL_OK)) {
-		return TkuvUsageError(interp, "-multicast-interface: expected "
-			"a numeric address of a local interface (or \"\") but "
-			"got \"%s\"", Tcl_GetString(objv[i + 1]));
-	    }
-	    break;
-	}
-	}
-    }
-
-    for (i = 0; i < objc && err == 0; i += 2) {
-	TkuvGetIndex(interp, objv[i], configOptions, "option", &index);
-	what = configOptions[index];
-	switch (index) {
-	case C_BROADCAST:
-	    Tcl_GetBooleanFromObj(NULL, objv[i + 1], &on);
-	    err = uv_udp_set_broadcast(&u->uv, on);
-	    break;
-	case C_MCAST_LOOP:
-	    Tcl_GetBooleanFromObj(NULL, objv[i + 1], &on);
-	    err = uv_udp_set_multicast_loop(&u->uv, on);
-	    break;
-	case C_TTL:
-	    Tcl_GetIntFromObj(NULL, objv[i + 1], &ttl);
-	    err = uv_udp_set_ttl(&u->uv, ttl);
-	    break;
-	case C_MCAST_TTL:
-	    Tcl_GetIntFromObj(NULL, objv[i + 1], &ttl);
-	    err = uv_udp_set_multicast_ttl(&u->uv, ttl);
-	    break;
-	case C_MCAST_IFACE: {
-	    const char *iface = Tcl_GetString(objv[i + 1]);
-
-	    err = uv_udp_set_multicast_interface(&u->uv,
-		    *iface ? iface : NULL);
-	    if (err == 0) {
-		snprintf(u->mcastIface, sizeof(u->mcastIface), "%s", iface);
-	    }
-	    break;
-	}
-	case C_RECVSIZE:
-	    GetSize(interp, objv[i + 1], "-recvsize", 1,
-		    TKUV_READ_BUFFER_SIZE, &u->recvSize);
-	    break;
-	case C_MAXPENDING:
-	    GetSize(interp, objv[i + 1], "-maxpending", 1,
-		    (Tcl_WideInt) 1 << 40, &u->maxPending);
-	    UpdateReading(u);
-	    break;
-	}
+    switch (opt - udpOptions) {
+    case O_BROADCAST:
+	err = uv_udp_set_broadcast(&u->uv, value->i);
+	break;
+    case O_MCAST_LOOP:
+	err = uv_udp_set_multicast_loop(&u->uv, value->i);
+	break;
+    case O_TTL:
+	err = uv_udp_set_ttl(&u->uv, value->i);
+	break;
+    case O_MCAST_TTL:
+	err = uv_udp_set_multicast_ttl(&u->uv, value->i);
+	break;
+    case O_MCAST_IFACE:
+	iface = Tcl_GetString(value->obj);
+	err = uv_udp_set_multicast_interface(&u->uv, *iface ? iface : NULL);
+	break;
+    case O_MAXPENDING:
+	u->maxPending = (size_t) value->w;
+	UpdateReading(u);
+	break;
     }
     if (err != 0) {
-	char buf[200];
+	char what[100];
 
-	snprintf(buf, sizeof(buf), "setting %s", what);
-	return TkuvUvError(interp, buf, err);
+	snprintf(what, sizeof(what), "setting %s", opt->name);
+	return TkuvUvError(interp, what, err);
     }
     return TCL_OK;
 }
@@ -684,11 +491,11 @@ Configure(
 /*
  *----------------------------------------------------------------------
  *
- * GetOption --
+ * GetSockOpt --
  *
- *	The current value of a configure option. Socket options are read
- *	back from the socket, so the system's defaults show too; an option
- *	the system cannot report reads as "".
+ *	The current value of a socket option, read back from the socket, so
+ *	the system's defaults show too; one the system cannot report reads
+ *	as "".
  *
  *----------------------------------------------------------------------
  */
@@ -702,24 +509,13 @@ GetSockInt(
 {
     uv_os_fd_t fd;
     union { int i; unsigned char c; } value;
-#ifdef _WIN32
-    int len = sizeof(value);
-    SOCKET sock;
-#else
-    socklen_t len = sizeof(value);
-    int sock;
-#endif
+    TkuvpSockLen len = sizeof(value);
 
     if (uv_fileno((const uv_handle_t *) &u->uv, &fd) != 0) {
 	return -1;
     }
-#ifdef _WIN32
-    sock = (SOCKET) fd;
-#else
-    sock = fd;
-#endif
     memset(&value, 0, sizeof(value));
-    if (getsockopt(sock, level, name, (char *) &value, &len) != 0) {
+    if (getsockopt(TkuvpSocket(fd), level, name, (char *) &value, &len) != 0) {
 	return -1;
     }
     /* Some systems answer a single byte for the multicast options. */
@@ -728,36 +524,31 @@ GetSockInt(
 }
 
 static Tcl_Obj *
-GetOption(
-    Udp *u,
-    int index)
+GetSockOpt(
+    TkuvHandle *h,
+    const TkuvOption *opt)
 {
+    Udp *u = (Udp *) h;
     int v6 = (u->family == AF_INET6), value = 0, err = -1;
 
-    switch (index) {
-    case C_BROADCAST:
+    switch (opt - udpOptions) {
+    case O_BROADCAST:
 	err = GetSockInt(u, SOL_SOCKET, SO_BROADCAST, &value);
 	value = (value != 0);
 	break;
-    case C_MCAST_LOOP:
+    case O_MCAST_LOOP:
 	err = v6 ? GetSockInt(u, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &value)
 		: GetSockInt(u, IPPROTO_IP, IP_MULTICAST_LOOP, &value);
 	value = (value != 0);
 	break;
-    case C_TTL:
+    case O_TTL:
 	err = v6 ? GetSockInt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &value)
 		: GetSockInt(u, IPPROTO_IP, IP_TTL, &value);
 	break;
-    case C_MCAST_TTL:
+    case O_MCAST_TTL:
 	err = v6 ? GetSockInt(u, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &value)
 		: GetSockInt(u, IPPROTO_IP, IP_MULTICAST_TTL, &value);
 	break;
-    case C_MCAST_IFACE:
-	return Tcl_NewStringObj(u->mcastIface, -1);
-    case C_RECVSIZE:
-	return Tcl_NewWideIntObj((Tcl_WideInt) u->recvSize);
-    case C_MAXPENDING:
-	return Tcl_NewWideIntObj((Tcl_WideInt) u->maxPending);
     }
     return (err == 0) ? Tcl_NewIntObj(value) : Tcl_NewObj();
 }
@@ -765,22 +556,25 @@ GetOption(
 /*
  *----------------------------------------------------------------------
  *
- * Membership --
+ * MembershipCmd --
  *
- *	join / leave a multicast group, on the interface with address IFACE
+ *	$u join|leave GROUP ?IFACE?: a multicast group, on the interface with address IFACE
  *	(IPv4) or zone IFACE (IPv6, e.g. ::%lo), or one the system picks.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-Membership(
+MembershipCmd(
     Tcl_Interp *interp,
-    Udp *u,
-    Tcl_Obj *groupObj,
-    Tcl_Obj *ifaceObj,
-    uv_membership how)
+    TkuvHandle *h,
+    int objc,
+    Tcl_Obj *const objv[])
 {
+    Udp *u = (Udp *) h;
+    Tcl_Obj *groupObj = objv[2], *ifaceObj = (objc == 4) ? objv[3] : NULL;
+    uv_membership how = (strcmp(Tcl_GetString(objv[1]), "join") == 0)
+	    ? UV_JOIN_GROUP : UV_LEAVE_GROUP;
     struct sockaddr_storage ss;
     const char *iface = NULL;
     char what[300];
@@ -813,29 +607,25 @@ Membership(
  *
  * UdpInfo --
  *
- *	The handle's dictionary: local address, port and family, receive
+ *	The handle's dictionary: local {address port} and family, receive
  *	settings, backpressure state and send queue.
  *
  *----------------------------------------------------------------------
  */
 
-static Tcl_Obj *
+static void
 UdpInfo(
-    Udp *u)
+    TkuvHandle *h,
+    Tcl_Obj *d)
 {
-    Tcl_Obj *d = Tcl_NewDictObj(), *host, *port;
+    Udp *u = (Udp *) h;
     struct sockaddr_storage ss;
     int len = sizeof(ss);
 
-    memset(&ss, 0, sizeof(ss));
     if (uv_udp_getsockname(&u->uv, (struct sockaddr *) &ss, &len) == 0) {
-	AddressToObjs((struct sockaddr *) &ss, &host, &port);
-    } else {
-	host = Tcl_NewObj();
-	port = Tcl_NewObj();
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("local", -1),
+		TkuvAddressObj((struct sockaddr *) &ss));
     }
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("address", -1), host);
-    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("port", -1), port);
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("family", -1),
 	    Tcl_NewStringObj(u->family == AF_INET6 ? "inet6" : "inet", -1));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("ipv6only", -1),
@@ -849,7 +639,6 @@ UdpInfo(
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("sendqueue", -1),
 	    Tcl_NewWideIntObj((Tcl_WideInt) uv_udp_get_send_queue_size(&u->uv)));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), u->h.callback);
-    return d;
 }
 
 /*

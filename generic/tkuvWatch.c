@@ -3,9 +3,10 @@
  *
  * tkuvWatch.c --
  *
- *	tkuv::watch PATH ?-recursive BOOL? CMD and the watch handle command
- *	($w close, $w info), over libuv's uv_fs_event (inotify on Linux,
- *	FSEvents/kqueue on macOS, ReadDirectoryChangesW on Windows).
+ *	tkuv::watch PATH ?-recursive BOOL? ?CMD? ?-command CMD? and the watch
+ *	handle command (the shared close, info, configure, cget), over libuv's
+ *	uv_fs_event (inotify on Linux, FSEvents/kqueue on macOS,
+ *	ReadDirectoryChangesW on Windows).
  *
  *	Events: `change NAME`, `rename NAME`, `deleted NAME` and
  *	`error {UV_ERRNAME message}`. NAME is the entry's name relative to a
@@ -22,6 +23,7 @@
  */
 
 #include "tkuvInt.h"
+#include <stddef.h>
 #include <string.h>
 
 typedef struct Watch {
@@ -37,22 +39,26 @@ typedef struct Watch {
     int seenValid;		/* `seen` is initialised. */
 } Watch;
 
-static Tcl_ObjCmdProc WatchHandleCmd;
 static void	WatchClosed(TkuvHandle *h);
+static TkuvInfoProc WatchInfo;
+static TkuvOptionCheckProc CheckRecursive;
 
-static const TkuvHandleType watchType = {
-    "watch", WatchHandleCmd, sizeof(Watch), WatchClosed
+static const TkuvOption watchOptions[] = {
+    {"-command", TKUV_OPT_CALLBACK, .flags = TKUV_OPT_REQUIRED},
+    {"-recursive", TKUV_OPT_BOOLEAN, offsetof(Watch, recursive),
+	TKUV_OPT_CREATE_ONLY, .checkProc = CheckRecursive},
+    {NULL}
 };
 
-/* libuv watches subdirectories itself only on these platforms. */
-#if defined(__APPLE__) || defined(_WIN32)
-#define TKUV_WATCH_RECURSIVE 1
-#else
-#define TKUV_WATCH_RECURSIVE 0
-#endif
+static const TkuvHandleType watchType = {
+    "watch", NULL, sizeof(Watch), WatchClosed, watchOptions, WatchInfo, NULL
+};
+
+/* libuv watches subdirectories itself only on some platforms. */
+#define TKUV_WATCH_RECURSIVE TKUVP_WATCH_RECURSIVE
 
 static int	CreateWatch(Tcl_Interp *interp, Tcl_Obj *pathArg,
-		    int recursive, Tcl_Obj *callback);
+		    const TkuvOptionValues *vals);
 static void	OnFsEvent(uv_fs_event_t *uv, const char *filename,
 		    int events, int status);
 static void	QueueOnce(Watch *w, uint64_t tick, const char *event,
@@ -60,14 +66,13 @@ static void	QueueOnce(Watch *w, uint64_t tick, const char *event,
 static TkuvAfterEventProc CheckGone;
 static int	PathExists(Watch *w);
 static Tcl_Obj *PathTail(Tcl_Obj *pathObj);
-static Tcl_Obj *WatchInfo(Watch *w);
 
 /*
  *----------------------------------------------------------------------
  *
  * TkuvWatchObjCmd --
  *
- *	tkuv::watch PATH ?-recursive BOOL? CMD
+ *	tkuv::watch PATH ?-recursive BOOL? ?CMD? ?-command CMD?
  *
  * Results:
  *	The new handle's name; {TKUV USAGE ...} for bad arguments,
@@ -83,45 +88,41 @@ TkuvWatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = { "-recursive", NULL };
-    enum { O_RECURSIVE };
-    int i, index, recursive = 0;
+    TkuvOptionValues vals;
 
     (void) clientData;
-    if (objc < 3 || (objc - 3) % 2 != 0) {
+    if (objc < 3) {
 	return TkuvWrongNumArgs(interp, 1, objv,
-		"path ?-recursive boolean? command");
+		"path ?-recursive boolean? ?command? ?-command command?");
     }
-    for (i = 2; i < objc - 1; i += 2) {
-	if (TkuvGetIndex(interp, objv[i], options, "option", &index)
-		!= TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case O_RECURSIVE:
-	    if (Tcl_GetBooleanFromObj(NULL, objv[i + 1], &recursive)
-		    != TCL_OK) {
-		return TkuvUsageError(interp, "expected a boolean for "
-			"-recursive but got \"%s\"", Tcl_GetString(objv[i + 1]));
-	    }
-	    if (recursive && !TKUV_WATCH_RECURSIVE) {
-		return TkuvUsageError(interp, "-recursive %s is not supported "
-			"on this platform (libuv watches subdirectories only on "
-			"macOS and Windows): watch each directory instead",
-			Tcl_GetString(objv[i + 1]));
-	    }
-	    break;
-	}
+    if (TkuvOptionsParse(interp, watchOptions, objc - 2, objv + 2,
+	    TKUV_PARSE_CREATE | TKUV_PARSE_TRAILING_COMMAND, &vals) != TCL_OK) {
+	return TCL_ERROR;
     }
-    return CreateWatch(interp, objv[1], recursive, objv[objc - 1]);
+    return CreateWatch(interp, objv[1], &vals);
+}
+
+static int
+CheckRecursive(
+    Tcl_Interp *interp,
+    const TkuvOption *opt,
+    Tcl_Obj *valueObj,
+    TkuvOptionValue *value)
+{
+    if (value->i && !TKUV_WATCH_RECURSIVE) {
+	return TkuvUsageError(interp, "%s %s is not supported on this "
+		"platform (libuv watches subdirectories only on macOS and "
+		"Windows): watch each directory instead", opt->name,
+		Tcl_GetString(valueObj));
+    }
+    return TCL_OK;
 }
 
 static int
 CreateWatch(
     Tcl_Interp *interp,
     Tcl_Obj *pathArg,
-    int recursive,
-    Tcl_Obj *callback)
+    const TkuvOptionValues *vals)
 {
     TkuvBridge *bridge;
     Tcl_Obj *pathObj, *whatObj;
@@ -130,9 +131,6 @@ CreateWatch(
     Watch *w;
     int err, len;
 
-    if (TkuvCheckCallback(interp, callback) != TCL_OK) {
-	return TCL_ERROR;
-    }
     if (strstr(Tcl_GetString(pathArg), "\xC0\x80") != NULL) {
 	/* Tcl's encoded NUL: the system would watch a shorter name. */
 	return TkuvUsageError(interp, "file name \"%s\" contains a NUL "
@@ -152,12 +150,7 @@ CreateWatch(
      * first gives the same ENOENT on every platform (FSEvents would accept
      * a missing path).
      */
-#ifdef _WIN32
-    Tcl_DStringInit(&ds);
-    Tcl_DStringAppend(&ds, Tcl_GetString(pathObj), -1);
-#else
-    Tcl_UtfToExternalDString(NULL, Tcl_GetString(pathObj), -1, &ds);
-#endif
+    TkuvpUtfToNative(Tcl_GetString(pathObj), &ds);
     err = uv_fs_stat(&bridge->loop, &req, Tcl_DStringValue(&ds), NULL);
     uv_fs_req_cleanup(&req);
     if (err < 0) {
@@ -173,14 +166,13 @@ CreateWatch(
     w->pathObj = pathObj;
     Tcl_IncrRefCount(pathObj);
     w->tailObj = PathTail(pathObj);
-    w->recursive = recursive;
     w->seenTick = UINT64_MAX;
 
     uv_fs_event_init(&bridge->loop, &w->uv);
-    TkuvHandleRegister(interp, bridge, &w->h, (uv_handle_t *) &w->uv,
-	    callback);
+    TkuvHandleRegister(interp, bridge, &w->h, (uv_handle_t *) &w->uv, NULL);
+    TkuvOptionsApply(interp, &w->h, vals, TKUV_APPLY_ALL);
     err = uv_fs_event_start(&w->uv, OnFsEvent, w->native,
-	    recursive ? UV_FS_EVENT_RECURSIVE : 0);
+	    w->recursive ? UV_FS_EVENT_RECURSIVE : 0);
     if (err < 0) {
 	TkuvHandleClose(&w->h);
 	goto uvError;
@@ -217,9 +209,7 @@ OnFsEvent(
 {
     Watch *w = uv->data;
     Tcl_Obj *nameObj;
-#ifndef _WIN32
     Tcl_DString ds;
-#endif
     uint64_t tick;
 
     if (w->h.closed || w->h.bridge->pump == NULL) {
@@ -234,14 +224,10 @@ OnFsEvent(
     if (filename == NULL) {
 	nameObj = Tcl_NewObj();
     } else {
-#ifdef _WIN32
-	nameObj = Tcl_NewStringObj(filename, -1);
-#else
-	Tcl_ExternalToUtfDString(NULL, filename, -1, &ds);
+	TkuvpNativeToUtf(filename, &ds);
 	nameObj = Tcl_NewStringObj(Tcl_DStringValue(&ds),
 		Tcl_DStringLength(&ds));
 	Tcl_DStringFree(&ds);
-#endif
     }
     Tcl_IncrRefCount(nameObj);
     tick = TkuvPumpTicks(w->h.bridge->pump);
@@ -405,53 +391,19 @@ WatchClosed(
 /*
  *----------------------------------------------------------------------
  *
- * WatchHandleCmd --
+ * WatchInfo --
  *
- *	$watch close | info
+ *	$watch info: the path, -recursive, and whether it was deleted.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-WatchHandleCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    static const char *const subcommands[] = { "close", "info", NULL };
-    enum { W_CLOSE, W_INFO };
-    Watch *w = clientData;
-    int index;
-
-    if (TkuvGetSubcommand(interp, objc, objv, subcommands, "close|info",
-	    &index) != TCL_OK) {
-	return TCL_ERROR;
-    }
-    switch (index) {
-    case W_CLOSE:
-	/* $watch close */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
-	}
-	TkuvHandleClose(&w->h);
-	break;
-    case W_INFO:
-	/* $watch info */
-	if (objc != 2) {
-	    return TkuvWrongNumArgs(interp, 2, objv, NULL);
-	}
-	Tcl_SetObjResult(interp, WatchInfo(w));
-	break;
-    }
-    return TCL_OK;
-}
-
-static Tcl_Obj *
+static void
 WatchInfo(
-    Watch *w)
+    TkuvHandle *h,
+    Tcl_Obj *d)
 {
-    Tcl_Obj *d = Tcl_NewDictObj();
+    Watch *w = (Watch *) h;
 
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("path", -1), w->pathObj);
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("recursive", -1),
@@ -459,5 +411,4 @@ WatchInfo(
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("deleted", -1),
 	    Tcl_NewBooleanObj(w->gone));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("command", -1), w->h.callback);
-    return d;
 }

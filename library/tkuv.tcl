@@ -5,22 +5,25 @@
 #	The Tcl-level part of tkuv, sourced by pkgIndex.tcl right after the
 #	shared library is loaded.
 
-namespace eval ::tkuv {
-    variable sleeping 0		;# counter for vwait-sleep's private variables
+# The public commands live in ::tkuv; the procs and state behind them live
+# in ::tkuv::private, which is no API: names there may change at any time.
+
+namespace eval ::tkuv::private {
+    variable sleeping 0		;# counter for vwait-sleep's variables
     variable waits 0		;# counter for wait tokens
     variable waiting		;# token -> dict of a waiting coroutine (WaitBegin)
 }
 
-# tkuv::Usage msg -- a {TKUV USAGE msg} error, as the C commands raise.
+# Usage msg -- a {TKUV USAGE msg} error, as the C commands raise.
 
-proc ::tkuv::Usage {msg} {
+proc ::tkuv::private::Usage {msg} {
     return -level 2 -code error -errorcode [list TKUV USAGE $msg] $msg
 }
 
-# tkuv::CheckInterp cmd args -- the optional interp argument of install and
+# CheckInterp cmd args -- the optional interp argument of install and
 # uninstall: at most one, naming an interp that exists.
 
-proc ::tkuv::CheckInterp {cmd arglist} {
+proc ::tkuv::private::CheckInterp {cmd arglist} {
     if {[llength $arglist] > 1} {
 	return -level 2 -code error -errorcode [list TKUV USAGE \
 		"wrong # args: should be \"$cmd ?interp?\""] \
@@ -57,10 +60,10 @@ proc ::tkuv::CheckInterp {cmd arglist} {
 #			handle; "" while waiting (or when resumed by anything
 #			else)
 
-# tkuv::WaitBegin -- the calling coroutine is about to wait; returns its
+# WaitBegin -- the calling coroutine is about to wait; returns its
 # token.
 
-proc ::tkuv::WaitBegin {} {
+proc ::tkuv::private::WaitBegin {} {
     variable waits
     variable waiting
     set token [incr waits]
@@ -68,26 +71,26 @@ proc ::tkuv::WaitBegin {} {
     set waiting($token) [dict create coro $coro handle {} cleanup {} \
 	    result {}]
     ::trace add command $coro {rename delete} \
-	    [list ::tkuv::WaitTrace $token coro]
+	    [list ::tkuv::private::WaitTrace $token coro]
     return $token
 }
 
-# tkuv::WaitOn token handle cleanup -- the wait is for an event of handle;
+# WaitOn token handle cleanup -- the wait is for an event of handle;
 # cleanup undoes it (see above).
 
-proc ::tkuv::WaitOn {token handle cleanup} {
+proc ::tkuv::private::WaitOn {token handle cleanup} {
     variable waiting
     dict set waiting($token) handle $handle
     dict set waiting($token) cleanup $cleanup
     ::trace add command $handle {rename delete} \
-	    [list ::tkuv::WaitTrace $token handle]
+	    [list ::tkuv::private::WaitTrace $token handle]
 }
 
-# tkuv::Wake token result ?cleanup? -- the handle's event came: record the
+# Wake token result ?cleanup? -- the handle's event came: record the
 # result and what the handle still needs at the end of the wait, and
 # resume the coroutine. Nothing if the wait is over.
 
-proc ::tkuv::Wake {token result {cleanup {}}} {
+proc ::tkuv::private::Wake {token result {cleanup {}}} {
     variable waiting
     if {![::info exists waiting($token)]} {
 	return
@@ -97,10 +100,10 @@ proc ::tkuv::Wake {token result {cleanup {}}} {
     [dict get $waiting($token) coro]
 }
 
-# tkuv::WaitTrace token which old new op -- the coroutine (which = coro) or
+# WaitTrace token which old new op -- the coroutine (which = coro) or
 # the handle (which = handle) was renamed or deleted.
 
-proc ::tkuv::WaitTrace {token which old new op} {
+proc ::tkuv::private::WaitTrace {token which old new op} {
     variable waiting
     if {![::info exists waiting($token)]} {
 	return
@@ -114,14 +117,15 @@ proc ::tkuv::WaitTrace {token which old new op} {
 	# deleting the handle (a close, a thread's or an interp's end).
 	dict set waiting($token) handle {}
 	dict set waiting($token) cleanup {}
-	::after 0 [list ::tkuv::Wake $token {error ECANCELED {operation canceled}}]
+	::after 0 [list ::tkuv::private::Wake $token \
+		{error ECANCELED {operation canceled}}]
     }
 }
 
-# tkuv::WaitEnd token -- the wait is over: remove the traces, run the
+# WaitEnd token -- the wait is over: remove the traces, run the
 # cleanup, return the result. Safe to call twice.
 
-proc ::tkuv::WaitEnd {token} {
+proc ::tkuv::private::WaitEnd {token} {
     variable waiting
     if {![::info exists waiting($token)]} {
 	return
@@ -132,7 +136,7 @@ proc ::tkuv::WaitEnd {token} {
 	set name [dict get $w $which]
 	if {$name ne "" && [::namespace which -command $name] ne ""} {
 	    ::trace remove command $name {rename delete} \
-		    [list ::tkuv::WaitTrace $token $which]
+		    [list ::tkuv::private::WaitTrace $token $which]
 	}
     }
     set handle [dict get $w handle]
@@ -143,19 +147,19 @@ proc ::tkuv::WaitEnd {token} {
     return [dict get $w result]
 }
 
-# tkuv::Cancel handle, tkuv::Close handle -- cleanups.
-# tkuv::Restore wrapper orig handle -- give the handle its own callback back,
+# Cancel handle, Close handle -- cleanups.
+# Restore wrapper orig handle -- give the handle its own callback back,
 # unless it has been changed since the wait began.
 
-proc ::tkuv::Cancel {handle} {
+proc ::tkuv::private::Cancel {handle} {
     $handle cancel
 }
 
-proc ::tkuv::Close {handle} {
+proc ::tkuv::private::Close {handle} {
     $handle close
 }
 
-proc ::tkuv::Restore {wrapper orig handle} {
+proc ::tkuv::private::Restore {wrapper orig handle} {
     if {[llength $orig]
 	    && [dict get [$handle configure] -command] eq $wrapper} {
 	$handle configure -command $orig
@@ -172,22 +176,23 @@ proc ::tkuv::Restore {wrapper orig handle} {
 
 proc ::tkuv::sleep {args} {
     if {[llength $args] != 1} {
-	Usage {wrong # args: should be "tkuv::sleep ms"}
+	private::Usage {wrong # args: should be "tkuv::sleep ms"}
     }
     set ms [lindex $args 0]
     if {[::info coroutine] ne ""} {
-	set token [WaitBegin]
+	set token [private::WaitBegin]
 	try {
-	    WaitOn $token [::tkuv::timer after $ms \
-		    [list ::tkuv::AwaitEvent $token request]] ::tkuv::Cancel
+	    set callback [list ::tkuv::private::AwaitEvent $token request]
+	    private::WaitOn $token [::tkuv::timer after $ms $callback] \
+		    ::tkuv::private::Cancel
 	    yield
 	} finally {
-	    WaitEnd $token
+	    private::WaitEnd $token
 	}
 	return
     }
-    variable sleeping
-    set var ::tkuv::Sleep[incr sleeping]
+    variable private::sleeping
+    set var ::tkuv::private::Sleep[incr sleeping]
     set $var 0
     ::tkuv::timer after $ms [list ::apply {{var args} {set $var 1}} $var]
     try {
@@ -211,17 +216,17 @@ proc ::tkuv::sleep {args} {
 proc ::tkuv::await {args} {
     set usage {wrong # args: should be "tkuv::await command ?arg ...?" or "tkuv::await -exit process"}
     if {[llength $args] == 0} {
-	Usage $usage
+	private::Usage $usage
     }
     if {[::info coroutine] eq ""} {
-	Usage "tkuv::await: not inside a coroutine"
+	private::Usage "tkuv::await: not inside a coroutine"
     }
     set word [lindex $args 0]
     if {$word eq "-exit"} {
 	if {[llength $args] != 2} {
-	    Usage $usage
+	    private::Usage $usage
 	}
-	return [AwaitExit [lindex $args 1]]
+	return [private::AwaitExit [lindex $args 1]]
     }
     # Each form: what its error messages name, and its kind of callback.
     set rest [lrange $args 1 end]
@@ -241,22 +246,25 @@ proc ::tkuv::await {args} {
 	}
 	::tkuv::tcp {
 	    if {[lindex $rest 0] ne "connect"} {
-		Usage "tkuv::await: can't await \"tkuv::tcp [lindex $rest 0]\": only tkuv::tcp connect"
+		private::Usage "tkuv::await: can't await\
+			\"tkuv::tcp [lindex $rest 0]\": only tkuv::tcp connect"
 	    }
 	    lassign $rest - host port
 	    set what "connect \"$host\" $port"
 	    set kind connect
 	}
 	::tkuv::spawn {
-	    Usage "tkuv::await: can't await \"$word\": use tkuv::await -exit \[tkuv::spawn ...\]"
+	    private::Usage "tkuv::await: can't await \"$word\":\
+		    use tkuv::await -exit \[tkuv::spawn ...\]"
 	}
 	default {
-	    Usage "tkuv::await: can't await \"$word\": expected tkuv::resolve, tkuv::fs, tkuv::tcp connect or -exit"
+	    private::Usage "tkuv::await: can't await \"$word\": expected\
+		    tkuv::resolve, tkuv::fs, tkuv::tcp connect or -exit"
 	}
     }
-    set token [WaitBegin]
+    set token [private::WaitBegin]
     try {
-	set callback [list ::tkuv::AwaitEvent $token $kind]
+	set callback [list ::tkuv::private::AwaitEvent $token $kind]
 	if {$kind eq "connect"} {
 	    # The connection's own -command, if any, takes over once it is up.
 	    set orig {}
@@ -268,21 +276,22 @@ proc ::tkuv::await {args} {
 	    }
 	    lappend callback $orig
 	    set handle [$cmd {*}$rest -command $callback]
-	    WaitOn $token $handle ::tkuv::Close
+	    private::WaitOn $token $handle ::tkuv::private::Close
 	} else {
-	    WaitOn $token [$cmd {*}$rest $callback] ::tkuv::Cancel
+	    private::WaitOn $token [$cmd {*}$rest $callback] \
+		    ::tkuv::private::Cancel
 	}
 	yield
     } finally {
-	set result [WaitEnd $token]
+	set result [private::WaitEnd $token]
     }
-    AwaitResult $what $result
+    private::AwaitResult $what $result
 }
 
-# tkuv::AwaitExit process -- tkuv::await -exit: the process's callback is
+# AwaitExit process -- tkuv::await -exit: the process's callback is
 # wrapped for the time of the wait; every event still reaches it.
 
-proc ::tkuv::AwaitExit {process} {
+proc ::tkuv::private::AwaitExit {process} {
     set what "exit of \"$process\""
     if {[::namespace which -command $process] eq ""
 	    || [catch {dict exists [$process info] pid} isProcess]
@@ -292,9 +301,9 @@ proc ::tkuv::AwaitExit {process} {
     set orig [dict get [$process configure] -command]
     set token [WaitBegin]
     try {
-	set wrapper [list ::tkuv::AwaitEvent $token exit $orig]
+	set wrapper [list ::tkuv::private::AwaitEvent $token exit $orig]
 	$process configure -command $wrapper
-	WaitOn $token $process [list ::tkuv::Restore $wrapper $orig]
+	WaitOn $token $process [list ::tkuv::private::Restore $wrapper $orig]
 	yield
     } finally {
 	set result [WaitEnd $token]
@@ -302,10 +311,10 @@ proc ::tkuv::AwaitExit {process} {
     AwaitResult $what $result
 }
 
-# tkuv::AwaitResult what result -- the end of an await: return the value or
+# AwaitResult what result -- the end of an await: return the value or
 # raise the error.
 
-proc ::tkuv::AwaitResult {what result} {
+proc ::tkuv::private::AwaitResult {what result} {
     set why ""
     switch -- [lindex $result 0] {
 	ok {
@@ -324,12 +333,12 @@ proc ::tkuv::AwaitResult {what result} {
 	    "$what: $msg$why"
 }
 
-# tkuv::AwaitEvent token kind ?orig? handle event ?arg ...? --
+# AwaitEvent token kind ?orig? handle event ?arg ...? --
 #	The callback of an awaited handle. request: the one event of a request
 #	(or of sleep's one-shot timer); connect: connected or error; exit:
 #	every event of the process, passed on to its own callback (orig) too.
 
-proc ::tkuv::AwaitEvent {token kind args} {
+proc ::tkuv::private::AwaitEvent {token kind args} {
     switch -- $kind {
 	request {
 	    lassign $args handle event value
@@ -343,11 +352,11 @@ proc ::tkuv::AwaitEvent {token kind args} {
 	    lassign $args orig handle event value
 	    switch -- $event {
 		connected {
-		    Wake $token [list ok $handle] [list ::tkuv::Restore \
-			    [list ::tkuv::AwaitEvent $token connect $orig] $orig]
+		    Wake $token [list ok $handle] [list ::tkuv::private::Restore \
+			    [list ::tkuv::private::AwaitEvent $token connect $orig] $orig]
 		}
 		error {
-		    Wake $token [list error {*}$value] ::tkuv::Close
+		    Wake $token [list error {*}$value] ::tkuv::private::Close
 		}
 	    }
 	}
@@ -359,8 +368,8 @@ proc ::tkuv::AwaitEvent {token kind args} {
 		}
 	    } finally {
 		if {$event eq "exit"} {
-		    Wake $token [list ok $args] [list ::tkuv::Restore \
-			    [list ::tkuv::AwaitEvent $token exit $orig] $orig]
+		    Wake $token [list ok $args] [list ::tkuv::private::Restore \
+			    [list ::tkuv::private::AwaitEvent $token exit $orig] $orig]
 		}
 	    }
 	}
@@ -379,12 +388,12 @@ proc ::tkuv::AwaitEvent {token kind args} {
 #	`socket` is hidden on purpose.
 
 proc ::tkuv::install {args} {
-    set interp [CheckInterp tkuv::install $args]
+    set interp [private::CheckInterp tkuv::install $args]
     if {$interp ne "" && [::interp issafe $interp]} {
-	Usage "tkuv::install: \"$interp\" is a safe interp"
+	private::Usage "tkuv::install: \"$interp\" is a safe interp"
     }
     if {$interp ne ""} {
-	::tkuv::Load $interp
+	::tkuv::private::Load $interp
 	::interp eval $interp ::tkuv::install
 	return
     }
@@ -404,7 +413,7 @@ proc ::tkuv::install {args} {
 #	as they are.
 
 proc ::tkuv::uninstall {args} {
-    set interp [CheckInterp tkuv::uninstall $args]
+    set interp [private::CheckInterp tkuv::uninstall $args]
     if {$interp ne ""} {
 	if {[::interp eval $interp {::info commands ::tkuv::uninstall}] ne ""} {
 	    ::interp eval $interp ::tkuv::uninstall
@@ -419,10 +428,10 @@ proc ::tkuv::uninstall {args} {
     return
 }
 
-# tkuv::Load interp -- load tkuv into another interp of this thread, from
+# Load interp -- load tkuv into another interp of this thread, from
 # the same place this one came from.
 
-proc ::tkuv::Load {interp} {
+proc ::tkuv::private::Load {interp} {
     set version [package present tkuv]
     ::interp eval $interp [list package ifneeded tkuv $version \
 	    [package ifneeded tkuv $version]]

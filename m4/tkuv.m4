@@ -62,6 +62,25 @@ AC_DEFUN([TKUV_WITH_POLLER], [
     AC_SUBST(TKUV_POLLER_OBJ)
 ])
 
+dnl TKUV_CONFIG_PLATFORM: the platform layer's directory (unix or win: its
+dnl tkuvPort.h is found on the include path) and objects. Sets TKUV_PLATFORM
+dnl and TKUV_PLATFORM_OBJS.
+AC_DEFUN([TKUV_CONFIG_PLATFORM], [
+    AC_REQUIRE([AC_CANONICAL_HOST])
+    AC_MSG_CHECKING([for the platform layer])
+    case "$host_os" in
+	mingw*|msys*)
+	    TKUV_PLATFORM=win
+	    TKUV_PLATFORM_OBJS=tkuvWinPort.o ;;
+	*)
+	    TKUV_PLATFORM=unix
+	    TKUV_PLATFORM_OBJS="tkuvUnixPort.o tkuvUnixLimit.o" ;;
+    esac
+    AC_MSG_RESULT([$TKUV_PLATFORM])
+    AC_SUBST(TKUV_PLATFORM)
+    AC_SUBST(TKUV_PLATFORM_OBJS)
+])
+
 dnl TKUV_FIND_SHELL(VAR, NAME, VERSION, DIRS): the tclsh or wish of the Tcl
 dnl or Tk that configure found (--with-tcl, --with-tk), not the first one on
 dnl PATH: NAMEVERSION or NAME in the first of DIRS (that Tcl's or Tk's

@@ -101,7 +101,7 @@ changelog_is_ours() {
         zcat | head -1 | grep -qx '# Changelog'
 }
 check deb-changelog changelog_is_ours
-check deb-python-contents contents "$pdeb" "$pydir/__init__.py" "$pydir/_guest.py" \
+check deb-python-contents contents "$pdeb" "$pydir/__init__.py" "$pydir/_asyncio_host.py" \
     "$pydir/_version.py" \
     /usr/share/doc/python3-tkuv/copyright
 

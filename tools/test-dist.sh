@@ -46,7 +46,7 @@ has_files() {
     for f in configure Makefile.in pkgIndex.tcl.in aclocal.m4 build-aux/config.guess \
         build-aux/config.sub build-aux/install-sh m4/tkuv.m4 VERSION LICENSE \
         README.md CHANGELOG.md doc/tkuv.n doc/design.md generic/tkuv.c \
-        unix/tkuvEpoll.c library/tkuv.tcl tests/all.tcl python/tkuv/__init__.py \
+        unix/tkuvEpoll.c unix/tkuvPort.h library/tkuv.tcl tests/all.tcl python/tkuv/__init__.py \
         debian/control debian/rules; do
         grep -qxF "$f" "$work/contents.txt" || { echo "     missing: $f"; missing=1; }
     done

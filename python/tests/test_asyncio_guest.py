@@ -1,5 +1,7 @@
 # Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
-"""asyncio and uvloop as guests of a real Tk mainloop (run under Xvfb).
+"""AsyncioHost (tkuv/_asyncio_host.py): asyncio and uvloop as guests of a
+real Tk mainloop (run under Xvfb): results, scheduling, calls made from Tk
+callbacks between ticks, real I/O, the end of a run.
 
 Every test runs twice, once per loop (see support.for_each_loop)."""
 
@@ -516,56 +518,6 @@ class GuestTests:
         self.assertEqual(log, ["agen closed"])
         self.assertTrue(self.loop.is_closed())
 
-    # -- asyncslot ---------------------------------------------------------
-
-    def test_asyncslot_eager_start(self):
-        log = []
-
-        async def handler(arg):
-            log.append(("start", arg))
-            await asyncio.sleep(0.01)
-            log.append(("end", arg))
-            return arg
-
-        async def main():
-            loop = asyncio.get_running_loop()
-            fut = loop.create_future()
-            button = tkinter.Button(self.root, text="go",
-                                    command=lambda: fut.set_result(
-                                        (slot_via_button(), list(log))))
-            slot = tkuv.asyncslot(handler)
-
-            def slot_via_button():
-                return slot("b")
-            self.root.after(20, button.invoke)  # a real Tk command
-            task, log_at_return = await asyncio.wait_for(fut, WAIT_S)
-            self.assertEqual(log_at_return, [("start", "b")])   # eager
-            self.assertEqual(await asyncio.wait_for(task, WAIT_S), "b")
-            return list(log)
-        self.assertEqual(self.run_guest(main()),
-                         [("start", "b"), ("end", "b")])
-
-    def test_asyncslot_exception_goes_to_handler(self):
-        async def handler():
-            await asyncio.sleep(0)
-            raise Boom("in slot")
-
-        async def main():
-            loop = asyncio.get_running_loop()
-            got = loop.create_future()
-            loop.set_exception_handler(
-                lambda _loop, ctx: got.done() or got.set_result(ctx))
-            self.root.after(10, tkuv.asyncslot(handler))
-            ctx = await asyncio.wait_for(got, WAIT_S)
-            return ctx["exception"]
-        self.assertIsInstance(self.run_guest(main()), Boom)
-
-    def test_asyncslot_without_loop(self):
-        async def handler():
-            pass
-        with self.assertRaises(RuntimeError):
-            tkuv.asyncslot(handler)()
-
     # -- idle ---------------------------------------------------------------
 
     def test_idle_no_ticks(self):
@@ -606,19 +558,6 @@ class GuestTests:
             await asyncio.sleep(0.05)
             return fired
         self.assertEqual(self.run_guest(main()), ["timer"])
-
-    def test_asyncslot_inside_a_tick_is_not_nested(self):
-        log = []
-
-        async def handler():
-            log.append("slot")
-
-        async def main():
-            task = tkuv.asyncslot(handler)()    # called from the loop itself
-            before = list(log)
-            await task
-            return before, list(log)
-        self.assertEqual(self.run_guest(main()), ([], ["slot"]))
 
     def test_keyboard_interrupt(self):
         log = []
@@ -690,29 +629,6 @@ class GuestTests:
         self.assertEqual(seen, [True, True])
         self.assertFalse(loop.is_running())
 
-    def test_uvloop_ticks_without_run_forever(self):
-        # uvloop's run_forever() sets signal handling up and down on every
-        # call; tkuv runs its iterations directly (see _guest._UvRunner).
-        # asyncio's guest ticks are run_forever() calls.
-        calls = []
-
-        async def main():
-            loop = asyncio.get_running_loop()
-            real = loop.run_forever
-            loop.run_forever = lambda: (calls.append(1), real())[1]
-            for _ in range(20):
-                await asyncio.sleep(0)
-            await asyncio.sleep(0.01)
-            del loop.run_forever
-            return len(calls)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            n = self.run_guest(main())
-        if self.loop_name == "uvloop":
-            self.assertEqual(n, 0)
-        else:
-            self.assertGreater(n, 0)
-
     def test_ready_callbacks_keep_their_order_across_iterations(self):
         # More ready callbacks than one iteration runs (tick_ready_limit):
         # the rest run in the next iterations, in the order scheduled, also
@@ -760,46 +676,6 @@ class GuestTests:
             await writer.wait_closed()
             return await loop.run_in_executor(None, done.wait, WAIT_S)
         self.assertTrue(self.run_guest(main()))
-
-    def test_own_root(self):
-        async def main():
-            return str(tkinter._default_root)
-        self.assertEqual(tkuv.run(main(), loop_factory=self.loop_factory),
-                         ".")
-
-    def test_debug_mode(self):
-        async def main():
-            loop = asyncio.get_running_loop()
-            await asyncio.sleep(0.01)
-            return loop.get_debug()
-        self.assertTrue(tkuv.run(main(), root=self.root, debug=True,
-                                 loop_factory=self.loop_factory))
-
-    # -- misuse ---------------------------------------------------------------
-
-    def test_runtime_error_when_loop_running(self):
-        async def other():
-            return 1
-
-        async def main():
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")      # no "never awaited"
-                with self.assertRaisesRegex(RuntimeError, "already running"):
-                    tkuv.run(other(), root=self.root)
-                with self.assertRaisesRegex(RuntimeError, "already running"):
-                    tkuv.start_guest_run(other, root=self.root,
-                                         done_callback=print)
-            return "ok"
-        self.assertEqual(self.run_guest(main()), "ok")
-
-    def test_runtime_error_inside_asyncio_run(self):
-        async def other():
-            return 1
-
-        async def main():
-            with self.assertRaises(RuntimeError):
-                tkuv.run(other(), root=self.root)
-        asyncio.run(main())
 
 
 globals().update(for_each_loop(GuestTests))

@@ -1,68 +1,22 @@
 # Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
 """asyncio's own guarantees, kept by the asyncio and uvloop guests under
-hostile use: callback order, floods from other threads, signals, Ctrl-C,
-writes from plain Tk callbacks, nested Tk loops, and closing the window.
+hostile use: writes from plain Tk callbacks (the loop hooks and
+_after_tk_callback in tkuv/_asyncio_host.py, uvloop's queues in
+tkuv/_uvloop.py), nested Tk loops and closing the window (tkuv/_host.py).
+Callback order and floods: test_gate.py; signals and Ctrl-C:
+test_signals.py.
 
-Every test runs once per loop (see support.for_each_loop). Tests that need
-real signals run a child process (tools/test-python.sh may run us in the
-background, where SIGINT is ignored)."""
+Every test runs once per loop (see support.for_each_loop)."""
 
 import asyncio
 import logging
-import operator
-import os
-import signal
 import socket
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 import tkinter
 import unittest
 
-from support import HERE, WAIT_S, for_each_loop, tkuv
-
-CHILD_TIMEOUT_S = 30
-
-
-def run_child(source, loop_name, *, signal_after_ready=None, stdin=None):
-    """Run `source` in a fresh Python with tkuv importable and LOOP set to
-    the loop factory's name. If signal_after_ready is a list of (signal,
-    pause) pairs, they are sent once the child prints "ready". Returns
-    (returncode, stdout, stderr)."""
-    prologue = textwrap.dedent("""\
-        import asyncio, os, signal, socket, sys, threading, time, tkinter
-        sys.path.insert(0, %r)
-        from support import tkuv, new_root, LOOP_FACTORIES
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        LOOP = LOOP_FACTORIES[%r]
-        """) % (HERE, loop_name)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", prologue + textwrap.dedent(source)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True)
-    out_lines = []
-    try:
-        if signal_after_ready is not None:
-            deadline = time.monotonic() + CHILD_TIMEOUT_S
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                out_lines.append(line)
-                if line.strip() == "ready":
-                    break
-            for sig, pause in signal_after_ready:
-                time.sleep(pause)
-                if proc.poll() is None:
-                    os.kill(proc.pid, sig)
-        out, err = proc.communicate(stdin, timeout=CHILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        err += "\n[test: child timed out and was killed]"
-    return proc.returncode, "".join(out_lines) + out, err
+from support import WAIT_S, for_each_loop, tkuv
 
 
 class GuaranteeTests:
@@ -71,293 +25,6 @@ class GuaranteeTests:
 
     def run_guest(self, coro):
         return tkuv.run(coro, root=self.root, loop_factory=self.loop_factory)
-
-    # -- item 9: call_soon / call_soon_threadsafe keep FIFO order ----------
-
-    def test_call_soon_threadsafe_order_from_one_thread(self):
-        n = 200_000
-
-        async def main():
-            loop = asyncio.get_running_loop()
-            got = []
-            done = loop.create_future()
-
-            def put(i):
-                got.append(i)
-                if i == n - 1:
-                    done.set_result(None)
-
-            def producer():
-                for i in range(n):
-                    loop.call_soon_threadsafe(put, i)
-            threading.Thread(target=producer, daemon=True).start()
-            # Keep more callbacks ready than one iteration runs meanwhile.
-            while not done.done():
-                for _ in range(40):
-                    loop.call_soon(len, got)
-                await asyncio.sleep(0)
-            return got
-        got = self.run_guest(main())
-        self.assertEqual(len(got), n)
-        misplaced = sum(1 for i, v in enumerate(got) if v != i)
-        self.assertEqual(misplaced, 0, "callbacks ran out of order")
-
-    def test_call_soon_order_many_producers_and_the_loop(self):
-        # Four threads and the loop itself; each producer's callbacks run
-        # in the order it scheduled them, and a callback the loop schedules
-        # after seeing a thread's callback run runs after it.
-        per_thread = 20_000
-
-        async def main():
-            loop = asyncio.get_running_loop()
-            seen = {k: [] for k in range(5)}
-            done = loop.create_future()
-            finished = [0]
-
-            def put(k, i):
-                seen[k].append(i)
-                if k < 4 and i % 1000 == 0:
-                    loop.call_soon(put, 4, (k, i))
-                if k < 4 and i == per_thread - 1:
-                    finished[0] += 1
-                    if finished[0] == 4:
-                        loop.call_soon(done.set_result, None)
-
-            def producer(k):
-                for i in range(per_thread):
-                    loop.call_soon_threadsafe(put, k, i)
-            for k in range(4):
-                threading.Thread(target=producer, args=(k,),
-                                 daemon=True).start()
-            await asyncio.wait_for(done, WAIT_S * 3)
-            return seen
-        seen = self.run_guest(main())
-        for k in range(4):
-            self.assertEqual(seen[k], list(range(per_thread)))
-        for k in range(4):
-            mine = [i for (kk, i) in seen[4] if kk == k]
-            self.assertEqual(mine, list(range(0, per_thread, 1000)))
-
-    def test_held_callbacks_cancel_and_report_errors(self):
-        # More ready than one iteration runs: callbacks from a thread wait
-        # in the host's queue; they can still be cancelled, and their
-        # exceptions still go to the loop's exception handler.
-        async def main():
-            loop = asyncio.get_running_loop()
-            errors, ran = [], []
-            loop.set_exception_handler(
-                lambda _loop, ctx: errors.append(ctx.get("exception")))
-            handles = []
-
-            def from_thread():
-                handles.append(loop.call_soon_threadsafe(ran.append, "x"))
-                handles.append(loop.call_soon_threadsafe(
-                    operator.truediv, 1, 0))
-
-            def start_thread():
-                # Runs first in the iteration that holds the rest back.
-                t = threading.Thread(target=from_thread)
-                t.start()
-                t.join()
-                handles[0].cancel()
-            loop.call_soon(start_thread)
-            for i in range(200):
-                loop.call_soon(ran.append, i)
-            for _ in range(100):
-                await asyncio.sleep(0)
-            return ran, errors, handles
-        ran, errors, handles = self.run_guest(main())
-        # They were held (the host's own handle type).
-        self.assertEqual({type(h).__name__ for h in handles}, {"_HeldHandle"})
-        self.assertEqual(ran, list(range(200)))
-        self.assertEqual([type(e) for e in errors], [ZeroDivisionError])
-
-    # -- item 10: a flood from threads does not freeze Tk -------------------
-
-    def test_call_soon_threadsafe_flood_keeps_tk_responsive(self):
-        stop = threading.Event()
-        gaps = []
-        last = [time.monotonic()]
-
-        def beat():
-            now = time.monotonic()
-            gaps.append(now - last[0])
-            last[0] = now
-            self.root.after(10, beat)
-
-        def noop():
-            pass
-
-        async def main():
-            loop = asyncio.get_running_loop()
-
-            def flood():
-                while not stop.is_set():
-                    loop.call_soon_threadsafe(noop)
-            threads = [threading.Thread(target=flood, daemon=True)
-                       for _ in range(8)]
-            for t in threads:
-                t.start()
-            try:
-                await asyncio.sleep(30)
-            finally:
-                stop.set()
-                for t in threads:
-                    t.join()
-        host = tkuv.start_guest_run(main, root=self.root,
-                                    loop_factory=self.loop_factory,
-                                    done_callback=lambda o: outcomes.append(o))
-        outcomes = []
-        self.root.after(10, beat)
-        cancelled_at = []
-
-        def cancel():
-            cancelled_at.append(time.monotonic())
-            host.cancel()
-        self.root.after(1500, cancel)
-        self.pump_until(lambda: outcomes, timeout=WAIT_S * 2)
-        ended = time.monotonic()
-        self.assertIsInstance(outcomes[0].error, asyncio.CancelledError)
-        # Generous bounds: before the fix a tick took up to 13 s and a
-        # cancel up to 71 s.
-        self.assertLess(max(gaps), 2.0, "Tk froze for %.1f s" % max(gaps))
-        self.assertLess(ended - cancelled_at[0], 5.0)
-
-    # -- item 11: add_signal_handler --------------------------------------
-
-    def test_add_signal_handler_runs(self):
-        code, out, err = run_child("""
-            async def main():
-                loop = asyncio.get_running_loop()
-                got = []
-                done = loop.create_future()
-
-                def on_usr1(tag):
-                    got.append(tag)
-                    if len(got) == 20:
-                        done.set_result(None)
-                loop.add_signal_handler(signal.SIGUSR1, on_usr1, "usr1")
-                print("ready", flush=True)
-                try:
-                    await asyncio.wait_for(done, 20)
-                finally:
-                    print("handled", len(got), flush=True)
-                    loop.remove_signal_handler(signal.SIGUSR1)
-                return got
-            root = new_root()
-            print(len(tkuv.run(main(), root=root, loop_factory=LOOP)))
-            """, self.loop_name,
-            signal_after_ready=[(signal.SIGUSR1, 0.05)] * 20)
-        self.assertEqual(code, 0, err)
-        self.assertIn("handled 20", out)
-
-    def test_add_signal_handler_for_sigint(self):
-        code, out, err = run_child("""
-            async def main():
-                loop = asyncio.get_running_loop()
-                done = loop.create_future()
-                loop.add_signal_handler(signal.SIGINT, done.set_result,
-                                        "sigint handled")
-                print("ready", flush=True)
-                return await asyncio.wait_for(done, 20)
-            root = new_root()
-            print(tkuv.run(main(), root=root, loop_factory=LOOP))
-            # The handler is gone with the run: Ctrl-C works again.
-            print("default again:",
-                  signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-            """, self.loop_name, signal_after_ready=[(signal.SIGINT, 0.1)])
-        self.assertEqual(code, 0, err)
-        self.assertIn("sigint handled", out)
-        self.assertIn("default again: True", out)
-
-    # -- item 12: Ctrl-C ----------------------------------------------------
-
-    def test_ctrl_c_in_idle_window(self):
-        # Nothing else wakes Tk: the signal alone must end the run, as
-        # asyncio.run() does: main cancelled, finally run, KeyboardInterrupt.
-        code, out, err = run_child("""
-            async def main():
-                try:
-                    print("ready", flush=True)
-                    await asyncio.sleep(3600)
-                finally:
-                    print("finally", flush=True)
-            root = new_root()
-            try:
-                tkuv.run(main(), root=root, loop_factory=LOOP)
-            except KeyboardInterrupt:
-                print("KeyboardInterrupt from run", flush=True)
-            print("handler restored:",
-                  signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-            """, self.loop_name, signal_after_ready=[(signal.SIGINT, 0.2)])
-        self.assertEqual(code, 0, err)
-        self.assertIn("finally", out)
-        self.assertIn("KeyboardInterrupt from run", out)
-        self.assertIn("handler restored: True", out)
-        self.assertEqual(err.strip(), "")
-
-    def test_ctrl_c_under_io(self):
-        # Ping-pong in protocol callbacks: most of the time is spent inside
-        # transport callbacks, where a KeyboardInterrupt raised by Python's
-        # default handler would be a "Fatal error on transport".
-        code, out, err = run_child("""
-            class Echo(asyncio.Protocol):
-                def connection_made(self, transport):
-                    self.transport = transport
-                def data_received(self, data):
-                    sum(range(2000))        # some work per message
-                    self.transport.write(data)
-
-            async def main():
-                loop = asyncio.get_running_loop()
-                server = await loop.create_server(Echo, "127.0.0.1", 0)
-                port = server.sockets[0].getsockname()[1]
-                pairs = []
-                for _ in range(8):
-                    t, p = await loop.create_connection(Echo, "127.0.0.1",
-                                                        port)
-                    t.write(b"x" * 1000)
-                    pairs.append(t)
-                print("ready", flush=True)
-                try:
-                    await asyncio.sleep(3600)
-                finally:
-                    print("finally", flush=True)
-                    for t in pairs:
-                        t.close()
-                    server.close()
-            root = new_root()
-            try:
-                tkuv.run(main(), root=root, loop_factory=LOOP)
-            except KeyboardInterrupt:
-                print("KeyboardInterrupt from run", flush=True)
-            """, self.loop_name, signal_after_ready=[(signal.SIGINT, 0.3)])
-        self.assertEqual(code, 0, err)
-        self.assertIn("finally", out)
-        self.assertIn("KeyboardInterrupt from run", out)
-        self.assertNotIn("Fatal error", err)
-        self.assertNotIn("never retrieved", err)
-        self.assertNotIn("Traceback", err)
-
-    def test_second_ctrl_c_interrupts_a_stuck_cleanup(self):
-        code, out, err = run_child("""
-            async def main():
-                try:
-                    print("ready", flush=True)
-                    await asyncio.sleep(3600)
-                finally:
-                    print("cleanup", flush=True)
-                    await asyncio.sleep(3600)   # refuses to finish
-            root = new_root()
-            try:
-                tkuv.run(main(), root=root, loop_factory=LOOP)
-            except KeyboardInterrupt:
-                print("KeyboardInterrupt from run", flush=True)
-            """, self.loop_name,
-            signal_after_ready=[(signal.SIGINT, 0.2), (signal.SIGINT, 0.5)])
-        self.assertEqual(code, 0, err)
-        self.assertIn("cleanup", out)
-        self.assertIn("KeyboardInterrupt from run", out)
 
     # -- item 13: a write from a plain Tk callback -------------------------
 
@@ -480,7 +147,8 @@ class GuaranteeTests:
     def test_nested_tk_loop_in_eager_asyncslot_does_not_spin(self):
         # An asyncslot runs its first step eagerly, inside the Tk callback
         # and outside any guest tick: the C side cannot know that the loop
-        # is busy, so the host stops its poll thread until the step is over.
+        # is busy, so the host stops watching the loop's fd (it closes its guest handle)
+        # until the step is over.
         async def nested():
             result = asyncio.get_running_loop().create_future()
 

@@ -8,7 +8,7 @@
 
 The loop is a *guest*: tkuv watches the loop's own backend fd (through Tcl's
 notifier, or a C poll thread: tkuv::waitmode) and Tk's thread runs one loop
-iteration at a time (see _guest.py). Names:
+iteration at a time (see _host.py, _asyncio_host.py, _trio.py). Names:
 
 run(coro, *, root=None, loop_factory=None, debug=False, flavor="asyncio")
     Like asyncio.run(), with Tk's mainloop as the host.
@@ -35,7 +35,7 @@ __version__
 
 from ._bridge import VERSION as __version__
 from ._bridge import require
-from ._guest import AsyncioHost
+from ._asyncio_host import AsyncioHost
 from ._host import Host
 from ._outcome import Error, Outcome, Value
 from ._run import Runner, current_host, run, start_guest_run

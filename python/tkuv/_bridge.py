@@ -2,9 +2,9 @@
 """tk.call glue: load the tkuv Tcl package and wrap one `tkuv::guest` handle.
 
 Nothing here knows about asyncio or Trio. A Guest owns a Tcl command (its
-TICKCMD, backed by a Python function) and the guest handle that the C poll
-thread drives; every method must be called on the thread that owns the Tcl
-interpreter (the thread running the Tk mainloop).
+TICKCMD, backed by a Python function) and the guest handle that calls it;
+every method must be called on the thread that owns the Tcl interpreter
+(the thread running the Tk mainloop).
 """
 
 from __future__ import annotations
@@ -97,9 +97,11 @@ def require(tk: Any) -> str:
 
 
 class Guest:
-    """One `tkuv::guest` handle: the C poll thread waits on `fd` and calls
-    `on_tick()` on the Tk thread, which returns the next timeout in ms
-    (-1: none, 0: now).
+    """One `tkuv::guest` handle: the C side watches `fd` (through Tcl's
+    notifier, or a poll thread of its own: tkuv::waitmode) and calls
+    `on_tick()` on the Tk thread when it is readable, when the last
+    timeout has passed, or after wake(); on_tick returns the next timeout
+    in ms (-1: none, 0: now).
     """
 
     def __init__(self, tk: Any, fd: int, on_tick: Callable[[], int]) -> None:
@@ -120,7 +122,8 @@ class Guest:
 
     def _tick(self, *_args: Any) -> int:
         # Tcl appends "$guest tick" to the command; on_tick must not raise
-        # ordinary exceptions (they would end Tk's mainloop, see _guest.py).
+        # ordinary exceptions (they would end Tk's mainloop, see
+        # Host._guest_tick).
         if self.closed:
             return -1
         self._ticking = True
@@ -147,7 +150,8 @@ class Guest:
                 for k, v in zip(words[::2], words[1::2])}
 
     def close(self) -> None:
-        """Stop and join the poll thread (safe from inside our own tick)."""
+        """Stop watching the fd: `$g close` (safe from inside our own
+        tick)."""
         if self.closed:
             return
         self.closed = True

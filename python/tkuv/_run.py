@@ -10,11 +10,9 @@ import tkinter
 from asyncio import events
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Type, Union
 
-from ._host import Host
+from ._asyncio_host import AsyncioHost, host_for_loop, shut_down
+from ._host import Host, active_hosts
 from ._outcome import Outcome
-
-from ._guest import AsyncioHost, host_for_loop
-from ._host import active_hosts
 from ._trio import TrioHost
 
 __all__ = ["run", "Runner", "start_guest_run", "current_host"]
@@ -281,78 +279,86 @@ class Runner:
         down and closed at the end of the run, in guest mode (tkuv.run(),
         close()); otherwise it is kept for the next run."""
         try:
-            why = ("this tkuv.Runner is closed" if self._state == "closed"
-                   else _what_is_running())
-            if why is not None:
-                raise RuntimeError("%s cannot be called here: %s; start "
-                                   "tasks on the running loop instead"
-                                   % (who, why))
-            if self._asyncio:
-                if not asyncio.iscoroutine(main):
-                    raise TypeError("%s needs a coroutine object, got %r"
-                                    % (who, main))
-            elif not asyncio.iscoroutine(main) and not callable(main):
-                raise TypeError("%s with flavor='trio' needs a coroutine "
-                                "object or an async function, got %r"
-                                % (who, main))
-            self._lazy_init()
-            root = self._root
-            if not _alive(root):
-                raise RuntimeError("%s: the root window was destroyed"
-                                   % (who,))
-            loop = self._loop
-            if loop is not None and loop.is_closed():
-                raise RuntimeError("%s: the loop is closed (a run that the "
-                                   "window, or quit(), ended shut it down)"
-                                   % (who,))
-            host = _make_host(self._cls, root,
-                              (lambda: loop) if self._asyncio else None,
-                              False)
-            if self._asyncio:
-                host.keep_loop = not final
+            self._check_run(main, who)
+            host = _make_host(self._cls, self._root,
+                              (lambda loop=self._loop: loop)
+                              if self._asyncio else None, False)
         except BaseException:
             if asyncio.iscoroutine(main):
                 main.close()        # no "never awaited" warning
-            root = loop = None      # see the finally clause below
             raise
-
-        results = []
-
-        def done(outcome):
-            results.append(outcome)
-            root.quit()     # mainloop returns; harmless if it is not running
-
-        try:
-            if self._asyncio:
-                host.start(main, done, context=context or self._context)
-            else:
-                fn = main if not asyncio.iscoroutine(main) else (lambda: main)
-                host.start(fn, (), done, **self._trio_options)
-            try:
-                while not results:
-                    root.mainloop()
-                    if not results:
-                        # Window destroyed, or someone called quit(): Tk will
-                        # not tick the guest any more.
-                        host.closed_by_host = True
-                        host.finish()
-            except BaseException as exc:
-                # e.g. KeyboardInterrupt or SystemExit out of mainloop: end
-                # the run like asyncio.run() does, then let it propagate.
-                if not host.done():
-                    host._interrupt = exc
-                    host.finish()
-                raise
-        finally:
-            # An exception raised from here keeps this frame alive in its
-            # traceback; it must not lead back to Tk (see Host._deliver).
-            root = None
-        outcome = results.pop()
+        if self._asyncio:
+            host.keep_loop = not final
+            context = context or self._context
+            outcome = _drive(host, lambda done: host.start(
+                main, done, context=context))
+        else:
+            fn = main if not asyncio.iscoroutine(main) else (lambda: main)
+            outcome = _drive(host, lambda done: host.start(
+                fn, (), done, **self._trio_options))
         by_window = host.closed_by_host
-        host = None
+        host = None         # not in the traceback of what unwrap() raises
         if by_window and isinstance(outcome.error, asyncio.CancelledError):
             return None
         return outcome.unwrap()
+
+    def _check_run(self, main, who):
+        """Refuse a run that cannot start here; make the root and loop on
+        first use. (No local variable holds the root: a traceback through
+        here must not lead back to Tk, see Host._deliver.)"""
+        why = ("this tkuv.Runner is closed" if self._state == "closed"
+               else _what_is_running())
+        if why is not None:
+            raise RuntimeError("%s cannot be called here: %s; start tasks "
+                               "on the running loop instead" % (who, why))
+        if self._asyncio:
+            if not asyncio.iscoroutine(main):
+                raise TypeError("%s needs a coroutine object, got %r"
+                                % (who, main))
+        elif not asyncio.iscoroutine(main) and not callable(main):
+            raise TypeError("%s with flavor='trio' needs a coroutine object "
+                            "or an async function, got %r" % (who, main))
+        self._lazy_init()
+        if not _alive(self._root):
+            raise RuntimeError("%s: the root window was destroyed" % (who,))
+        if self._loop is not None and self._loop.is_closed():
+            raise RuntimeError("%s: the loop is closed (a run that the "
+                               "window, or quit(), ended shut it down)"
+                               % (who,))
+
+
+def _drive(host, start):
+    """start(done_callback) the host's run, and run Tk's mainloop until the
+    run has ended; returns its outcome."""
+    results = []
+    root = host.root
+
+    def done(outcome):
+        results.append(outcome)
+        root.quit()     # mainloop returns; harmless if it is not running
+
+    try:
+        start(done)
+        try:
+            while not results:
+                root.mainloop()
+                if not results:
+                    # Window destroyed, or someone called quit(): Tk will
+                    # not tick the guest any more.
+                    host.closed_by_host = True
+                    host.finish()
+        except BaseException as exc:
+            # e.g. KeyboardInterrupt or SystemExit out of mainloop: end the
+            # run like asyncio.run() does, then let it propagate.
+            if not host.done():
+                host._interrupt = exc
+                host.finish()
+            raise
+    finally:
+        # An exception raised from here keeps this frame alive in its
+        # traceback; it must not lead back to Tk (see Host._deliver).
+        root = None
+    return results.pop()
 
 
 def _alive(root):
@@ -365,22 +371,7 @@ def _alive(root):
 def _shut_down_natively(loop):
     """Runner.close() without a window: what asyncio.Runner.close() does."""
     try:
-        tasks = asyncio.all_tasks(loop)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            loop.run_until_complete(
-                asyncio.gather(*tasks, return_exceptions=True))
-        for task in tasks:
-            if not task.cancelled() and task.exception() is not None:
-                loop.call_exception_handler({
-                    "message": "unhandled exception during tkuv.Runner "
-                               "shutdown",
-                    "exception": task.exception(),
-                    "task": task,
-                })
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.run_until_complete(shut_down(loop, "tkuv.Runner"))
     finally:
         loop.close()
 

@@ -8,7 +8,7 @@ import functools
 from asyncio import events
 from typing import Any, Callable, Coroutine, Set, TypeVar
 
-from ._guest import host_for_loop
+from ._asyncio_host import host_for_loop
 
 T = TypeVar("T")
 

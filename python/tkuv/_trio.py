@@ -5,8 +5,8 @@ Trio's guest mode needs one thing from the host: run_sync_soon_threadsafe(fn),
 callable from any thread, never blocking. tkinter's tk.call() must not be
 used from Trio's I/O thread, so the host side is a deque plus a pipe: the
 producer appends fn and writes a byte; the pipe's read end is the fd of a
-`tkuv::guest`, so the C poll thread sees it readable and alerts Tk, and the
-TICKCMD (on the Tk thread) drains the pipe and runs what is queued. Trio
+`tkuv::guest`, so the C side sees it readable and ticks the guest, and the
+tick (on the Tk thread) drains the pipe and runs what is queued. Trio
 keeps its own timeouts in its I/O thread, so the guest's timeout is always -1
 (or 0 when the queue was not emptied).
 """

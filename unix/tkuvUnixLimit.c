@@ -1,7 +1,7 @@
 /*
  * Copyright (c) 2026 The tkuv authors. BSD 2-Clause licence: see LICENSE.
  *
- * tkuvLimit.c --
+ * tkuvUnixLimit.c --
  *
  *	tkuv::fdlimit: the process's limit on open files (RLIMIT_NOFILE).
  *	Lifting Tcl's select() wall is only useful if a script can also lift
@@ -12,12 +12,9 @@
 #include "tkuvInt.h"
 #include <errno.h>
 #include <stdio.h>
-#ifndef _WIN32
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#endif
 
 /*
  * Descriptors the process may still need to open above the highest one in
@@ -26,9 +23,7 @@
  */
 #define FD_HEADROOM	64
 
-#ifndef _WIN32
 static long	HighestOpenFd(long bound);
-#endif
 
 /*
  *----------------------------------------------------------------------
@@ -52,13 +47,6 @@ TkuvFdLimitObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-#ifdef _WIN32
-    (void) clientData;
-    (void) objc;
-    (void) objv;
-    return TkuvUsageError(interp,
-	    "tkuv::fdlimit is not available on Windows (it has no fd limit)");
-#else
     struct rlimit rl;
     Tcl_WideInt want;
     Tcl_Obj *result[2];
@@ -117,10 +105,8 @@ TkuvFdLimitObjCmd(
 	    : (Tcl_WideInt) rl.rlim_max);
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, result));
     return TCL_OK;
-#endif
 }
 
-#ifndef _WIN32
 /*
  *----------------------------------------------------------------------
  *
@@ -178,4 +164,3 @@ HighestOpenFd(
     }
     return highest;
 }
-#endif
