@@ -144,8 +144,9 @@ MODULE_SCOPE void	TkuvProcessThreadExit(TkuvBridge *bridge);
 MODULE_SCOPE void	TkuvReadCacheFree(struct TkuvReadCache *cache);
 
 /*
- * The thread's read buffer (tkuvStream.c, Unix): TKUV_READ_BUFFER_SIZE
- * bytes that libuv reads into, for streams and socket channels alike.
+ * The thread's read buffer (tkuvStream.c): TKUV_READ_BUFFER_SIZE bytes that
+ * libuv reads into, for udp datagrams, and for streams and socket channels
+ * where reads are synchronous (TKUVP_SYNC_READS).
  */
 MODULE_SCOPE char *	TkuvReadBuffer(void);
 
