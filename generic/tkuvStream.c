@@ -108,9 +108,9 @@ UpdateReading(
  * Read buffers --
  *
  *	Where reads are synchronous (TKUVP_SYNC_READS: Unix), libuv reads
- *	straight into the byte array of a Tcl object,
- *	the thread's "spare". A large read (a bulk transfer) hands that object
- *	itself to the data event: no copy. A small read is copied into an
+ *	straight into the byte array of a Tcl object, the thread's "spare".
+ *	A large read (a bulk transfer) hands that object itself to the data
+ *	event: no copy. A small read is copied into an
  *	object of its own size and the spare stays, so a 64-byte message does
  *	not keep 64 KiB alive.
  *
@@ -199,9 +199,10 @@ GetSpare(
 }
 
 /*
- * The one read buffer of the thread, for streams (AllocProc) and socket
- * channels alike: the spare's bytes. A channel copies what came out of it
- * at once; a stream's ReadProc may take the spare itself (TakeData).
+ * The one read buffer of the thread, for streams (AllocProc), socket
+ * channels and udp alike: the spare's bytes. A channel or udp copies what
+ * came out of it at once; a stream's ReadProc may take the spare itself
+ * (TakeData).
  */
 char *
 TkuvReadBuffer(void)
