@@ -110,9 +110,9 @@ UpdateReading(
  *	Where reads are synchronous (TKUVP_SYNC_READS: Unix), libuv reads
  *	straight into the byte array of a Tcl object, the thread's "spare".
  *	A large read (a bulk transfer) hands that object itself to the data
- *	event: no copy. A small read is copied into an
- *	object of its own size and the spare stays, so a 64-byte message does
- *	not keep 64 KiB alive.
+ *	event: no copy. A small read is copied into an object of its own
+ *	size and the spare stays, so a 64-byte message does not keep 64 KiB
+ *	alive.
  *
  *	Objects handed out stay on a short per-thread list; once the event
  *	has run and nobody else holds one (reference count 1, still a byte
