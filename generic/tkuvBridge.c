@@ -7,6 +7,10 @@
  *	runs uv_run(UV_RUN_NOWAIT) on the owning thread; libuv callbacks only
  *	queue Tcl events (tkuvHandle.c), so uv_run is never re-entered and a
  *	script may vwait, update or open a dialog from any callback.
+ *
+ *	The loop is part of the thread's record (TkuvThread), which holds
+ *	everything tkuv keeps per thread; one thread exit handler tears it
+ *	all down in one order (ThreadTeardown).
  */
 
 #ifndef _GNU_SOURCE
@@ -27,12 +31,7 @@
  */
 #define TEARDOWN_GRACE_MS	500
 
-typedef struct ThreadSpecificData {
-    TkuvBridge *bridge;
-    int finalized;		/* Teardown done: refuse a new loop. */
-} ThreadSpecificData;
-
-static Tcl_ThreadDataKey dataKey;
+static Tcl_ThreadDataKey dataKey;	/* The thread's TkuvThread. */
 
 TCL_DECLARE_MUTEX(exitMutex)
 static int exitHandlerInstalled = 0;
@@ -61,11 +60,36 @@ static void	ExitWithoutJoin(int status, void *arg);
 
 static int	BridgeTick(void *clientData);
 static int	ComputeTimeout(TkuvBridge *bridge);
-static void	ThreadExitProc(ClientData clientData);
+static void	ThreadTeardown(ClientData clientData);
+static int	CloseLoop(TkuvBridge *bridge);
 static void	ProcessExitProc(ClientData clientData);
 static void	CloseStray(uv_handle_t *handle, void *arg);
 static void	OnGraceOver(uv_timer_t *timer);
 static void	Abandon(TkuvBridge *bridge);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TkuvThreadGet --
+ *
+ *	The calling thread's record of everything tkuv keeps per thread,
+ *	made (zeroed) on first use, when its one thread exit handler is
+ *	registered: ThreadTeardown tears it all down, in its written order.
+ *
+ *----------------------------------------------------------------------
+ */
+
+TkuvThread *
+TkuvThreadGet(void)
+{
+    TkuvThread *thr = Tcl_GetThreadData(&dataKey, sizeof(TkuvThread));
+
+    if (!thr->teardownInstalled) {
+	thr->teardownInstalled = 1;
+	Tcl_CreateThreadExitHandler(ThreadTeardown, NULL);
+    }
+    return thr;
+}
 
 /*
  *----------------------------------------------------------------------
@@ -86,18 +110,17 @@ TkuvBridgeGet(
     Tcl_Interp *interp,
     TkuvBridge **bridgePtr)
 {
-    ThreadSpecificData *tsdPtr =
-	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    TkuvThread *thr = TkuvThreadGet();
     TkuvBridge *bridge;
     TkuvWaitable backend;
     int err;
 
     TkuvpReserveStdFds();
-    if (tsdPtr->bridge != NULL) {
-	*bridgePtr = tsdPtr->bridge;
+    if (thr->bridge != NULL) {
+	*bridgePtr = thr->bridge;
 	return TCL_OK;
     }
-    if (tsdPtr->finalized) {
+    if (thr->finalized) {
 	return TkuvUsageError(interp,
 		"tkuv: this thread's loop has already been shut down");
     }
@@ -118,7 +141,7 @@ TkuvBridgeGet(
 	return TkuvUvError(interp, "creating the libuv loop", err);
     }
     bridge->loop.data = bridge;
-    bridge->handoffDue = UINT64_MAX;
+    bridge->tickDue = UINT64_MAX;
     backend = TkuvpLoopWaitable(&bridge->loop);
     if (TkuvPumpCreate(interp, backend, 0, BridgeTick, bridge, -1,
 	    &bridge->pump) != TCL_OK) {
@@ -128,9 +151,8 @@ TkuvBridgeGet(
     }
     /* Only now: uv_loop_close above would refuse a loop with a handle. */
     uv_idle_init(&bridge->loop, &bridge->sweep);
-    tsdPtr->bridge = bridge;
+    thr->bridge = bridge;
     TkuvpWatchStdChannels();
-    Tcl_CreateThreadExitHandler(ThreadExitProc, NULL);
 
     Tcl_MutexLock(&exitMutex);
     if (!exitHandlerInstalled) {
@@ -146,23 +168,28 @@ TkuvBridgeGet(
     return TCL_OK;
 }
 
-/*
- *----------------------------------------------------------------------
- *
- * BridgeTick --
- *
- *	The pump's tick: one non-blocking pass of the loop, then the timeout
- *	until the next pass even if the backend stays idle.
- *
- *----------------------------------------------------------------------
- */
-
 static void
 OnSweep(
     uv_idle_t *idle)
 {
     uv_idle_stop(idle);
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * BridgeTick, ComputeTimeout --
+ *
+ *	The pump's tick, run on this thread from a Tcl event: one
+ *	non-blocking pass of the loop (and one more if it leaves nothing
+ *	alive: the sweep). Returns libuv's timeout: the ms after which the
+ *	pump ticks again even if the backend reports nothing (the next
+ *	timer), -1 for none. The pump turns it into its deadline, which
+ *	bounds Tcl's own wait; tickDue keeps the same deadline in loop time
+ *	for TkuvBridgeKickDue.
+ *
+ *----------------------------------------------------------------------
+ */
 
 static int
 BridgeTick(
@@ -202,7 +229,7 @@ ComputeTimeout(
     uv_update_time(&bridge->loop);
     timeout = uv_loop_alive(&bridge->loop)
 	    ? uv_backend_timeout(&bridge->loop) : -1;
-    bridge->handoffDue = (timeout < 0) ? UINT64_MAX
+    bridge->tickDue = (timeout < 0) ? UINT64_MAX
 	    : uv_now(&bridge->loop) + (uint64_t) timeout;
     return timeout;
 }
@@ -212,9 +239,12 @@ ComputeTimeout(
  *
  * TkuvBridgeKick, TkuvBridgeKickDue --
  *
- *	Called by commands that change the loop outside a tick. KickDue is for
- *	timers: it runs a tick only if `due` (loop time, ms) comes before the
- *	deadline the pump already keeps.
+ *	Called by commands that change the loop outside a tick: the pump
+ *	queues a tick on this thread, whose timeout becomes the pump's new
+ *	deadline. KickDue is for a new timer, due at `due` (loop time, ms):
+ *	only one due before the pump's deadline (tickDue) needs that tick;
+ *	for a later one the tick the deadline brings computes the timeout
+ *	anew.
  *
  *----------------------------------------------------------------------
  */
@@ -233,7 +263,7 @@ TkuvBridgeKickDue(
     TkuvBridge *bridge,
     uint64_t due)
 {
-    if (due < bridge->handoffDue) {
+    if (due < bridge->tickDue) {
 	TkuvBridgeKick(bridge);
     }
 }
@@ -241,40 +271,103 @@ TkuvBridgeKickDue(
 /*
  *----------------------------------------------------------------------
  *
- * ThreadExitProc --
+ * ThreadTeardown --
  *
- *	Tears the thread's loop down: stop its pump, drop queued
- *	callback events, close every handle (their commands go too), run the
- *	loop until the close callbacks have fired and the threadpool has
- *	returned the loop's requests, close it. Requests the pool has not
- *	started are cancelled; the pool is given TEARDOWN_GRACE_MS for those
- *	it is running, after which the loop is abandoned to them (Abandon):
- *	exit, thread end and the last interp's deletion never wait for a read
- *	that cannot end.
+ *	The one thread exit handler (thread end; exit, after
+ *	ProcessExitProc; Tcl_FinalizeThread of an embedder). Everything
+ *	tkuv keeps for the thread goes, in this order:
+ *
+ *	1. `finalizing`: from here on a kick leaves the pump alone, a
+ *	   socket never runs the loop, and a process handle that closes
+ *	   hands its child to Tcl's reaper rather than wait for it.
+ *	2. The pump: no more ticks; its poll thread is joined, or its file
+ *	   handler deleted, while Tcl's notifier still exists.
+ *	3. Socket channels: each leaves libuv as a plain descriptor taking
+ *	   the bytes libuv had not sent, before any libuv handle closes
+ *	   (a closed handle drops them); Tcl's last flush and close, after
+ *	   every exit handler, write straight to it. Their companion
+ *	   handles close on the way, without disconnecting.
+ *	4. Handles: queued callback events are dropped, every handle still
+ *	   open is closed (and its command deleted).
+ *	5. Children still watched by process handles closed before the
+ *	   teardown (interp deletion; a child ignoring SIGTERM) go to Tcl's
+ *	   reaper: their watchers would hold the loop until the grace
+ *	   period ended, and the loop would be abandoned.
+ *	6. The loop: stray libuv handles are closed and it runs until the
+ *	   close callbacks have fired and the threadpool has returned its
+ *	   requests, then it is closed, or abandoned (CloseLoop).
+ *	7. What the loop's callbacks used: the socket part (its handles'
+ *	   close callbacks ran in step 6) and the read buffers, once no read
+ *	   can come. These are Tcl objects, freed before Tcl finalizes the
+ *	   thread's objects.
+ *
+ *	From step 6 on the thread refuses a new loop (finalized).
  *
  *----------------------------------------------------------------------
  */
 
 static void
-ThreadExitProc(
+ThreadTeardown(
     ClientData clientData)
 {
-    ThreadSpecificData *tsdPtr =
-	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
-    TkuvBridge *bridge = tsdPtr->bridge;
-    int graceOver = 0;
+    TkuvThread *thr = Tcl_GetThreadData(&dataKey, sizeof(TkuvThread));
+    TkuvBridge *bridge = thr->bridge;
 
     (void) clientData;
-    if (bridge == NULL) {
-	return;
+    if (bridge != NULL) {
+	bridge->finalizing = 1;
+	TkuvPumpDestroy(bridge->pump);
+	bridge->pump = NULL;
     }
-    bridge->finalizing = 1;
-    TkuvPumpDestroy(bridge->pump);
-    bridge->pump = NULL;
-    TkuvHandleCloseAll(bridge);
+    if (thr->sock != NULL) {
+	TkuvSockThreadExit(thr->sock);
+    }
+    if (bridge != NULL) {
+	TkuvHandleCloseAll(bridge);
+	TkuvProcessThreadExit(bridge);
+    }
+    thr->bridge = NULL;
+    thr->finalized = 1;
+    if (bridge != NULL && CloseLoop(bridge)) {
+	TkuvFree(bridge);
+    }
+    if (thr->sock != NULL) {
+	TkuvFree(thr->sock);
+	thr->sock = NULL;
+    }
+    if (thr->readCache != NULL) {
+	TkuvReadCacheFree(thr->readCache);
+	thr->readCache = NULL;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CloseLoop --
+ *
+ *	Teardown of a loop whose handles are all closing: runs it until
+ *	the close callbacks have fired and the threadpool has returned the
+ *	loop's requests, and closes it. Requests the pool has not started
+ *	are cancelled; the pool is given TEARDOWN_GRACE_MS for those it is
+ *	running, after which the loop is abandoned to them (Abandon): exit,
+ *	thread end and the last interp's deletion never wait for a read
+ *	that cannot end.
+ *
+ * Results:
+ *	1 when the loop is closed (the caller frees the bridge), 0 when
+ *	it was abandoned.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+CloseLoop(
+    TkuvBridge *bridge)
+{
+    int graceOver = 0;
+
     uv_walk(&bridge->loop, CloseStray, NULL);
-    tsdPtr->bridge = NULL;
-    tsdPtr->finalized = 1;
 
     /*
      * Everything is closing. The grace timer is unreferenced: it does not
@@ -290,18 +383,15 @@ ThreadExitProc(
     }
     if (uv_loop_alive(&bridge->loop)) {
 	Abandon(bridge);
-	return;
+	return 0;
     }
     uv_close((uv_handle_t *) &bridge->graceTimer, NULL);
     uv_run(&bridge->loop, UV_RUN_NOWAIT);
     if (uv_loop_close(&bridge->loop) != 0) {
 	Abandon(bridge);		/* Cannot happen: nothing is left. */
-	return;
+	return 0;
     }
-    if (bridge->readBuffer != NULL) {
-	TkuvFree(bridge->readBuffer);
-    }
-    TkuvFree(bridge);
+    return 1;
 }
 
 static void

@@ -96,7 +96,9 @@ MODULE_SCOPE int	TkuvNotifierIsEpoll(void);
 
 /*
  * --------------------------------------------------------------------------
- * Bridge (tkuvBridge.c): the libuv loop of one Tcl thread and its pump.
+ * Bridge (tkuvBridge.c): the libuv loop of one Tcl thread and its pump, and
+ * the thread's record of everything tkuv keeps per thread, torn down by one
+ * thread exit handler in one order (tkuvBridge.c: ThreadTeardown).
  * --------------------------------------------------------------------------
  */
 
@@ -106,26 +108,48 @@ typedef struct TkuvBridge {
     uv_loop_t loop;
     TkuvPump *pump;
     uv_idle_t sweep;		/* Makes one more tick poll (BridgeTick). */
-    uint64_t handoffDue;	/* Loop time (ms) of the next tick by timeout
-				 * (the pump's deadline); UINT64_MAX: none. */
+    uint64_t tickDue;		/* Loop time (ms) of the next tick by timeout,
+				 * as the last tick set the pump's deadline;
+				 * UINT64_MAX: none (TkuvBridgeKickDue). */
     int inTick;			/* uv_run is running: no kick needed. */
     int finalizing;		/* Thread or process teardown has begun. */
     TkuvHandle *handles;	/* Every live tkuv handle of this thread. */
     int numHandles;
     unsigned long nextId;	/* For handle command names. */
-    char *readBuffer;		/* Shared by every stream of this thread:
-				 * libuv fills it and the read callback copies
-				 * it out at once. */
     uv_timer_t graceTimer;	/* Teardown: bounds the wait for the pool. */
     struct TkuvBridge *nextAbandoned; /* Teardown gave up on the loop. */
 } TkuvBridge;
 
+typedef struct TkuvThread {
+    TkuvBridge *bridge;		/* The loop, or NULL: not made yet, or gone. */
+    int finalized;		/* Torn down: no new loop. */
+    int teardownInstalled;	/* The thread exit handler is registered. */
+    int waitRequestRead;	/* tkuvPump.c: TKUV_WAIT has been read. */
+    int waitRequest;		/* tkuvPump.c: auto, notifier or thread. */
+    int tk;			/* tkuvPump.c: Tk seen (NoteTk). */
+    struct SockThread *sock;	/* tkuvSocketChan.c: channels, or NULL. */
+    struct TkuvReadCache *readCache; /* tkuvStream.c: read buffers, or NULL. */
+} TkuvThread;
+
+MODULE_SCOPE TkuvThread *TkuvThreadGet(void);
 MODULE_SCOPE int	TkuvBridgeGet(Tcl_Interp *interp, TkuvBridge **bridgePtr);
 MODULE_SCOPE void	TkuvBridgeKick(TkuvBridge *bridge);
 MODULE_SCOPE void	TkuvBridgeKickDue(TkuvBridge *bridge, uint64_t due);
 MODULE_SCOPE int	TkuvBridgeRunOnce(TkuvBridge *bridge, int wait);
 MODULE_SCOPE void	TkuvPoolBegin(void);
 MODULE_SCOPE void	TkuvPoolEnd(void);
+
+/* The families' steps of the thread teardown, in the order it calls them. */
+MODULE_SCOPE void	TkuvSockThreadExit(struct SockThread *sock);
+MODULE_SCOPE void	TkuvProcessThreadExit(TkuvBridge *bridge);
+MODULE_SCOPE void	TkuvReadCacheFree(struct TkuvReadCache *cache);
+
+/*
+ * The thread's read buffer (tkuvStream.c): TKUV_READ_BUFFER_SIZE bytes that
+ * libuv reads into, for udp datagrams, and for streams and socket channels
+ * where reads are synchronous (TKUVP_SYNC_READS).
+ */
+MODULE_SCOPE char *	TkuvReadBuffer(void);
 
 /*
  * --------------------------------------------------------------------------

@@ -120,17 +120,6 @@ static const TkuvHandleType processType = {
     ProcessInfo, processSubcommands
 };
 
-
-
-/*
- * Per thread: whether ThreadExitProc is installed (see there).
- */
-typedef struct ThreadSpecificData {
-    int exitHandlerInstalled;
-} ThreadSpecificData;
-
-static Tcl_ThreadDataKey dataKey;
-
 static int	Spawn(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 static int	MakeChildStrings(Tcl_Interp *interp, Tcl_Size argc,
 		    Tcl_Obj *const argvObjs[], const TkuvOptionValues *vals,
@@ -151,7 +140,6 @@ static void	CloseOwnDone(uv_handle_t *uv);
 static void	CloseProcess(Process *p);
 static Tcl_Obj *SignalObj(int signum);
 static Tcl_Obj *ExitCodeObj(Process *p);
-static void	ThreadExitProc(ClientData clientData);
 
 /*
  *----------------------------------------------------------------------
@@ -271,20 +259,6 @@ Spawn(
 	}
     }
     TkuvBridgeKick(bridge);
-
-    {
-	ThreadSpecificData *tsdPtr =
-		Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
-
-	/*
-	 * Installed after the bridge's own handler, so it runs before it
-	 * (Tcl runs thread exit handlers last-in, first-out).
-	 */
-	if (!tsdPtr->exitHandlerInstalled) {
-	    tsdPtr->exitHandlerInstalled = 1;
-	    Tcl_CreateThreadExitHandler(ThreadExitProc, bridge);
-	}
-    }
     Tcl_SetObjResult(interp, p->h.nameObj);
     code = TCL_OK;
 
@@ -758,22 +732,22 @@ ProcessClosing(
 /*
  *----------------------------------------------------------------------
  *
- * ThreadExitProc --
+ * TkuvProcessThreadExit --
  *
- *	Thread teardown, before the bridge's own: the handles are already
- *	closed (interp deletion) or about to be, but some may still watch a
- *	running child. The loop is going away, so give those pids to Tcl's
- *	reaper (it collects them the next time Tcl runs exec or closes a
- *	pipeline) and close the watchers, so that the loop closes cleanly.
+ *	A step of the bridge's teardown (tkuvBridge.c: ThreadTeardown):
+ *	every handle is closed, but a process handle closed before the
+ *	teardown may still watch a running child. The loop is going away,
+ *	so give those pids to Tcl's reaper (it collects them the next time
+ *	Tcl runs exec or closes a pipeline) and close the watchers, so that
+ *	the loop closes cleanly.
  *
  *----------------------------------------------------------------------
  */
 
-static void
-ThreadExitProc(
-    ClientData clientData)
+void
+TkuvProcessThreadExit(
+    TkuvBridge *bridge)
 {
-    TkuvBridge *bridge = clientData;
     TkuvHandle *h;
 
     for (h = bridge->handles; h != NULL; h = h->next) {
@@ -786,7 +760,7 @@ ThreadExitProc(
 	TkuvpDetachPid(p->uv.pid);
 	CloseProcess(p);
     }
-    TkuvpReapDetached();
+    TkuvpReapDetached();	/* With those ProcessClosing gave. */
 }
 
 /*

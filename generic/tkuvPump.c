@@ -148,17 +148,12 @@ typedef struct TickEvent {
 #define NO_DEADLINE UINT64_MAX
 
 /*
- * The calling thread's wait request: tkuv::waitmode's last word, or
- * TKUV_WAIT read when the thread's first pump (its loop) was made.
+ * Per thread, in its TkuvThread: the wait request (waitRequest: WAIT_AUTO,
+ * WAIT_NOTIFIER or WAIT_THREAD), tkuv::waitmode's last word, or TKUV_WAIT
+ * read when the thread's first pump (its loop) was made; and whether Tk
+ * was loaded in the interp of the last pump made or tkuv::waitmode call
+ * (tk, NoteTk).
  */
-typedef struct ThreadSpecificData {
-    int requestRead;
-    int request;		/* WAIT_AUTO, WAIT_NOTIFIER, WAIT_THREAD */
-    int tk;			/* Tk was loaded in the interp of the last
-				 * pump made or tkuv::waitmode call (NoteTk). */
-} ThreadSpecificData;
-
-static Tcl_ThreadDataKey dataKey;
 
 TCL_DECLARE_MUTEX(registryMutex)
 static TkuvPump *allPumps = NULL;
@@ -292,14 +287,13 @@ GetRequest(
     Tcl_Interp *interp,
     int *requestPtr)
 {
-    ThreadSpecificData *tsdPtr =
-	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    TkuvThread *thr = TkuvThreadGet();
     const char *value;
     int i;
 
-    if (!tsdPtr->requestRead) {
+    if (!thr->waitRequestRead) {
 	value = getenv("TKUV_WAIT");
-	tsdPtr->request = WAIT_AUTO;
+	thr->waitRequest = WAIT_AUTO;
 	if (value != NULL && value[0] != '\0') {
 	    for (i = 0; waitNames[i] != NULL; i++) {
 		if (strcmp(value, waitNames[i]) == 0) {
@@ -310,11 +304,11 @@ GetRequest(
 		return TkuvUsageError(interp, "bad TKUV_WAIT value \"%s\": "
 			"must be auto, notifier, or thread", value);
 	    }
-	    tsdPtr->request = i;
+	    thr->waitRequest = i;
 	}
-	tsdPtr->requestRead = 1;
+	thr->waitRequestRead = 1;
     }
-    *requestPtr = tsdPtr->request;
+    *requestPtr = thr->waitRequest;
     return TCL_OK;
 }
 
@@ -412,11 +406,8 @@ static void
 NoteTk(
     Tcl_Interp *interp)
 {
-    ThreadSpecificData *tsdPtr =
-	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
-
     if (interp != NULL) {
-	tsdPtr->tk = Tcl_GetVar2(interp, "tk_version", NULL,
+	TkuvThreadGet()->tk = Tcl_GetVar2(interp, "tk_version", NULL,
 		TCL_GLOBAL_ONLY) != NULL;
     }
 }
@@ -424,10 +415,7 @@ NoteTk(
 static int
 AutoPrefersNotifier(void)
 {
-    ThreadSpecificData *tsdPtr =
-	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
-
-    return EpollNotifier() || tsdPtr->tk;
+    return EpollNotifier() || TkuvThreadGet()->tk;
 }
 
 /*
@@ -1361,12 +1349,11 @@ ThreadPumps(
 void
 TkuvPumpReselectAll(void)
 {
-    ThreadSpecificData *tsdPtr =
-	    Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    TkuvThread *thr = TkuvThreadGet();
     TkuvPump **pumps;
     int i, n;
 
-    if (!tsdPtr->requestRead) {
+    if (!thr->waitRequestRead) {
 	return;				/* No pump in this thread yet. */
     }
     n = ThreadPumps(&pumps);
@@ -1375,7 +1362,7 @@ TkuvPumpReselectAll(void)
 	    Disarm(pumps[i]);
 	    Arm(pumps[i]);
 	}
-	if (ApplyRequest(NULL, pumps[i], tsdPtr->request) != TCL_OK) {
+	if (ApplyRequest(NULL, pumps[i], thr->waitRequest) != TCL_OK) {
 	    (void) ApplyRequest(NULL, pumps[i], WAIT_AUTO);
 	}
     }
@@ -1401,7 +1388,7 @@ TkuvWaitModeObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    ThreadSpecificData *tsdPtr;
+    TkuvThread *thr;
     TkuvBridge *bridge;
     TkuvPump **pumps;
     int i, n, mode, request, code = TCL_OK;
@@ -1413,7 +1400,7 @@ TkuvWaitModeObjCmd(
     if (TkuvBridgeGet(interp, &bridge) != TCL_OK) {
 	return TCL_ERROR;
     }
-    tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadSpecificData));
+    thr = TkuvThreadGet();
     NoteTk(interp);
     if (objc == 2) {
 	if (TkuvGetIndex(interp, objv[1], waitNames, "wait mode", &request)
@@ -1431,8 +1418,8 @@ TkuvWaitModeObjCmd(
 	if (code != TCL_OK) {
 	    return TCL_ERROR;
 	}
-	tsdPtr->request = request;
+	thr->waitRequest = request;
     }
-    Tcl_SetObjResult(interp, Tcl_NewStringObj(waitNames[tsdPtr->request], -1));
+    Tcl_SetObjResult(interp, Tcl_NewStringObj(waitNames[thr->waitRequest], -1));
     return TCL_OK;
 }

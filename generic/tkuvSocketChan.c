@@ -57,8 +57,6 @@ typedef struct SockEvent {
     SockState *s;
 } SockEvent;
 
-static Tcl_ThreadDataKey dataKey;
-
 static int	SockClose2(ClientData instanceData, Tcl_Interp *interp, int flags);
 static int	SockInput(ClientData instanceData, char *buf, int toRead,
 		    int *errorCodePtr);
@@ -97,6 +95,7 @@ static const Tcl_ChannelType sockChannelType = {
     NULL			/* truncateProc */
 };
 
+static SockThread *GetThreadPart(void);
 static SockThread *GetThread(void);
 static void	Home(SockState *s, TkuvBridge *bridge);
 static void	Unhome(SockState *s, int moving);
@@ -105,7 +104,6 @@ static void	SetupProc(ClientData clientData, int flags);
 static void	CheckProc(ClientData clientData, int flags);
 static int	SockEventProc(Tcl_Event *evPtr, int flags);
 static int	DeleteSockEvent(Tcl_Event *evPtr, ClientData clientData);
-static void	ThreadExit(ClientData clientData);
 static void	InterpGone(ClientData clientData, Tcl_Interp *interp);
 static void	DropCandidate(SockState *s);
 static void	Unlist(SockState *s);
@@ -258,27 +256,36 @@ DeleteSockEvent(
 /*
  *----------------------------------------------------------------------
  *
- * GetThread, Home --
+ * GetThreadPart, GetThread, Home --
  *
- *	The calling thread's socket data (its event source and exit handler
- *	are made on first use), and linking a state into it.
+ *	The calling thread's socket data, its part of the thread's record
+ *	(made on first use; its event source too, by GetThread), and
+ *	linking a state into it. The bridge's teardown ends it all
+ *	(TkuvSockThreadExit).
  *
  *----------------------------------------------------------------------
  */
 
 static SockThread *
+GetThreadPart(void)
+{
+    TkuvThread *thr = TkuvThreadGet();
+
+    if (thr->sock == NULL) {
+	thr->sock = TkuvAlloc(sizeof(SockThread));
+	memset(thr->sock, 0, sizeof(SockThread));
+    }
+    return thr->sock;
+}
+
+static SockThread *
 GetThread(void)
 {
-    SockThread *tsd = Tcl_GetThreadData(&dataKey, sizeof(SockThread));
+    SockThread *tsd = GetThreadPart();
 
     if (!tsd->sourceCreated) {
-	/*
-	 * Always after the bridge (callers got it first), so this exit
-	 * handler runs before the bridge's: the loop is still whole.
-	 */
 	tsd->sourceCreated = 1;
 	Tcl_CreateEventSource(SetupProc, CheckProc, tsd);
-	Tcl_CreateThreadExitHandler(ThreadExit, tsd);
     }
     return tsd;
 }
@@ -317,7 +324,7 @@ void
 TkuvSocketInterpAdd(
     Tcl_Interp *interp)
 {
-    SockThread *tsd = Tcl_GetThreadData(&dataKey, sizeof(SockThread));
+    SockThread *tsd = GetThreadPart();
     int i;
 
     for (i = 0; i < tsd->numInterps; i++) {
@@ -784,31 +791,46 @@ TakeSocket(
 /*
  *----------------------------------------------------------------------
  *
- * ThreadExit --
+ * TkuvSockThreadExit --
  *
- *	The thread (or process) is ending; this runs before the bridge's
- *	exit handler, while the loop is whole, and before Tcl's last flush
- *	and close of the thread's channels. Every channel is orphaned: its
- *	socket leaves libuv with the bytes not sent yet, so that Tcl's flush
- *	and close write them synchronously (WriteFd). Connections already
- *	closed whose queued bytes were still being sent in the background
- *	are finished the same way here.
+ *	The thread (or process) is ending: a step of the bridge's teardown
+ *	(tkuvBridge.c: ThreadTeardown), while the loop is whole and before
+ *	Tcl's last flush and close of the thread's channels. Every channel
+ *	is orphaned: its socket leaves libuv with the bytes not sent yet, so
+ *	that Tcl's flush and close write them synchronously (WriteFd).
+ *	Connections already closed whose queued bytes were still being sent
+ *	in the background are finished the same way here. The part stays
+ *	until the loop is closed (its handles' close callbacks use it); the
+ *	bridge frees it then.
  *
  *----------------------------------------------------------------------
  */
 
-static void
-ThreadExit(
-    ClientData clientData)
+void
+TkuvSockThreadExit(
+    SockThread *tsd)
 {
-    SockThread *tsd = clientData;
     SockHandle *sh, *next;
+    int i;
 
     while (tsd->states != NULL) {
 	SockState *s = tsd->states;
 
 	Unhome(s, 0);
 	s->flags |= SOCK_ORPHANED;
+	if (s->chan != NULL && Tcl_Write(s->chan, "", 0) == 0) {
+	    /*
+	     * Tcl's last flush of a non-blocking channel (TIP 398) leaves
+	     * its partly filled buffer unwritten while buffers are queued
+	     * (a background flush under way): that tail would be lost, and
+	     * a channel its deleted interp left to that flush never closed.
+	     * In blocking mode the last flush writes it all (WriteFd bounds
+	     * the wait). Not for a channel the script closed, on which the
+	     * empty write fails: the mode switch would cancel the
+	     * background flush that is to close it.
+	     */
+	    Tcl_SetChannelOption(NULL, s->chan, "-blocking", "1");
+	}
     }
     for (sh = tsd->handles; sh != NULL; sh = next) {
 	next = sh->next;
@@ -830,7 +852,12 @@ ThreadExit(
 #endif
 	TkuvSockCloseHandle(sh);
     }
-    Tcl_DeleteEventSource(SetupProc, CheckProc, tsd);
+    if (tsd->sourceCreated) {
+	Tcl_DeleteEventSource(SetupProc, CheckProc, tsd);
+    }
+    for (i = 0; i < tsd->numInterps; i++) {
+	Tcl_DontCallWhenDeleted(tsd->interps[i], InterpGone, tsd);
+    }
     free(tsd->interps);
     tsd->interps = NULL;
     tsd->numInterps = 0;
@@ -1463,14 +1490,7 @@ OnAlloc(
 	return;
     }
     /* Unix reads are synchronous: alloc, fill, OnRead, one at a time. */
-    {
-	TkuvBridge *bridge = ((SockHandle *) handle->data)->bridge;
-
-	if (bridge->readBuffer == NULL) {
-	    bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
-	}
-	buf->base = bridge->readBuffer;
-    }
+    buf->base = TkuvReadBuffer();
 #else
     /* Windows may hold a buffer across a pending read: one per read. */
     (void) s;

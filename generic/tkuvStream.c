@@ -109,13 +109,14 @@ UpdateReading(
 /*
  *----------------------------------------------------------------------
  *
- * Read buffers (Unix) --
+ * Read buffers --
  *
- *	libuv reads straight into the byte array of a Tcl object, the
- *	thread's "spare". A large read (a bulk transfer) hands that object
- *	itself to the data event: no copy. A small read is copied into an
- *	object of its own size and the spare stays, so a 64-byte message does
- *	not keep 64 KiB alive.
+ *	Where reads are synchronous (TKUVP_SYNC_READS: Unix), libuv reads
+ *	straight into the byte array of a Tcl object, the thread's "spare".
+ *	A large read (a bulk transfer) hands that object itself to the data
+ *	event: no copy. A small read is copied into an object of its own
+ *	size and the spare stays, so a 64-byte message does not keep 64 KiB
+ *	alive.
  *
  *	Objects handed out stay on a short per-thread list; once the event
  *	has run and nobody else holds one (reference count 1, still a byte
@@ -127,81 +128,94 @@ UpdateReading(
  *----------------------------------------------------------------------
  */
 
-#if TKUVP_SYNC_READS
 #define REUSE_SLOTS	32
-#define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
 
-typedef struct ReadTsd {
+typedef struct TkuvReadCache {
     Tcl_Obj *spare;		/* Holds TKUV_READ_BUFFER_SIZE bytes. */
     Tcl_Obj *given[REUSE_SLOTS]; /* Handed to data events; one ref each. */
     const Tcl_ObjType *byteArrayType;
-    int initialized;
-    int finalized;
-} ReadTsd;
+} TkuvReadCache;
 
-static Tcl_ThreadDataKey readKey;
-
-static void
-FreeReadBuffers(
-    ClientData clientData)
+/* The thread's read buffers, made on first use. */
+static TkuvReadCache *
+GetCache(void)
 {
-    ReadTsd *t = Tcl_GetThreadData(&readKey, sizeof(ReadTsd));
-    int i;
+    TkuvThread *thr = TkuvThreadGet();
 
-    (void) clientData;
-    for (i = 0; i < REUSE_SLOTS; i++) {
-	if (t->given[i] != NULL) {
-	    Tcl_DecrRefCount(t->given[i]);
-	    t->given[i] = NULL;
-	}
-    }
-    if (t->spare != NULL) {
-	Tcl_DecrRefCount(t->spare);
-	t->spare = NULL;
-    }
-    t->finalized = 1;
-}
-
-/* The spare, or NULL once the thread is being finalized. */
-static Tcl_Obj *
-GetSpare(
-    ReadTsd *t)
-{
-    int i;
-
-    if (t->finalized) {
-	return NULL;
-    }
-    if (!t->initialized) {
+    if (thr->readCache == NULL) {
+	TkuvReadCache *c = TkuvAlloc(sizeof(TkuvReadCache));
 	Tcl_Obj *probe = Tcl_NewByteArrayObj(NULL, 0);
 
-	t->byteArrayType = probe->typePtr;
+	memset(c, 0, sizeof(TkuvReadCache));
+	c->byteArrayType = probe->typePtr;
 	Tcl_IncrRefCount(probe);
 	Tcl_DecrRefCount(probe);
-	t->initialized = 1;
-	Tcl_CreateThreadExitHandler(FreeReadBuffers, NULL);
+	thr->readCache = c;
     }
-    if (t->spare != NULL) {
-	return t->spare;
+    return thr->readCache;
+}
+
+/* Thread teardown (tkuvBridge.c), its last step. */
+void
+TkuvReadCacheFree(
+    TkuvReadCache *c)
+{
+    int i;
+
+    for (i = 0; i < REUSE_SLOTS; i++) {
+	if (c->given[i] != NULL) {
+	    Tcl_DecrRefCount(c->given[i]);
+	}
+    }
+    if (c->spare != NULL) {
+	Tcl_DecrRefCount(c->spare);
+    }
+    TkuvFree(c);
+}
+
+/* The spare: one handed back by its event, or a new one. */
+static Tcl_Obj *
+GetSpare(
+    TkuvReadCache *c)
+{
+    int i;
+
+    if (c->spare != NULL) {
+	return c->spare;
     }
     for (i = 0; i < REUSE_SLOTS; i++) {
-	Tcl_Obj *o = t->given[i];
+	Tcl_Obj *o = c->given[i];
 
 	if (o != NULL && o->refCount == 1) {
-	    t->given[i] = NULL;
-	    if (o->typePtr == t->byteArrayType) {
-		t->spare = o;
+	    c->given[i] = NULL;
+	    if (o->typePtr == c->byteArrayType) {
+		c->spare = o;
 		Tcl_SetByteArrayLength(o, TKUV_READ_BUFFER_SIZE);
 		return o;
 	    }
 	    Tcl_DecrRefCount(o);	/* Shimmered: let it go. */
 	}
     }
-    t->spare = Tcl_NewByteArrayObj(NULL, 0);
-    Tcl_IncrRefCount(t->spare);
-    Tcl_SetByteArrayLength(t->spare, TKUV_READ_BUFFER_SIZE);
-    return t->spare;
+    c->spare = Tcl_NewByteArrayObj(NULL, 0);
+    Tcl_IncrRefCount(c->spare);
+    Tcl_SetByteArrayLength(c->spare, TKUV_READ_BUFFER_SIZE);
+    return c->spare;
 }
+
+/*
+ * The one read buffer of the thread, for streams (AllocProc), socket
+ * channels and udp alike: the spare's bytes. A channel or udp copies what
+ * came out of it at once; a stream's ReadProc may take the spare itself
+ * (TakeData).
+ */
+char *
+TkuvReadBuffer(void)
+{
+    return (char *) Tcl_GetByteArrayFromObj(GetSpare(GetCache()), NULL);
+}
+
+#if TKUVP_SYNC_READS
+#define BIG_READ	(TKUV_READ_BUFFER_SIZE / 4)
 
 /*
  * ReadProc: the object for `nread` bytes that libuv put in `base`. When
@@ -214,8 +228,8 @@ TakeData(
     int nread,
     int *dropPtr)
 {
-    ReadTsd *t = Tcl_GetThreadData(&readKey, sizeof(ReadTsd));
-    Tcl_Obj *o = t->spare;
+    TkuvReadCache *c = GetCache();
+    Tcl_Obj *o = c->spare;
     int i;
 
     *dropPtr = 0;
@@ -223,11 +237,11 @@ TakeData(
 	    || (char *) Tcl_GetByteArrayFromObj(o, NULL) != base) {
 	return Tcl_NewByteArrayObj((const unsigned char *) base, nread);
     }
-    t->spare = NULL;
+    c->spare = NULL;
     Tcl_SetByteArrayLength(o, nread);
     for (i = 0; i < REUSE_SLOTS; i++) {
-	if (t->given[i] == NULL) {
-	    t->given[i] = o;		/* The spare's reference moves here. */
+	if (c->given[i] == NULL) {
+	    c->given[i] = o;		/* The spare's reference moves here. */
 	    return o;
 	}
     }
@@ -264,19 +278,9 @@ AllocProc(
     buf->base = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
 #else
     /* Unix reads are synchronous: alloc, fill, ReadProc, one at a time. */
-    TkuvBridge *bridge = ((TkuvStream *) h->data)->owner->bridge;
-    Tcl_Obj *spare = GetSpare(Tcl_GetThreadData(&readKey, sizeof(ReadTsd)));
-
+    (void) h;
     (void) suggested;
-    if (spare != NULL) {
-	buf->base = (char *) Tcl_GetByteArrayFromObj(spare, NULL);
-	buf->len = TKUV_READ_BUFFER_SIZE;
-	return;
-    }
-    if (bridge->readBuffer == NULL) {
-	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
-    }
-    buf->base = bridge->readBuffer;
+    buf->base = TkuvReadBuffer();
 #endif
     buf->len = TKUV_READ_BUFFER_SIZE;
 }

@@ -694,13 +694,9 @@ AllocProc(
     uv_buf_t *buf)
 {
     Udp *u = handle->data;
-    TkuvBridge *bridge = u->h.bridge;
 
     (void) suggested;
-    if (bridge->readBuffer == NULL) {
-	bridge->readBuffer = TkuvAlloc(TKUV_READ_BUFFER_SIZE);
-    }
-    buf->base = bridge->readBuffer;
+    buf->base = TkuvReadBuffer();
     buf->len = u->h.closed ? 0 : u->recvSize;
 }
 
