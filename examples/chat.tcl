@@ -46,7 +46,7 @@ proc startServer {w port} {
     text $w.log -width 50 -height 9
     pack $w.l -fill x -padx 6 -pady 4
     pack $w.log -fill both -expand 1 -padx 6 -pady 4
-    set l [tkuv::tcp listen $port -host 127.0.0.1 -command [list serverEvent $w]]
+    set l [tkuv::tcp listen $port -myaddr 127.0.0.1 -command [list serverEvent $w]]
     set port [lindex [dict get [$l info] local] 1]
     $w.l configure -text "Chat server: listening on 127.0.0.1 port $port"
     return $port

@@ -348,7 +348,7 @@ proc demo::togglePingPong {} {
 	.main.net.go configure -text "Start ping-pong"
 	return
     }
-    set ping(listener) [tkuv::tcp listen 0 -host 127.0.0.1 -command {apply {{h ev args} {
+    set ping(listener) [tkuv::tcp listen 0 -myaddr 127.0.0.1 -command {apply {{h ev args} {
 	if {$ev eq "data"} {$h write [lindex $args 0]}
 	if {$ev in {eof error}} {$h close}
     }}}]

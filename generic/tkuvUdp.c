@@ -103,8 +103,8 @@ static int	DrainErrorQueue(Udp *u);
  */
 enum {
     O_BROADCAST, O_COMMAND, O_HOST, O_IPV6ONLY, O_MAXPENDING, O_MCAST_IFACE,
-    O_MCAST_LOOP, O_MCAST_TTL, O_MYADDR, O_PORT, O_RECVSIZE, O_REUSEADDR,
-    O_TTL
+    O_MCAST_LOOP, O_MCAST_TTL, O_MYADDR, O_MYPORT, O_PORT, O_RECVSIZE,
+    O_REUSEADDR, O_TTL
 };
 static const TkuvOption udpOptions[] = {
     {"-broadcast", TKUV_OPT_BOOLEAN, .setProc = SetSockOpt,
@@ -123,8 +123,9 @@ static const TkuvOption udpOptions[] = {
 	.setProc = SetSockOpt, .getProc = GetSockOpt},
     {"-myaddr", TKUV_OPT_STRING, offsetof(Udp, myaddr), TKUV_OPT_CREATE_ONLY,
 	.checkProc = CheckAddress},
-    {"-port", TKUV_OPT_INT, offsetof(Udp, port), TKUV_OPT_CREATE_ONLY,
+    {"-myport", TKUV_OPT_INT, offsetof(Udp, port), TKUV_OPT_CREATE_ONLY,
 	.min = 0, .max = 65535},
+    {"-port", TKUV_OPT_ALIAS, .alias = "-myport"},
     {"-recvsize", TKUV_OPT_SIZE, offsetof(Udp, recvSize), .min = 1,
 	.max = TKUV_READ_BUFFER_SIZE},
     {"-reuseaddr", TKUV_OPT_BOOLEAN, offsetof(Udp, reuseaddr),
@@ -198,8 +199,8 @@ OpenUdp(
 	    && *Tcl_GetString(vals.v[O_MYADDR].obj) != '\0') {
 	host = Tcl_GetString(vals.v[O_MYADDR].obj);
     }
-    if (TKUV_OPTION_GIVEN(&vals, O_PORT)) {
-	port = vals.v[O_PORT].i;
+    if (TKUV_OPTION_GIVEN(&vals, O_MYPORT)) {
+	port = vals.v[O_MYPORT].i;
     }
     GetAddress(NULL, host, port, &ss);		/* Checked by CheckAddress. */
     if (TKUV_OPTION_GIVEN(&vals, O_IPV6ONLY) && vals.v[O_IPV6ONLY].i) {
