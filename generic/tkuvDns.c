@@ -202,9 +202,11 @@ Started(
     int err)
 {
     if (err != 0) {
-	TkuvHandleClose(&r->h);
-	return TkuvUvError(interp, (r->h.type == &reverseType)
-		? "resolve -reverse" : "resolve", err);
+	const char *what = (r->h.type == &reverseType)
+		? "resolve -reverse" : "resolve";
+
+	TkuvHandleClose(&r->h);		/* Frees r: nothing queued. */
+	return TkuvUvError(interp, what, err);
     }
     r->inFlight = 1;
     TkuvPoolBegin();

@@ -510,6 +510,16 @@ proc ::fz::handleCase {name type stream} {
     }
     if {[chance 8]} {
 	set sub [pick {"" bogus CLOSE cl -info info2}]
+    } elseif {[chance 12]} {
+	# The subcommands every handle shares (tkuvHandle.c), with option
+	# names of every family: read back, changed, or refused.
+	set opt [pick {-command -myaddr -myport -port -host -bind -family
+	    -readlimit -nodelay -ttl -fd -cwd -env -offset -recursive -c -
+	    -bogus ""}]
+	return [pick [list [list $name cget $opt] [list $name configure] \
+	    [list $name configure $opt] [list $name configure $opt [anyValue]] \
+	    [list $name configure -command [callback]] [list $name info] \
+	    [list $name cget]]]
     } else {
 	set sub [pick $subs]
     }
