@@ -42,6 +42,8 @@ static void	QueueEvent(TkuvHandle *h, Tcl_Obj *eventArgs,
 		    TkuvAfterEventProc *afterProc, void *clientData,
 		    size_t size, int final);
 static void	FreeOptionFields(TkuvHandle *h);
+static int	ApplyOrRestore(Tcl_Interp *interp, TkuvHandle *h,
+		    const TkuvOptionValues *vals);
 
 /* A type's options, or an empty table. */
 static const TkuvOption noOptions[] = {{NULL}};
@@ -1142,7 +1144,10 @@ InfoSub(
 /*
  * $h configure			-> dict of every option
  * $h configure -opt		-> its value
- * $h configure -opt value ...	-> all checked, then all applied
+ * $h configure -opt value ...	-> all checked, then all applied; when the
+ *				   system refuses one (a setProc fails: an
+ *				   interface that is not local, ...), the
+ *				   ones given are put back as they were
  */
 
 static int
@@ -1179,7 +1184,70 @@ ConfigureSub(
 	    != TCL_OK) {
 	return TCL_ERROR;
     }
-    return TkuvOptionsApply(interp, h, &vals, TKUV_APPLY_ALL);
+    return ApplyOrRestore(interp, h, &vals);
+}
+
+/*
+ * ApplyOrRestore --
+ *
+ *	configure's apply: values that passed every check can still be
+ *	refused by the system halfway through. Then each option given is set
+ *	back to the value it had (read before, parsed and applied again), so
+ *	that a failed configure changes nothing; the refusal stays the result.
+ */
+
+static int
+ApplyOrRestore(
+    Tcl_Interp *interp,
+    TkuvHandle *h,
+    const TkuvOptionValues *vals)
+{
+    const TkuvOption *table = OPTIONS(h->type);
+    Tcl_Obj *before[TKUV_MAX_OPTIONS], *callback = h->callback;
+    Tcl_InterpState refusal;
+    int i, code;
+
+    for (i = 0; table[i].name != NULL; i++) {
+	before[i] = NULL;
+	if (TKUV_OPTION_GIVEN(vals, i) && table[i].type != TKUV_OPT_CALLBACK) {
+	    before[i] = TkuvOptionGet(h, &table[i]);
+	    Tcl_IncrRefCount(before[i]);
+	}
+    }
+    if (callback != NULL) {
+	Tcl_IncrRefCount(callback);
+    }
+    code = TkuvOptionsApply(interp, h, vals, TKUV_APPLY_ALL);
+    if (code != TCL_OK) {
+	refusal = Tcl_SaveInterpState(interp, code);
+	for (i = 0; table[i].name != NULL; i++) {
+	    TkuvOptionValues old;
+
+	    if (before[i] == NULL || ParseValue(interp, &table[i], before[i],
+		    &old.v[i]) != TCL_OK) {
+		continue;
+	    }
+	    old.given = (uint64_t) 1 << i;
+	    TkuvOptionsApply(interp, h, &old, TKUV_APPLY_ALL);
+	}
+	if (h->callback != callback) {
+	    if (h->callback != NULL) {
+		Tcl_DecrRefCount(h->callback);
+	    }
+	    h->callback = callback;
+	    callback = NULL;		/* Its reference moved back. */
+	}
+	code = Tcl_RestoreInterpState(interp, refusal);
+    }
+    for (i = 0; table[i].name != NULL; i++) {
+	if (before[i] != NULL) {
+	    Tcl_DecrRefCount(before[i]);
+	}
+    }
+    if (callback != NULL) {
+	Tcl_DecrRefCount(callback);
+    }
+    return code;
 }
 
 static int
