@@ -802,6 +802,34 @@ FindOption(
 }
 
 /*
+ * NamesOption --
+ *
+ *	Whether a word names one of the table's options (whole, or a unique
+ *	prefix of at least two characters): an odd last word that does is an
+ *	option left without its value, not the short form's command.
+ */
+
+static int
+NamesOption(
+    const TkuvOption *table,
+    Tcl_Obj *obj)
+{
+    Tcl_Size length;
+    const char *word = Tcl_GetStringFromObj(obj, &length);
+    int i;
+
+    if (length < 2 || word[0] != '-') {
+	return 0;
+    }
+    for (i = 0; table[i].name != NULL; i++) {
+	if (strncmp(word, table[i].name, (size_t) length) == 0) {
+	    return 1;
+	}
+    }
+    return 0;
+}
+
+/*
  * ParseValue --
  *
  *	Checks one value against its entry's type, limits and checkProc.
@@ -852,7 +880,9 @@ ParseValue(
 	}
 	break;
     case TKUV_OPT_CALLBACK:
-	if (Tcl_ListObjLength(NULL, obj, &len) != TCL_OK || len == 0) {
+	/* Empty: none, where the family may run without one. */
+	if (Tcl_ListObjLength(NULL, obj, &len) != TCL_OK
+		|| (len == 0 && (opt->flags & TKUV_OPT_REQUIRED))) {
 	    return TkuvBadValue(interp, opt->name,
 		    "a command prefix (a non-empty list)", obj);
 	}
@@ -916,7 +946,8 @@ TkuvOptionsParse(
     int i, index, command = -1;
 
     vals->given = 0;
-    if ((flags & TKUV_PARSE_TRAILING_COMMAND) && objc % 2 == 1) {
+    if ((flags & TKUV_PARSE_TRAILING_COMMAND) && objc % 2 == 1
+	    && !NamesOption(table, objv[objc - 1])) {
 	for (command = 0; table[command].type != TKUV_OPT_CALLBACK;
 		command++) {
 	    if (table[command].name == NULL) {
@@ -1014,13 +1045,19 @@ TkuvOptionsApply(
 	if (opt->type == TKUV_OPT_CALLBACK || opt->type == TKUV_OPT_STRING) {
 	    Tcl_Obj **field = (opt->type == TKUV_OPT_CALLBACK) ? &h->callback
 		    : (opt->offset > 0) ? FIELD(h, opt, Tcl_Obj *) : NULL;
+	    Tcl_Size len = 1;
 
+	    if (opt->type == TKUV_OPT_CALLBACK) {
+		Tcl_ListObjLength(NULL, v.obj, &len);	/* Checked. */
+	    }
 	    if (field != NULL) {
-		Tcl_IncrRefCount(v.obj);
 		if (*field != NULL) {
 		    Tcl_DecrRefCount(*field);
 		}
-		*field = v.obj;
+		*field = (len > 0) ? v.obj : NULL;	/* Empty: none. */
+		if (*field != NULL) {
+		    Tcl_IncrRefCount(*field);
+		}
 	    }
 	} else if (opt->offset == 0) {
 	    continue;

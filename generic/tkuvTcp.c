@@ -57,8 +57,9 @@ static const TkuvOption connOptions[] = {
     {"-command", .type = TKUV_OPT_CALLBACK},
     {"-family", TKUV_OPT_INDEX, offsetof(Tcp, familyIndex),
 	TKUV_OPT_CREATE_ONLY, .values = familyNames},
+    /* Linux's TCP_KEEPIDLE takes at most 32767 s; so does tkuv anywhere. */
     {"-keepalive", TKUV_OPT_INT, offsetof(Tcp, keepalive), .min = 0,
-	.max = INT_MAX, .setProc = SetConnOption},
+	.max = 32767, .setProc = SetConnOption},
     {"-myaddr", TKUV_OPT_STRING, offsetof(Tcp, myaddr), TKUV_OPT_CREATE_ONLY,
 	.checkProc = CheckAddress},
     {"-nodelay", TKUV_OPT_BOOLEAN, offsetof(Tcp, nodelay),
@@ -189,6 +190,10 @@ Connect(
 	return TCL_ERROR;
     }
     family = t->family = familyCodes[t->familyIndex];
+    if (t->myaddr != NULL && *Tcl_GetString(t->myaddr) == '\0') {
+	Tcl_DecrRefCount(t->myaddr);	/* Empty: none, as if not given. */
+	t->myaddr = NULL;
+    }
     if (t->myaddr != NULL) {
 	TkuvNumericAddress(Tcl_GetString(t->myaddr), 0, &ss);
     }
@@ -311,6 +316,11 @@ Listen(
     }
     TkuvHandleRegister(interp, bridge, &t->h, (uv_handle_t *) &t->uv, NULL);
     TkuvOptionsApply(interp, &t->h, &vals, TKUV_APPLY_ALL);
+    if (*Tcl_GetString(t->myaddr) == '\0') {
+	Tcl_DecrRefCount(t->myaddr);		/* Empty: the default. */
+	t->myaddr = Tcl_NewStringObj("0.0.0.0", -1);
+	Tcl_IncrRefCount(t->myaddr);
+    }
     TkuvNumericAddress(Tcl_GetString(t->myaddr), port, &ss);
     if ((err = uv_tcp_bind(&t->uv, (struct sockaddr *) &ss, 0)) != 0
 	    || (err = uv_listen((uv_stream_t *) &t->uv, t->backlog,
@@ -563,7 +573,8 @@ CheckAddress(
     struct sockaddr_storage ss;
 
     (void) value;
-    if (!TkuvNumericAddress(Tcl_GetString(valueObj), 0, &ss)) {
+    if (*Tcl_GetString(valueObj) != '\0'	/* Empty: the default. */
+	    && !TkuvNumericAddress(Tcl_GetString(valueObj), 0, &ss)) {
 	return TkuvBadValue(interp, opt->name, "a numeric IPv4 or IPv6 "
 		"address", valueObj);
     }
