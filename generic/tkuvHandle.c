@@ -884,7 +884,9 @@ ParseValue(
 	if (Tcl_ListObjLength(NULL, obj, &len) != TCL_OK
 		|| (len == 0 && (opt->flags & TKUV_OPT_REQUIRED))) {
 	    return TkuvBadValue(interp, opt->name,
-		    "a command prefix (a non-empty list)", obj);
+		    (opt->flags & TKUV_OPT_REQUIRED)
+		    ? "a command prefix (a non-empty list)"
+		    : "a command prefix (a list, empty for none)", obj);
 	}
 	v->obj = obj;
 	break;
