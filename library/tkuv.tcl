@@ -160,8 +160,7 @@ proc ::tkuv::private::Close {handle} {
 }
 
 proc ::tkuv::private::Restore {wrapper orig handle} {
-    if {[llength $orig]
-	    && [dict get [$handle configure] -command] eq $wrapper} {
+    if {[$handle cget -command] eq $wrapper} {
 	$handle configure -command $orig
     }
 }
@@ -235,13 +234,16 @@ proc ::tkuv::await {args} {
 	::tkuv::resolve {
 	    if {[lindex $rest 0] eq "-reverse"} {
 		set what "resolve -reverse \"[lindex $rest 1]\""
+		set words 2
 	    } else {
 		set what "resolve \"[lindex $rest 0]\""
+		set words 1
 	    }
 	    set kind request
 	}
 	::tkuv::fs {
 	    set what "fs [lindex $rest 0] \"[lindex $rest 1]\""
+	    set words [expr {[lindex $rest 0] in {write append} ? 3 : 2}]
 	    set kind request
 	}
 	::tkuv::tcp {
@@ -251,6 +253,7 @@ proc ::tkuv::await {args} {
 	    }
 	    lassign $rest - host port
 	    set what "connect \"$host\" $port"
+	    set words 3
 	    set kind connect
 	}
 	::tkuv::spawn {
@@ -262,23 +265,37 @@ proc ::tkuv::await {args} {
 		    tkuv::resolve, tkuv::fs, tkuv::tcp connect or -exit"
 	}
     }
+    # await adds its own -command after the caller's options: check them
+    # first, or a missing value would pair with await's own words.
+    set options [lrange $rest $words end]
+    set orig {}
+    if {[llength $options] % 2} {
+	set last [lindex $options end]
+	if {[string index $last 0] eq "-"} {
+	    private::Usage "option \"$last\" has no value"
+	}
+	private::Usage "tkuv::await: give no command to \"$word\":\
+		the coroutine is resumed with the result"
+    }
+    foreach {opt value} $options {
+	if {[string length $opt] >= 2 && [string first $opt -command] == 0} {
+	    if {$kind ne "connect"} {
+		private::Usage "tkuv::await: give no -command to \"$word\":\
+			the coroutine is resumed with the result"
+	    }
+	    set orig $value
+	}
+    }
     set token [private::WaitBegin]
     try {
 	set callback [list ::tkuv::private::AwaitEvent $token $kind]
 	if {$kind eq "connect"} {
 	    # The connection's own -command, if any, takes over once it is up.
-	    set orig {}
-	    foreach {opt value} [lrange $rest 3 end] {
-		if {[::tcl::prefix match -error {} {-bind -command -family
-			-keepalive -nodelay -readlimit} $opt] eq "-command"} {
-		    set orig $value
-		}
-	    }
 	    lappend callback $orig
 	    set handle [$cmd {*}$rest -command $callback]
 	    private::WaitOn $token $handle ::tkuv::private::Close
 	} else {
-	    private::WaitOn $token [$cmd {*}$rest $callback] \
+	    private::WaitOn $token [$cmd {*}$rest -command $callback] \
 		    ::tkuv::private::Cancel
 	}
 	yield
