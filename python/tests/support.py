@@ -7,6 +7,7 @@ import asyncio
 import faulthandler
 import gc
 import os
+import signal
 import sys
 import time
 import tkinter
@@ -29,6 +30,12 @@ try:
     import trio
 except ImportError:         # pragma: no cover
     trio = None
+
+# A shell that starts the suite in the background without job control
+# (`cmd &` in a script) makes it ignore SIGINT, and Python then installs no
+# KeyboardInterrupt handler: the Ctrl-C tests need Python's own.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Generous bounds: they catch hangs, not slowness.
 WATCHDOG_S = 20
