@@ -19,6 +19,7 @@
 
 #include "tkuvInt.h"
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 enum TcpState {
@@ -482,7 +483,10 @@ SetConnOption(
 	TkuvStreamSetReading(&t->stream, t->stream.wantRead);
     }
     if (err != 0) {
-	return TkuvUvError(interp, opt->name, err);
+	char what[100];
+
+	snprintf(what, sizeof(what), "setting %s", opt->name);
+	return TkuvUvError(interp, what, err);
     }
     return TCL_OK;
 }
