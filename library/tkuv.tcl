@@ -260,6 +260,10 @@ proc ::tkuv::await {args} {
 	    private::Usage "tkuv::await: can't await \"$word\":\
 		    use tkuv::await -exit \[tkuv::spawn ...\]"
 	}
+	"" {
+	    # A safe interp has no tkuv::resolve, tkuv::fs or tkuv::tcp.
+	    private::Usage "tkuv::await: no command \"$word\" in this interp"
+	}
 	default {
 	    private::Usage "tkuv::await: can't await \"$word\": expected\
 		    tkuv::resolve, tkuv::fs, tkuv::tcp connect or -exit"
