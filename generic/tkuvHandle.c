@@ -1118,6 +1118,25 @@ TkuvOptionGet(
 }
 
 /*
+ * TkuvOptionRefused --
+ *
+ *	A setProc's error when the system refuses a checked value, in one
+ *	form for every family: {TKUV <UV_ERRNAME>} "setting -opt: message".
+ */
+
+int
+TkuvOptionRefused(
+    Tcl_Interp *interp,
+    const TkuvOption *opt,
+    int err)
+{
+    char what[100];
+
+    snprintf(what, sizeof(what), "setting %.80s", opt->name);
+    return TkuvUvError(interp, what, err);
+}
+
+/*
  * FreeOptionFields --
  *
  *	With the record: the STRING fields its options hold.

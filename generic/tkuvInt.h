@@ -297,6 +297,8 @@ MODULE_SCOPE int	TkuvOptionsParse(Tcl_Interp *interp,
 MODULE_SCOPE int	TkuvOptionsApply(Tcl_Interp *interp, TkuvHandle *h,
 			    const TkuvOptionValues *vals, int how);
 MODULE_SCOPE Tcl_Obj *	TkuvOptionGet(TkuvHandle *h, const TkuvOption *opt);
+MODULE_SCOPE int	TkuvOptionRefused(Tcl_Interp *interp,
+			    const TkuvOption *opt, int err);
 
 /*
  * Handle commands. Every handle's command is the shared dispatcher

@@ -19,7 +19,6 @@
 
 #include "tkuvInt.h"
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 enum TcpState {
@@ -482,13 +481,7 @@ SetConnOption(
 	t->stream.readLimit = (size_t) value->w;
 	TkuvStreamSetReading(&t->stream, t->stream.wantRead);
     }
-    if (err != 0) {
-	char what[100];
-
-	snprintf(what, sizeof(what), "setting %s", opt->name);
-	return TkuvUvError(interp, what, err);
-    }
-    return TCL_OK;
+    return (err != 0) ? TkuvOptionRefused(interp, opt, err) : TCL_OK;
 }
 
 /*

@@ -480,13 +480,7 @@ SetSockOpt(
 	UpdateReading(u);
 	break;
     }
-    if (err != 0) {
-	char what[100];
-
-	snprintf(what, sizeof(what), "setting %s", opt->name);
-	return TkuvUvError(interp, what, err);
-    }
-    return TCL_OK;
+    return (err != 0) ? TkuvOptionRefused(interp, opt, err) : TCL_OK;
 }
 
 /*
