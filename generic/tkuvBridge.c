@@ -58,22 +58,6 @@ static void	InstallExitGuard(void);
 static void	ExitWithoutJoin(int status, void *arg);
 #endif
 
-/*
- * Threads inside ThreadTeardown, process-wide. A thread released just before
- * the process exits may still be tearing down while the exiting thread runs
- * Tcl_Finalize, which frees every Tcl mutex (the pump registry's among
- * them) under it: ProcessExitProc waits for those teardowns first, for at
- * most TEARDOWN_EXIT_WAIT_MS. Guarded by libuv's mutex, which Tcl's
- * finalization leaves alone.
- */
-#define TEARDOWN_EXIT_WAIT_MS	2000
-static uv_once_t teardownOnce = UV_ONCE_INIT;
-static uv_mutex_t teardownLock;
-static uv_cond_t teardownDone;
-static int teardownsRunning = 0;
-
-static void	InitTeardownCount(void);
-static void	CountTeardown(int delta);
 static int	BridgeTick(void *clientData);
 static int	ComputeTimeout(TkuvBridge *bridge);
 static void	ThreadTeardown(ClientData clientData);
@@ -330,7 +314,6 @@ ThreadTeardown(
     TkuvBridge *bridge = thr->bridge;
 
     (void) clientData;
-    CountTeardown(1);
     if (bridge != NULL) {
 	bridge->finalizing = 1;
 	TkuvPumpDestroy(bridge->pump);
@@ -356,28 +339,6 @@ ThreadTeardown(
 	TkuvReadCacheFree(thr->readCache);
 	thr->readCache = NULL;
     }
-    CountTeardown(-1);
-}
-
-static void
-InitTeardownCount(void)
-{
-    if (uv_mutex_init(&teardownLock) != 0 || uv_cond_init(&teardownDone) != 0) {
-	Tcl_Panic("tkuv: cannot make the teardown lock");
-    }
-}
-
-static void
-CountTeardown(
-    int delta)
-{
-    uv_once(&teardownOnce, InitTeardownCount);
-    uv_mutex_lock(&teardownLock);
-    teardownsRunning += delta;
-    if (teardownsRunning == 0) {
-	uv_cond_broadcast(&teardownDone);
-    }
-    uv_mutex_unlock(&teardownLock);
 }
 
 /*
@@ -558,11 +519,9 @@ CloseStray(
  *
  * ProcessExitProc --
  *
- *	exit: wait (bounded) for other threads still tearing their loops
- *	down (teardownsRunning), then stop every poll thread in the process
- *	(they may belong to other threads) before Tcl's notifier goes away.
- *	The calling thread's loop is then torn down by its thread exit
- *	handler.
+ *	exit: stop every poll thread in the process (they may belong to other
+ *	threads) before Tcl's notifier goes away. The calling thread's loop is
+ *	then torn down by its thread exit handler.
  *
  *----------------------------------------------------------------------
  */
@@ -571,20 +530,7 @@ static void
 ProcessExitProc(
     ClientData clientData)
 {
-    uint64_t deadline = uv_hrtime() + TEARDOWN_EXIT_WAIT_MS * 1000000ULL;
-
     (void) clientData;
-    uv_once(&teardownOnce, InitTeardownCount);
-    uv_mutex_lock(&teardownLock);
-    while (teardownsRunning > 0) {
-	uint64_t now = uv_hrtime();
-
-	if (now >= deadline || uv_cond_timedwait(&teardownDone,
-		&teardownLock, deadline - now) == UV_ETIMEDOUT) {
-	    break;
-	}
-    }
-    uv_mutex_unlock(&teardownLock);
     TkuvPumpStopAll();
 }
 
