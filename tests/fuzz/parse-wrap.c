@@ -42,6 +42,7 @@ TkuvFuzzUdpAddressObjs(
 #elif defined(WRAP_TCP)
 #include "tkuvTcp.c"
 
+/* -myaddr's check, then the address it stands for ("" is the default). */
 int
 TkuvFuzzTcpAddress(
     Tcl_Interp *interp,
@@ -49,28 +50,66 @@ TkuvFuzzTcpAddress(
     int port,
     struct sockaddr_storage *ss)
 {
-    return ParseAddress(interp, "fuzz", host, port, ss);
+    Tcl_Obj *obj = Tcl_NewStringObj(host, -1);
+    const TkuvOption *opt = connOptions;
+    int code;
+
+    while (strcmp(opt->name, "-myaddr") != 0) {
+	opt++;
+    }
+    Tcl_IncrRefCount(obj);
+    code = CheckAddress(interp, opt, obj, NULL);
+    Tcl_DecrRefCount(obj);
+    if (code == TCL_OK && !TkuvNumericAddress(host, port, ss)) {
+	code = TkuvUsageError(interp, "the default address");
+    }
+    return code;
 }
 
 #elif defined(WRAP_FS)
 #include "tkuvFs.c"
 
+/* -mode's check, then the mode it stands for. */
 int
 TkuvFuzzFsMode(
     Tcl_Interp *interp,
     Tcl_Obj *obj,
     int *modePtr)
 {
-    return GetMode(interp, obj, modePtr);
+    if (CheckMode(interp, &mkdirOptions[1], obj, NULL) != TCL_OK) {	/* -mode */
+	return TCL_ERROR;
+    }
+    ParseMode(Tcl_GetString(obj), modePtr);
+    return TCL_OK;
 }
 
+/* -offset as tkuv::fs read parses it, through the family's option table. */
 int
 TkuvFuzzFsOffset(
     Tcl_Interp *interp,
     Tcl_Obj *obj,
     int64_t *valuePtr)
 {
-    return GetOffset(interp, obj, "offset", valuePtr);
+    Tcl_Obj *words[4];
+    TkuvOptionValues vals;
+    int i, code;
+
+    words[0] = Tcl_NewStringObj("-offset", -1);
+    words[1] = obj;
+    words[2] = Tcl_NewStringObj("-command", -1);
+    words[3] = Tcl_NewStringObj("cmd", -1);
+    for (i = 0; i < 4; i++) {
+	Tcl_IncrRefCount(words[i]);
+    }
+    code = TkuvOptionsParse(interp, readOptions, 4, words, TKUV_PARSE_CREATE,
+	    &vals);
+    if (code == TCL_OK) {
+	*valuePtr = (int64_t) vals.v[O_OFFSET].w;
+    }
+    for (i = 0; i < 4; i++) {
+	Tcl_DecrRefCount(words[i]);
+    }
+    return code;
 }
 
 int
